@@ -1,0 +1,45 @@
+"""knights_archers_zombies (PettingZoo butterfly `knights_archers_zombies_v11`): hold off zombies together.
+
+Agents: `archer_0, archer_1` (role `archer`) and `knight_0, knight_1` (role `knight`), each its own network.
+Observation: the vector form, a (max_zombies + archers + knights + swords + arrows + 1, 5) table of the entities
+(flattened to 135 for training). Actions: Discrete(6) = forward, backward, turn counter-clockwise, turn
+clockwise, attack (arrow / sword swing), no-op. Reward +1 per zombie killed. Agents die when a zombie reaches
+them, so seats empty out during an episode; the episode ends when all are dead, a zombie crosses, or at
+max_cycles.
+Team reward: sum over seats (zombies the team killed in the step).
+Options (PettingZoo defaults): spawn_delay=20, num_archers=2, num_knights=2, max_zombies=10, max_arrows=10,
+killable_knights=True, killable_archers=True, line_death=False, max_cycles=900, obs_method="vector".
+"""
+
+from __future__ import annotations
+
+from pettingzoo.butterfly import knights_archers_zombies_v11
+
+from games.spec import GameSpec, KeyMap, sum_team_reward
+
+# Rotate-and-move controls, as in PettingZoo's own manual control for this game.
+KAZ_KEYS = KeyMap(
+    keys={"space": 4, "up": 0, "down": 1, "left": 2, "right": 3},
+    idle=5,
+    help="up/down move forward/back, left/right turn, space attacks; no key = stand still",
+)
+
+SPEC = GameSpec(
+    name="knights_archers_zombies",
+    summary="archers and knights keep zombies from crossing the screen; agents can die (PettingZoo butterfly)",
+    env_fn=knights_archers_zombies_v11.parallel_env,
+    options={
+        "spawn_delay": 20,
+        "num_archers": 2,
+        "num_knights": 2,
+        "max_zombies": 10,
+        "max_arrows": 10,
+        "killable_knights": True,
+        "killable_archers": True,
+        "line_death": False,
+        "max_cycles": 900,
+        "obs_method": "vector",
+    },
+    key_maps={"archer": KAZ_KEYS, "knight": KAZ_KEYS},
+    team_reward_fn=sum_team_reward,
+)

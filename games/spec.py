@@ -1,0 +1,171 @@
+"""The one description every game gives: how to make it, who plays, how the team scores, how a human plays.
+
+A `GameSpec` is a thin layer over the real PettingZoo `ParallelEnv`; it never changes the game. Training,
+storage and the viewer only ever talk to a game through this description, so adding a game is one module.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+
+class GameError(ValueError):
+    """A game was asked for with a name or options it does not have; the message says which ones it has."""
+
+
+@dataclass(frozen=True)
+class KeyMap:
+    """How a person drives one seat: pygame key names (`pygame.key.name`) -> discrete action.
+
+    Held keys keep acting every frame; when several mapped keys are held, the one listed first wins, so
+    the map is also a priority order.
+    """
+
+    keys: dict[str, int]
+    """Key name -> action index, in priority order."""
+    idle: int
+    """Action taken on a frame where no mapped key is held (the game's no-op, or its nearest thing)."""
+    help: str
+    """One line for the viewer's help overlay and the README."""
+
+
+@dataclass(frozen=True)
+class GameInfo:
+    """Facts about a game made with particular kwargs; read off a real env once and cached."""
+
+    agents: tuple[str, ...]
+    """`possible_agents`, in the env's order: the order of the agent axis in every batched array."""
+    roles: dict[str, tuple[str, ...]]
+    """Role -> its agents. Agents of one role share observation and action spaces (and one network)."""
+    obs_shapes: dict[str, tuple[int, ...]]
+    """Role -> observation shape as the env gives it (flattened to `obs_dims` in batches)."""
+    n_actions: dict[str, int]
+    """Role -> size of its Discrete action space."""
+    horizon: int
+    """Most environment steps an episode can last (`max_cycles`)."""
+    fps: int
+    """The env's `render_fps`: how fast a person sees and plays it."""
+
+    @property
+    def obs_dims(self) -> dict[str, int]:
+        """Role -> flat observation length."""
+        return {r: int(np.prod(s)) for r, s in self.obs_shapes.items()}
+
+    @property
+    def max_obs_dim(self) -> int:
+        """Width of the padded observation axis in batches (roles with shorter observations are 0-padded)."""
+        return max(self.obs_dims.values())
+
+    def role_of(self, agent: str) -> str:
+        """The role an agent belongs to."""
+        return role_of(agent)
+
+
+def role_of(agent: str) -> str:
+    """PettingZoo names agents `<role>_<index>` (agent_0, speaker_0, archer_1, pursuer_7)."""
+    return agent.rsplit("_", 1)[0]
+
+
+def mean_team_reward(rewards: np.ndarray) -> np.ndarray:
+    """Team reward = mean over all seats (gone agents count 0): the per-agent return people quote."""
+    return rewards.mean(axis=-1)
+
+
+def sum_team_reward(rewards: np.ndarray) -> np.ndarray:
+    """Team reward = sum over all seats: for games whose rewards count events (zombies killed)."""
+    return rewards.sum(axis=-1)
+
+
+@dataclass(frozen=True, eq=False)
+class GameSpec:
+    """One cooperative game: a name, the real PettingZoo env behind it and everything around it."""
+
+    name: str
+    """Registry name, used on the command line and stored in the database."""
+    summary: str
+    """One line shown by `league games`."""
+    env_fn: Callable[..., Any]
+    """The PettingZoo module's `parallel_env` (the reference implementation)."""
+    options: dict[str, Any]
+    """Every keyword option the env takes -> the value we use when not given (PettingZoo's default unless
+    the game module says why not). Must include `max_cycles`, the horizon."""
+    key_maps: dict[str, KeyMap]
+    """Role -> key map for human play."""
+    team_reward_fn: Callable[[np.ndarray], np.ndarray] = mean_team_reward
+    """Per-agent rewards `(..., n_agents)` of one step -> team reward `(...)`; applied once, after the step."""
+    batch_core: Callable[..., Any] | None = None
+    """`(num_envs, **kwargs) -> batch or None`: a vectorized core where one exists for these kwargs."""
+
+    # ---------------------------------------------------------------- options
+    def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults merged with `kwargs`; unknown option names raise a GameError listing the known ones."""
+        kwargs = dict(kwargs or {})
+        unknown = sorted(set(kwargs) - set(self.options))
+        if unknown:
+            raise GameError(
+                f"{self.name}: unknown option(s) {', '.join(unknown)}; known options: {', '.join(self.options)}"
+            )
+        return {**self.options, **kwargs}
+
+    # ---------------------------------------------------------------- envs
+    def make_env(self, render_mode: str | None = None, **kwargs: Any) -> Any:
+        """The real PettingZoo ParallelEnv; bad option names or values raise GameError, never a traceback."""
+        full = self.resolve_kwargs(kwargs)
+        try:
+            return self.env_fn(render_mode=render_mode, **full)
+        except (AssertionError, TypeError, ValueError) as e:
+            raise GameError(f"{self.name}: bad options {full}: {e or type(e).__name__}") from e
+
+    def info(self, **kwargs: Any) -> GameInfo:
+        """Agents, roles, spaces, horizon and fps for these kwargs."""
+        return _info(self, json.dumps(self.resolve_kwargs(kwargs), sort_keys=True))
+
+    def team_reward(self, rewards: np.ndarray) -> np.ndarray:
+        """Team reward of one step from per-agent rewards `(..., n_agents)` in `possible_agents` order."""
+        return self.team_reward_fn(np.asarray(rewards, dtype=np.float64))
+
+    def team_reward_of(self, rewards: dict[str, float], agents: tuple[str, ...]) -> float:
+        """Team reward of one PettingZoo step (agent -> reward dict; absent agents count 0)."""
+        return float(self.team_reward(np.array([rewards.get(a, 0.0) for a in agents])))
+
+    def batch(self, num_envs: int, **kwargs: Any) -> Any:
+        """B games stepped together: the vectorized core where one exists, else the generic vector runner."""
+        from games.vector import VectorBatch
+
+        if num_envs < 1:
+            raise GameError(f"num_envs must be >= 1, got {num_envs}")
+        full = self.resolve_kwargs(kwargs)
+        self.info(**kwargs)  # validates option values on the real env before any batch is built
+        if self.batch_core is not None:
+            core = self.batch_core(num_envs, **full)
+            if core is not None:
+                return core
+        return VectorBatch(self, num_envs, **full)
+
+
+@functools.lru_cache(maxsize=64)
+def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
+    kwargs = json.loads(kwargs_json)
+    env = spec.make_env(**kwargs)
+    try:
+        agents = tuple(env.possible_agents)
+        roles: dict[str, list[str]] = {}
+        for a in agents:
+            roles.setdefault(role_of(a), []).append(a)
+        obs_shapes, n_actions = {}, {}
+        for role, members in roles.items():
+            spaces = {(env.observation_space(a).shape, env.action_space(a).n) for a in members}
+            if len(spaces) != 1:
+                raise GameError(f"{spec.name}: agents of role {role!r} do not share spaces")
+            (obs_shape, n), = spaces
+            obs_shapes[role], n_actions[role] = tuple(int(d) for d in obs_shape), int(n)
+        horizon = int(kwargs["max_cycles"])
+        fps = int(env.metadata.get("render_fps", 15))
+    finally:
+        env.close()
+    return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps)

@@ -1,0 +1,87 @@
+"""Generic batch runner: B real PettingZoo envs behind the same array interface as a vectorized core.
+
+Training code asks a game for `batch(B)` and never cares whether it got a fast core or this runner. Agents that
+are gone (dead knights, caught-up episodes) are masked out through `alive`; their observations are zeros and
+their rewards 0. An episode that has ended stays ended until the next `reset` (no auto-reset: GRPO plays whole
+episodes from chosen seeds).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from games.spec import GameSpec
+
+
+def batchify(values: dict[str, Any], agents: Sequence[str], width: int | None = None) -> np.ndarray:
+    """Agent-keyed dict -> array `(n_agents, width)` in `agents` order; missing agents and short rows are 0.
+
+    Observations are flattened, so grids and entity tables become plain vectors. `width=None` stores scalars
+    (rewards, actions) as `(n_agents,)`.
+    """
+    if width is None:
+        return np.array([float(values.get(a, 0.0)) for a in agents], dtype=np.float32)
+    out = np.zeros((len(agents), width), dtype=np.float32)
+    for i, a in enumerate(agents):
+        if a in values:
+            flat = np.asarray(values[a], dtype=np.float32).reshape(-1)
+            out[i, : flat.size] = flat
+    return out
+
+
+def unbatchify(actions: np.ndarray, agents: Sequence[str], present: Sequence[str]) -> dict[str, int]:
+    """Row of actions `(n_agents,)` -> `{agent: int}` for the agents still `present` in the env."""
+    index = {a: i for i, a in enumerate(agents)}
+    return {a: int(actions[index[a]]) for a in present}
+
+
+class VectorBatch:
+    """B PettingZoo parallel envs stepped in a loop, exposing `(B, n_agents, ...)` arrays."""
+
+    def __init__(self, spec: GameSpec, num_envs: int, **kwargs: Any) -> None:
+        self.spec = spec
+        self.kwargs = kwargs
+        self.info = spec.info(**kwargs)
+        self.agents = self.info.agents
+        self.num_envs = num_envs
+        self.obs_dim = self.info.max_obs_dim
+        self.envs = [spec.make_env(**kwargs) for _ in range(num_envs)]
+        self.alive = np.zeros((num_envs, len(self.agents)), dtype=bool)
+        self.done = np.ones(num_envs, dtype=bool)
+
+    def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        """Start every env from its seed; returns obs `(B, n_agents, obs_dim)` float32."""
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
+        obs = np.zeros((self.num_envs, len(self.agents), self.obs_dim), dtype=np.float32)
+        for b, (env, seed) in enumerate(zip(self.envs, seeds)):
+            o, _ = env.reset(seed=int(seed))
+            obs[b] = batchify(o, self.agents, self.obs_dim)
+            self.alive[b] = [a in env.agents for a in self.agents]
+        self.done[:] = False
+        return obs
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """actions `(B, n_agents)` int -> obs `(B, n, obs_dim)`, rewards `(B, n)`, done `(B,)`.
+
+        Actions of gone agents and of finished envs are ignored.
+        """
+        B, n = self.num_envs, len(self.agents)
+        obs = np.zeros((B, n, self.obs_dim), dtype=np.float32)
+        rewards = np.zeros((B, n), dtype=np.float32)
+        for b, env in enumerate(self.envs):
+            if self.done[b]:
+                continue
+            o, r, _, _, _ = env.step(unbatchify(actions[b], self.agents, env.agents))
+            obs[b] = batchify(o, self.agents, self.obs_dim)
+            rewards[b] = batchify(r, self.agents)
+            self.alive[b] = [a in env.agents for a in self.agents]
+            self.done[b] = not env.agents
+        return obs, rewards, self.done.copy()
+
+    def close(self) -> None:
+        """Close every env (frees pygame surfaces some games hold)."""
+        for env in self.envs:
+            env.close()

@@ -1,0 +1,1 @@
+"""The league: GRPO training of cooperative teams, generations, matches, ratings and storage."""
