@@ -79,3 +79,86 @@ def bench_env(game: str, batch_sizes: tuple[int, ...] = (1, 64, 1024, 4096), sec
         "batched": rows,
         "best_ratio": max(r["ratio"] for r in rows),
     }
+
+
+def bench_learn(
+    config: Any,
+    minutes: float,
+    eval_every: float = 10.0,
+    eval_episodes: int = 200,
+    out: str | None = None,
+    stop_at_target: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Trains a team from scratch for `minutes` of training time and reports when greedy play on held-out
+    seeds (PettingZoo env) first reaches normalized score 0.5 / 0.8 / 1.0, in training seconds (evaluation
+    time excluded) and env steps; also training env steps/s against the reference env loop, measured here."""
+    from league.checkpoints import make_payload, save_checkpoint
+    from league.evaluate import eval_seeds, mean_interval, play, random_policy
+    from league.grpo import new_policy, train
+    from games.scripted import scripted_policy
+
+    spec = games.get(config.game)
+    kwargs = config.game_kwargs
+    info = spec.info(**kwargs)
+    seeds = eval_seeds(eval_episodes)
+    random_returns = play(config.game, random_policy(info, seed=config.seed), seeds, kwargs)
+    scripted = scripted_policy(config.game)
+    scripted_returns = play(config.game, scripted, seeds, kwargs) if scripted else None
+    baselines = (float(random_returns.mean()), float(scripted_returns.mean())) if scripted else None
+    reference_steps_per_s = reference_rate(config.game, seconds=3.0, **kwargs)
+
+    budget = minutes * 60.0
+    state = {"eval_seconds": 0.0, "next_eval": eval_every, "curve": [], "reached": {}}
+
+    def evaluate(metrics: dict[str, float]) -> float:
+        start = time.perf_counter()
+        returns = play(config.game, policy.numpy_policy(deterministic=True), seeds, kwargs)
+        mean, half = mean_interval(returns)
+        score = None if baselines is None else (mean - baselines[0]) / (baselines[1] - baselines[0])
+        train_seconds = metrics["seconds"] - state["eval_seconds"]
+        state["curve"].append({"train_seconds": train_seconds, "env_steps": metrics["env_steps"],
+                               "greedy_return": mean, "interval": half, "score": score})
+        for target in (0.5, 0.8, 1.0):
+            if score is not None and score >= target and target not in state["reached"]:
+                state["reached"][target] = {"train_seconds": train_seconds, "env_steps": metrics["env_steps"]}
+        state["eval_seconds"] += time.perf_counter() - start
+        return train_seconds
+
+    def on_iteration(metrics: dict[str, float]) -> bool:
+        train_seconds = metrics["seconds"] - state["eval_seconds"]
+        last = train_seconds >= budget
+        if train_seconds >= state["next_eval"] or last:
+            evaluate(metrics)
+            state["next_eval"] = train_seconds + eval_every
+        return last or (stop_at_target and 1.0 in state["reached"])
+
+    policy = new_policy(config)  # evaluations read the weights as they train
+    result = train(config, policy=policy, on_iteration=on_iteration, progress=progress,
+                   score_baselines=baselines)
+    train_seconds = result.seconds - state["eval_seconds"]
+    final = state["curve"][-1]
+    report: dict[str, Any] = {
+        "game": config.game,
+        "game_kwargs": kwargs,
+        "config": config.to_dict(),
+        "minutes_budget": minutes,
+        "train_seconds": train_seconds,
+        "env_steps": result.env_steps,
+        "train_steps_per_s": result.env_steps / train_seconds,
+        "reference_steps_per_s": reference_steps_per_s,
+        "throughput_ratio": result.env_steps / train_seconds / reference_steps_per_s,
+        "eval_episodes": eval_episodes,
+        "random": mean_interval(random_returns),
+        "scripted": mean_interval(scripted_returns) if scripted else None,
+        "trained": (final["greedy_return"], final["interval"]),
+        "final_score": final["score"],
+        "reached": {str(k): v for k, v in sorted(state["reached"].items())},
+        "curve": state["curve"],
+    }
+    if out:
+        payload = make_payload(result.policy, config.game, kwargs, config.to_dict(), result.optimizer_state,
+                               metrics=result.metrics[-1])
+        report["checkpoint"] = out
+        report["sha256"] = save_checkpoint(out, payload)
+    return report

@@ -18,10 +18,12 @@ class LeagueGroup(click.Group):
     """Turns the errors our packages raise on bad input into click's one-line `Error: ...` exit."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from league.store import StoreError
+
         try:
             return super().invoke(ctx)
-        except (games.GameError, ValueError, OSError) as e:
-            raise click.ClickException(str(e)) from e
+        except (games.GameError, ValueError, OSError, StoreError) as e:
+            raise click.ClickException(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__) from e
 
 
 def json_option(f: Any) -> Any:
@@ -116,3 +118,60 @@ def bench_env_cmd(game: str, seconds: float, batch_sizes: str, as_json: bool) ->
         click.echo(f"  {result['batch_kind']} B={row['num_envs']:>5}: {row['steps_per_s']:>12,.0f} env steps/s"
                    f"  ({row['ratio']:,.1f}x)")
     click.echo(f"best ratio: {result['best_ratio']:,.1f}x")
+
+
+def grpo_config(game: str, config_file: str | None, seed: int | None) -> Any:
+    """GRPOConfig from defaults, then `[grpo]` of the TOML file, then the command-line game and seed."""
+    from league.config import GRPOConfig, read_toml
+
+    data = read_toml(config_file).get("grpo", {}) if config_file else {}
+    data = {**data, "game": game}
+    if seed is not None:
+        data["seed"] = seed
+    return GRPOConfig.from_dict(data)
+
+
+@bench.command("learn")
+@game_option
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              help="Training time (evaluation excluded).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with a [grpo] table.")
+@click.option("--seed", type=int, help="Overrides the config's seed.")
+@click.option("--eval-every", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds of training between greedy evaluations.")
+@click.option("--eval-episodes", type=click.IntRange(min=2), default=200, show_default=True,
+              help="Held-out seeds per evaluation.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Final checkpoint path "
+              "(default checkpoints/bench/<game>.pt).")
+@click.option("--stop-at-target", is_flag=True, help="Stop once normalized score 1.0 is reached.")
+@json_option
+def bench_learn_cmd(game: str, minutes: float, config_file: str | None, seed: int | None, eval_every: float,
+                    eval_episodes: int, out: str | None, stop_at_target: bool, as_json: bool) -> None:
+    """Train a team from scratch; report time and env steps to normalized score 0.5, 0.8 and 1.0.
+
+    Scores are greedy play on held-out seeds in the PettingZoo env: (R - random) / (scripted - random).
+
+    Example: league bench learn --game simple_spread --minutes 3
+    """
+    from league.bench import bench_learn
+
+    config = grpo_config(game, config_file, seed)
+    out = out or f"checkpoints/bench/{game}.pt"
+    report = bench_learn(config, minutes, eval_every, eval_episodes, out, stop_at_target, progress=not as_json)
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"{game}: {report['env_steps']:,} env steps in {report['train_seconds']:.0f}s of training")
+    click.echo(f"  training {report['train_steps_per_s']:,.0f} env steps/s; reference env loop "
+               f"{report['reference_steps_per_s']:,.0f}/s ({report['throughput_ratio']:.1f}x)")
+    for name in ("random", "scripted", "trained"):
+        if report[name] is not None:
+            mean, half = report[name]
+            click.echo(f"  {name:>8}: team return {mean:8.2f} +- {half:.2f} ({report['eval_episodes']} seeds)")
+    if report["final_score"] is not None:
+        click.echo(f"  final normalized score {report['final_score']:.2f}")
+    for target in ("0.5", "0.8", "1.0"):
+        hit = report["reached"].get(target)
+        click.echo(f"  score {target}: " + (f"{hit['train_seconds']:.0f}s, {hit['env_steps']:,} env steps"
+                                            if hit else "not reached"))
+    click.echo(f"  checkpoint: {report['checkpoint']}")

@@ -1,0 +1,344 @@
+"""The league's SQLite database, through sqlite-utils.
+
+Results stored here are the source of truth: ratings, tables and replays are all recomputed from them. The
+database runs in WAL mode, so `league status` and the viewer read while `league train` writes, and a
+reader never blocks the writer (one writer at a time; others wait up to `BUSY_TIMEOUT_MS`). The schema
+changes only through the migrations below, applied on open and safe to rerun. Every multi-row write is one
+transaction: a crash leaves either all of it or none.
+
+Readable generation names are "league/team/gN" (or "team/gN" within a known league).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+BUSY_TIMEOUT_MS = 10_000
+JSON_COLUMNS = {"game_kwargs", "config", "metrics"}
+PLAYER_KINDS = ("generation", "random", "scripted", "human")
+
+
+class StoreError(Exception):
+    """An expected storage failure (missing or unreadable database, unknown name, bad write), in one line."""
+
+
+# ---- migrations: append a new decorated function to change the schema; never edit an applied one ----
+
+migrations = Migrations("league")
+
+
+@migrations()
+def m001_leagues_teams_generations_players(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE leagues (
+            id INTEGER PRIMARY KEY,
+            name TEXT UNIQUE NOT NULL,
+            game TEXT NOT NULL,
+            game_kwargs TEXT,  -- json
+            config TEXT,       -- json
+            created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE TABLE teams (
+            id INTEGER PRIMARY KEY,
+            league_id INTEGER NOT NULL REFERENCES leagues(id),
+            name TEXT NOT NULL,
+            seed INTEGER,
+            config TEXT,  -- json
+            created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            UNIQUE (league_id, name)
+        );
+        CREATE TABLE generations (
+            id INTEGER PRIMARY KEY,
+            team_id INTEGER NOT NULL REFERENCES teams(id),
+            number INTEGER NOT NULL,
+            parent_id INTEGER REFERENCES generations(id),
+            checkpoint TEXT,
+            sha256 TEXT,
+            config TEXT,   -- json
+            train_steps INTEGER,
+            wall_time REAL,
+            metrics TEXT,  -- json
+            created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            UNIQUE (team_id, number)
+        );
+        CREATE TABLE training_metrics (
+            id INTEGER PRIMARY KEY,
+            generation_id INTEGER NOT NULL REFERENCES generations(id),
+            iteration INTEGER NOT NULL,
+            metrics TEXT,  -- json
+            UNIQUE (generation_id, iteration)
+        );
+        CREATE TABLE players (
+            id INTEGER PRIMARY KEY,
+            league_id INTEGER NOT NULL REFERENCES leagues(id),
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('generation', 'random', 'scripted', 'human')),
+            generation_id INTEGER REFERENCES generations(id),
+            UNIQUE (league_id, name)
+        );
+        """
+    )
+
+
+# ---- queries shared by several methods ----
+
+_GENERATIONS_SQL = """
+    SELECT g.*, t.name AS team, l.name AS league, l.id AS league_id,
+           l.name || '/' || t.name || '/g' || g.number AS name
+    FROM generations g JOIN teams t ON t.id = g.team_id JOIN leagues l ON l.id = t.league_id
+"""
+_GENERATION_NAME = re.compile(r"g(\d+)")
+
+
+def _encode(value: Any) -> str:
+    """JSON text. numpy/torch scalars become plain numbers; sqlite-utils alone would store their repr()."""
+
+    def scalar(x: Any) -> Any:
+        if hasattr(x, "item"):
+            return x.item()
+        raise TypeError(f"{type(x).__name__} is not JSON serializable")
+
+    return json.dumps(value, default=scalar)
+
+
+def _decode(row: dict) -> dict:
+    """A row with its JSON columns turned back into Python values."""
+    return {k: json.loads(v) if k in JSON_COLUMNS and isinstance(v, str) else v for k, v in row.items()}
+
+
+def _check_name(what: str, name: str) -> None:
+    if not name or "/" in name:
+        raise StoreError(f"{what} name {name!r} must be non-empty and contain no '/'")
+
+
+class Store:
+    """One open league database. Create with `Store.open(path, create=...)`; `close()` when done."""
+
+    def __init__(self, db: Database, path: Path):
+        self.db = db
+        self.path = path
+
+    # ---- opening ----
+
+    @classmethod
+    def open(cls, path: str | Path, create: bool) -> Store:
+        """Open (or with `create`, create) the database at `path`, set its pragmas, apply pending migrations."""
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(f"no database at {path} (run `league train` first)")
+        if create and not path.parent.is_dir():
+            raise StoreError(f"cannot create database {path}: directory {path.parent} does not exist")
+        db = None
+        try:
+            db = Database(path)
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.enable_wal()  # reads the header first: a non-SQLite file fails here
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(db)
+        except sqlite3.DatabaseError as e:
+            if db is not None:
+                db.close()
+            raise StoreError(f"cannot open database {path}: {e}") from e
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction; rolled back on any error. A database left locked too long becomes a StoreError."""
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"cannot write to {self.path}: {e}") from e
+
+    def _rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
+        return [_decode(r) for r in self.db.query(sql, params)]
+
+    # ---- leagues ----
+
+    def ensure_league(self, name: str, game: str, game_kwargs: dict, config: dict) -> dict:
+        """The league `name`, created if absent. An existing league keeps its game, kwargs and config."""
+        _check_name("league", name)
+        with self._transaction():
+            if not self._rows("SELECT id FROM leagues WHERE name = ?", [name]):
+                self.db["leagues"].insert(
+                    dict(name=name, game=game, game_kwargs=_encode(game_kwargs), config=_encode(config))
+                )
+        league = self.league(name)
+        if league["game"] != game:
+            raise StoreError(f"league {name!r} plays {league['game']!r}, not {game!r}")
+        return league
+
+    def league(self, name: str) -> dict:
+        rows = self._rows("SELECT * FROM leagues WHERE name = ?", [name])
+        if not rows:
+            known = ", ".join(r["name"] for r in self.db.query("SELECT name FROM leagues ORDER BY name"))
+            raise StoreError(f"unknown league {name!r}; known leagues: {known or '(none)'}")
+        return rows[0]
+
+    def leagues(self) -> list[dict]:
+        """All leagues, each with `teams` and `generations` counts."""
+        return self._rows(
+            """
+            SELECT l.*,
+                   (SELECT count(*) FROM teams t WHERE t.league_id = l.id) AS teams,
+                   (SELECT count(*) FROM generations g JOIN teams t ON t.id = g.team_id
+                    WHERE t.league_id = l.id) AS generations
+            FROM leagues l ORDER BY l.name
+            """
+        )
+
+    # ---- teams ----
+
+    def ensure_team(self, league_id: int, name: str, seed: int, config: dict) -> dict:
+        """The team `name` of the league, created if absent. An existing team keeps its seed and config."""
+        _check_name("team", name)
+        with self._transaction():
+            if not self._rows("SELECT id FROM teams WHERE league_id = ? AND name = ?", [league_id, name]):
+                self.db["teams"].insert(dict(league_id=league_id, name=name, seed=seed, config=_encode(config)))
+        return self.team(league_id, name)
+
+    def teams(self, league_id: int) -> list[dict]:
+        """The league's teams, each with `generations` (a count) and `latest` (its newest number, or None)."""
+        return self._rows(
+            """
+            SELECT t.*, count(g.id) AS generations, max(g.number) AS latest
+            FROM teams t LEFT JOIN generations g ON g.team_id = t.id
+            WHERE t.league_id = ? GROUP BY t.id ORDER BY t.name
+            """,
+            [league_id],
+        )
+
+    def team(self, league_id: int, name: str) -> dict:
+        rows = self._rows("SELECT * FROM teams WHERE league_id = ? AND name = ?", [league_id, name])
+        if not rows:
+            known = ", ".join(t["name"] for t in self.teams(league_id))
+            raise StoreError(f"unknown team {name!r}; known teams: {known or '(none)'}")
+        return rows[0]
+
+    # ---- generations ----
+
+    def latest_generation(self, team_id: int) -> dict | None:
+        rows = self._rows(_GENERATIONS_SQL + " WHERE g.team_id = ? ORDER BY g.number DESC LIMIT 1", [team_id])
+        return rows[0] if rows else None
+
+    def add_generation(
+        self,
+        team_id: int,
+        number: int,
+        parent_id: int | None,
+        checkpoint: str,
+        sha256: str,
+        config: dict,
+        train_steps: int,
+        wall_time: float,
+        metrics: dict,
+        iterations: list[dict],
+    ) -> dict:
+        """Store a new generation, its per-iteration metrics and its player, all in one transaction.
+
+        `number` must be the team's latest number + 1 (0 for a team's first). An iteration's number is its
+        "iteration" key if it has one, else its index in `iterations`.
+        """
+        with self._transaction():
+            latest = self.latest_generation(team_id)
+            expected = 0 if latest is None else latest["number"] + 1
+            if number != expected:
+                raise StoreError(f"generation number {number} refused: the team's next number is {expected}")
+            generation_id = (
+                self.db["generations"]
+                .insert(
+                    dict(
+                        team_id=team_id,
+                        number=number,
+                        parent_id=parent_id,
+                        checkpoint=checkpoint,
+                        sha256=sha256,
+                        config=_encode(config),
+                        train_steps=train_steps,
+                        wall_time=wall_time,
+                        metrics=_encode(metrics),
+                    )
+                )
+                .last_pk
+            )
+            self.db["training_metrics"].insert_all(
+                dict(generation_id=generation_id, iteration=it.get("iteration", i), metrics=_encode(it))
+                for i, it in enumerate(iterations)
+            )
+            generation = self.generation(generation_id)
+            self.db["players"].insert(
+                dict(
+                    league_id=generation["league_id"],
+                    name=generation["name"],
+                    kind="generation",
+                    generation_id=generation_id,
+                )
+            )
+        return generation
+
+    def generation(self, name_or_id: str | int, league: str | None = None) -> dict:
+        """A generation by id, by "league/team/gN", or by "team/gN" within `league`."""
+        if isinstance(name_or_id, int) or name_or_id.isdigit():
+            rows = self._rows(_GENERATIONS_SQL + " WHERE g.id = ?", [int(name_or_id)])
+            if not rows:
+                raise StoreError(f"no generation with id {name_or_id}")
+            return rows[0]
+        parts = name_or_id.split("/")
+        if len(parts) == 2 and league is not None:
+            parts.insert(0, league)
+        number = _GENERATION_NAME.fullmatch(parts[-1])
+        if len(parts) != 3 or number is None:
+            raise StoreError(
+                f"bad generation name {name_or_id!r}: expected 'league/team/gN'"
+                + ("" if league is None else " or 'team/gN'")
+            )
+        team = self.team(self.league(parts[0])["id"], parts[1])
+        rows = self._rows(_GENERATIONS_SQL + " WHERE g.team_id = ? AND g.number = ?", [team["id"], int(number[1])])
+        if not rows:
+            latest = self.latest_generation(team["id"])
+            have = "no generations" if latest is None else f"generations g0..g{latest['number']}"
+            raise StoreError(f"unknown generation {name_or_id!r}: team {parts[1]!r} has {have}")
+        return rows[0]
+
+    def generations(self, league_id: int, team: str | None = None) -> list[dict]:
+        """The league's generations (or one team's), oldest first within each team, each with its `name`."""
+        if team is None:
+            return self._rows(_GENERATIONS_SQL + " WHERE l.id = ? ORDER BY t.name, g.number", [league_id])
+        team_id = self.team(league_id, team)["id"]
+        return self._rows(_GENERATIONS_SQL + " WHERE g.team_id = ? ORDER BY g.number", [team_id])
+
+    def training_metrics(self, generation_id: int) -> list[dict]:
+        return self._rows(
+            "SELECT * FROM training_metrics WHERE generation_id = ? ORDER BY iteration", [generation_id]
+        )
+
+    # ---- players ----
+
+    def ensure_player(self, league_id: int, name: str, kind: str, generation_id: int | None = None) -> dict:
+        """A player of the league ('random', 'scripted', 'human:<name>', ...), created if absent."""
+        if kind not in PLAYER_KINDS:
+            raise StoreError(f"unknown player kind {kind!r}; kinds: {', '.join(PLAYER_KINDS)}")
+        with self._transaction():
+            rows = self._rows("SELECT * FROM players WHERE league_id = ? AND name = ?", [league_id, name])
+            if not rows:
+                self.db["players"].insert(
+                    dict(league_id=league_id, name=name, kind=kind, generation_id=generation_id)
+                )
+                rows = self._rows("SELECT * FROM players WHERE league_id = ? AND name = ?", [league_id, name])
+        player = rows[0]
+        if player["kind"] != kind:
+            raise StoreError(f"player {name!r} already exists as a {player['kind']!r}, not a {kind!r}")
+        return player

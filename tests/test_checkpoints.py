@@ -1,0 +1,112 @@
+"""Checkpoints: self-describing, atomic, hash-checked, loaded without executing pickled code; load_team API."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import games
+from league import load_team
+from league.checkpoints import CheckpointError, load_checkpoint, make_payload, save_checkpoint, sha256_file
+from league.config import GRPOConfig
+from league.grpo import new_policy
+
+
+@pytest.fixture
+def saved(tmp_path):
+    cfg = GRPOConfig(hidden=16)
+    policy = new_policy(cfg)
+    path = tmp_path / "team" / "g0.pt"
+    digest = save_checkpoint(path, make_payload(policy, cfg.game, cfg.game_kwargs, cfg.to_dict()))
+    return path, digest, policy
+
+
+def test_checkpoint_describes_itself_and_round_trips(saved):
+    path, digest, policy = saved
+    assert digest == sha256_file(path)
+    payload = load_checkpoint(path, digest)
+    assert payload["game"] == "simple_spread" and payload["config"]["hidden"] == 16
+    assert payload["policy_args"]["agents"] == ["agent_0", "agent_1", "agent_2"]
+    assert {"torch", "pettingzoo", "mpe2"} <= set(payload["versions"])
+    team = load_team(path, digest)
+    x = torch.randn(5, 3, 18)
+    assert torch.equal(team(x), policy(x))
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_load_team_plays_the_pettingzoo_env(saved):
+    team = load_team(saved[0])
+    env = games.get(team.game).make_env(**team.game_kwargs)
+    obs, _ = env.reset(seed=3)
+    steps = 0
+    while env.agents:
+        actions = team.act(obs)
+        assert set(actions) == set(env.agents) and all(0 <= a < 5 for a in actions.values())
+        obs, *_ = env.step(actions)
+        steps += 1
+    assert steps == 25
+    assert team.act({}) == {}  # no live agents, no actions
+
+
+def test_tampered_checkpoint_names_file_and_expected_hash(saved):
+    path, digest, _ = saved
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(path, digest)
+    assert str(path) in str(e.value) and digest in str(e.value)
+
+
+def test_truncated_checkpoint_is_refused(saved):
+    path, digest, _ = saved
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match=digest):
+        load_checkpoint(path, digest)
+    with pytest.raises(CheckpointError, match="not a loadable"):
+        load_checkpoint(path)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+class Exploit:
+    """Unpickling this runs `open(marker, 'w')`: what a malicious checkpoint would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_code_in_a_checkpoint_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "coop-league-checkpoint", "state_dict": Exploit(str(marker))}, path)
+    with pytest.raises(CheckpointError, match="not a loadable"):
+        load_team(path)
+    assert not marker.exists()
+    with open(tmp_path / "plain.pkl", "wb") as f:  # a plain pickle, not even a torch file
+        pickle.dump(Exploit(str(marker)), f)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "plain.pkl")
+    assert not marker.exists()
+
+
+def test_foreign_torch_file_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({"w": torch.zeros(2)}, path)
+    with pytest.raises(CheckpointError, match="not a coop-league-checkpoint"):
+        load_checkpoint(path)
+
+
+def test_numpy_policy_matches_act(saved):
+    team = load_team(saved[0])
+    env = games.get("simple_spread").make_env()
+    obs, _ = env.reset(seed=5)
+    batched = np.stack([obs[a] for a in env.possible_agents])[None]
+    assert team.numpy_policy()(batched)[0].tolist() == [team.act(obs)[a] for a in env.possible_agents]
