@@ -175,3 +175,231 @@ def bench_learn_cmd(game: str, minutes: float, config_file: str | None, seed: in
         click.echo(f"  score {target}: " + (f"{hit['train_seconds']:.0f}s, {hit['env_steps']:,} env steps"
                                             if hit else "not reached"))
     click.echo(f"  checkpoint: {report['checkpoint']}")
+
+
+# ---------------------------------------------------------------- league manager: train and inspect
+
+def db_option(f: Any) -> Any:
+    """`--db PATH`: the league database (SQLite)."""
+    return click.option("--db", default="league.db", show_default=True, type=click.Path(dir_okay=False),
+                        help="SQLite database file.")(f)
+
+
+def league_option(f: Any) -> Any:
+    """`--league NAME`."""
+    return click.option("--league", "league_name", default="default", show_default=True, help="League name.")(f)
+
+
+def open_store(db: str, create: bool = False) -> Any:
+    """Opens the database; reading commands never create one."""
+    from league.store import Store
+
+    return Store.open(db, create=create)
+
+
+EXAMPLE_CONFIG = '''# coop-league configuration. Every setting is optional; shown with its default.
+# Use with: league train --config league.toml   (command-line options win over the file)
+
+[league]
+name = "default"                # league name; one database holds several leagues
+teams = 2                       # lineages, named alpha, beta, gamma, ...
+generations = 3                 # trained generations per team (g1..gN); g0 is the untrained policy
+steps_per_generation = 400000   # training budget of a generation in environment steps
+minutes_per_generation = 0.0    # or a budget in minutes (0 = use steps_per_generation)
+seed = 0                        # team k trains with seed + k
+
+[grpo]
+game = "simple_spread"          # see `league games`
+game_kwargs = {}                # PettingZoo options, e.g. { N = 4, local_ratio = 0.5 }
+{grpo}
+
+# Per-team overrides of any [grpo] setting:
+# [team.beta]
+# lr = 0.003
+'''
+
+
+def grpo_example_lines() -> str:
+    """Every GRPOConfig field with its default and the first line of its docstring, as TOML."""
+    import ast
+    import inspect
+
+    from league.config import GRPOConfig
+
+    source = inspect.getsource(GRPOConfig)
+    docs: dict[str, str] = {}
+    body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
+    for node, after in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr):
+            docs[node.target.id] = " ".join(after.value.value.split())  # type: ignore[union-attr]
+    lines = []
+    for key, value in GRPOConfig().to_dict().items():
+        if key in ("game", "game_kwargs"):
+            continue
+        toml_value = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+        lines.append(f"{key + ' = ' + toml_value:<31} # {docs.get(key, '')}")
+    return "\n".join(lines)
+
+
+@cli.command("config")
+@click.option("--example", is_flag=True, required=True, help="Print a documented TOML file with every setting.")
+def config_cmd(example: bool) -> None:
+    """Print a documented example configuration file.
+
+    Example: league config --example > league.toml
+    """
+    click.echo(EXAMPLE_CONFIG.replace("{grpo}", grpo_example_lines()), nl=False)
+
+
+@cli.command("train")
+@click.option("--game", help="Game name (default simple_spread, or the config file's).")
+@league_option
+@click.option("--teams", type=int, help="Number of teams (lineages).")
+@click.option("--generations", type=int, help="Trained generations per team.")
+@click.option("--steps-per-generation", type=int, help="Training budget per generation, in env steps.")
+@click.option("--minutes-per-generation", type=float, help="Training budget per generation, in minutes.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML configuration file.")
+@db_option
+@click.option("--checkpoints", default="checkpoints", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for checkpoint files.")
+@click.option("--seed", type=int, help="League seed.")
+def train_cmd(game: str | None, league_name: str, teams: int | None, generations: int | None,
+              steps_per_generation: int | None, minutes_per_generation: float | None, config_file: str | None,
+              db: str, checkpoints: str, seed: int | None) -> None:
+    """Train a league; rerunning the same command resumes where it stopped.
+
+    Example: league train --game simple_spread --teams 2 --generations 3
+    """
+    from league.config import LeagueConfig, read_toml
+    from league.manager import LeagueManager
+
+    data = read_toml(config_file) if config_file else {}
+    league_default = data.get("league", {}).get("name", "default")
+    config = LeagueConfig.from_toml(
+        data, game=game, name=league_name if league_name != "default" else league_default, teams=teams,
+        generations=generations, steps_per_generation=steps_per_generation,
+        minutes_per_generation=minutes_per_generation, seed=seed,
+    )
+    store = open_store(db, create=True)
+    try:
+        manager = LeagueManager(store, config, checkpoints)
+        lg = manager.league
+        if lg["game"] != config.grpo.game:
+            raise click.ClickException(f"league {lg['name']!r} plays {lg['game']}, not {config.grpo.game}")
+
+        def on_round(report: Any) -> None:
+            g = report.generation
+            m = g["metrics"] or {}
+            click.echo(f"saved {g['name']}: return {m.get('mean_return', float('nan')):.2f}, "
+                       f"{g['train_steps']:,} steps in {report.train_seconds:.1f}s "
+                       f"(storage {report.storage_seconds * 1000:.0f} ms)")
+
+        try:
+            rounds = manager.run(on_round=on_round, progress=True)
+        except KeyboardInterrupt:
+            done = sum(t["generations"] for t in store.teams(lg["id"]))
+            click.echo(f"Interrupted: {done} generations are saved; run the same command to continue.", err=True)
+            raise SystemExit(130) from None
+        click.echo(f"league {lg['name']!r}: {rounds} new generation(s); "
+                   f"{sum(t['generations'] for t in store.teams(lg['id']))} in total. See `league generations`.")
+    finally:
+        store.close()
+
+
+@cli.command("leagues")
+@db_option
+@json_option
+def leagues_cmd(db: str, as_json: bool) -> None:
+    """List the leagues in a database.
+
+    Example: league leagues --json
+    """
+    store = open_store(db)
+    rows = store.leagues()
+    store.close()
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<16} {r['game']:<24} teams {r['teams']}  generations {r['generations']}")
+
+
+@cli.command("teams")
+@league_option
+@db_option
+@json_option
+def teams_cmd(league_name: str, db: str, as_json: bool) -> None:
+    """List a league's teams.
+
+    Example: league teams --league default
+    """
+    store = open_store(db)
+    rows = store.teams(store.league(league_name)["id"])
+    store.close()
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<10} seed {r['seed']:<6} generations {r['generations']}  latest g{r['latest']}")
+
+
+@cli.command("generations")
+@league_option
+@click.option("--team", help="Only this team.")
+@db_option
+@json_option
+def generations_cmd(league_name: str, team: str | None, db: str, as_json: bool) -> None:
+    """List generations with their training results.
+
+    Example: league generations --team alpha
+    """
+    store = open_store(db)
+    lg = store.league(league_name)
+    if team is not None:
+        store.team(lg["id"], team)
+    rows = store.generations(lg["id"], team)
+    store.close()
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        m = r["metrics"] or {}
+        ret = f"{m['mean_return']:8.2f}" if "mean_return" in m else "       -"
+        click.echo(f"{r['name']:<24} return {ret}  steps {r['train_steps']:>10,}  {r['wall_time']:7.1f}s")
+
+
+@cli.command("show")
+@click.argument("generation")
+@league_option
+@db_option
+@json_option
+def show_cmd(generation: str, league_name: str, db: str, as_json: bool) -> None:
+    """Show one generation: parent, settings, metrics, checkpoint and its hash check.
+
+    GENERATION is a name like default/alpha/g3, alpha/g3 (in --league), or an id.
+
+    Example: league show default/alpha/g2
+    """
+    from league.checkpoints import CheckpointError, load_checkpoint
+
+    store = open_store(db)
+    g = store.generation(generation, league_name)
+    parent = store.generation(g["parent_id"]) if g["parent_id"] else None
+    store.close()
+    try:
+        load_checkpoint(g["checkpoint"], g["sha256"])
+        check = "ok"
+    except CheckpointError as e:
+        check = f"FAILED: {e}"
+    data = {**g, "parent": parent["name"] if parent else None, "checkpoint_check": check}
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"{g['name']}  (id {g['id']}, created {g['created_at']})")
+    click.echo(f"  parent      {data['parent'] or '-'}")
+    click.echo(f"  checkpoint  {g['checkpoint']}")
+    click.echo(f"  sha256      {g['sha256']}  [{check}]")
+    click.echo(f"  training    {g['train_steps']:,} env steps in {g['wall_time']:.1f}s")
+    for key, value in (g["metrics"] or {}).items():
+        click.echo(f"  {key:<16} {value}")
+    click.echo("  settings    " + json.dumps(g["config"], sort_keys=True))

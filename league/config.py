@@ -116,14 +116,21 @@ class GRPOConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        defaults = cls()
-        for key, value in data.items():
-            expected = type(getattr(defaults, key))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise ConfigError(f"{key} must be {expected.__name__}, got {value!r}")
-        return cls(**data).validate()
+        return cls(**typed(cls(), data)).validate()
+
+
+def typed(defaults: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` checked against the types of `defaults`' fields (ints accepted for floats, bools never for
+    ints); a mismatch is a ConfigError naming the setting."""
+    out = {}
+    for key, value in data.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{key} must be {expected.__name__}, got {value!r}")
+        out[key] = value
+    return out
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -134,3 +141,91 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+TEAM_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
+
+
+@dataclass
+class LeagueConfig:
+    """A league: one game, K teams (lineages), each trained generation after generation."""
+
+    name: str = "default"
+    """League name; one database holds several leagues."""
+    teams: int = 2
+    """How many teams (lineages); they are named alpha, beta, gamma, ..."""
+    generations: int = 3
+    """Trained generations per team (g1..gN); g0, the untrained policy, is made first."""
+    steps_per_generation: int = 400_000
+    """Training budget of one generation in environment steps (ignored when minutes_per_generation is set)."""
+    minutes_per_generation: float = 0.0
+    """Training budget of one generation in minutes; 0 = use steps_per_generation."""
+    seed: int = 0
+    """League seed; team k trains with seed + k (so teams differ but the whole league is reproducible)."""
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    """GRPO settings shared by all teams (its `game` and `game_kwargs` are the league's game)."""
+    team_grpo: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per-team overrides of GRPO settings, e.g. {"beta": {"lr": 0.003}}."""
+
+    def validate(self) -> LeagueConfig:
+        """Checks every value; raises ConfigError naming the setting."""
+        if not self.name or "/" in self.name:
+            raise ConfigError(f"league name must be non-empty without '/', got {self.name!r}")
+        if not isinstance(self.teams, int) or not 1 <= self.teams <= len(TEAM_NAMES):
+            raise ConfigError(f"teams must be an integer from 1 to {len(TEAM_NAMES)}, got {self.teams!r}")
+        if not isinstance(self.generations, int) or self.generations < 0:
+            raise ConfigError(f"generations must be an integer >= 0, got {self.generations!r}")
+        if not isinstance(self.steps_per_generation, int) or self.steps_per_generation < 1:
+            raise ConfigError(f"steps_per_generation must be a positive integer, got {self.steps_per_generation!r}")
+        if not self.minutes_per_generation >= 0:
+            raise ConfigError(f"minutes_per_generation must be >= 0, got {self.minutes_per_generation!r}")
+        unknown = sorted(set(self.team_grpo) - set(self.team_names))
+        if unknown:
+            raise ConfigError(f"team_grpo names unknown team(s) {', '.join(unknown)}; "
+                              f"teams are {', '.join(self.team_names)}")
+        for team in self.team_names:
+            self.team_config(team)
+        return self
+
+    # ---- derived values, computed here once
+    @property
+    def team_names(self) -> list[str]:
+        """The teams' names, in order."""
+        return list(TEAM_NAMES[: self.teams])
+
+    def team_config(self, team: str) -> GRPOConfig:
+        """The GRPO settings of one team: shared settings, its overrides, its own seed."""
+        index = self.team_names.index(team)
+        data = {**self.grpo.to_dict(), "seed": self.seed + index, **self.team_grpo.get(team, {})}
+        return GRPOConfig.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for the database and JSON output."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any], **overrides: Any) -> LeagueConfig:
+        """From a TOML document: `[league]` settings, `[grpo]` settings, `[team.<name>]` GRPO overrides;
+        then command-line `overrides` (None values are ignored)."""
+        allowed = {"league", "grpo", "team"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ConfigError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
+        league = dict(data.get("league", {}))
+        known = {f.name for f in dataclasses.fields(cls)} - {"grpo", "team_grpo"}
+        bad = sorted(set(league) - known)
+        if bad:
+            raise ConfigError(f"unknown league setting(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+        grpo = dict(data.get("grpo", {}))
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key in ("game", "game_kwargs"):
+                grpo[key] = value
+            else:
+                league[key] = value
+        league = typed(cls(), league)
+        team_grpo = data.get("team", {})
+        if not isinstance(team_grpo, dict) or not all(isinstance(v, dict) for v in team_grpo.values()):
+            raise ConfigError("[team.<name>] tables must hold GRPO settings")
+        return cls(**league, grpo=GRPOConfig.from_dict(grpo), team_grpo=team_grpo).validate()

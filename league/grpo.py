@@ -55,6 +55,12 @@ def new_policy(cfg: GRPOConfig) -> TeamPolicy:
     return TeamPolicy.for_game(games.get(cfg.game).info(**cfg.game_kwargs), cfg.hidden, cfg.layers)
 
 
+def first_train_seed(seed: int, offset: int) -> int:
+    """Where a run's start seeds begin: mixed by SeedSequence so teams and generations draw different
+    stretches, and below 2**29 so training never plays the held-out evaluation seeds (2**30 and up)."""
+    return int(np.random.SeedSequence([seed, offset]).generate_state(1)[0]) % 2**29
+
+
 def reward_to_go(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
     """rewards `(T, B)` -> discounted sums of the rewards from each step on, `(T, B)`."""
     out = torch.zeros_like(rewards)
@@ -122,7 +128,7 @@ def train(
         tick = time.perf_counter()
         # ------------------------------------------------------------ grouped rollouts
         # Group m plays seed s_m G times: rows m*G .. m*G+G-1 of the batch.
-        first_seed = (cfg.seed + seed_offset) * 1_000_003 + iteration * M
+        first_seed = first_train_seed(cfg.seed, seed_offset) + iteration * M
         seeds = np.repeat(np.arange(first_seed, first_seed + M), G)  # (B,)
         obs_np = batch.reset(seeds)
         obs = torch.zeros((T, B, n, batch.obs_dim), device=device)  # (T, B, n, D)

@@ -1,0 +1,173 @@
+"""Scripted baselines: the 1.0 of the normalized score `(R - R_random) / (R_scripted - R_random)`.
+
+Random actions are the 0.0: what a team does knowing nothing. The scripted policy is the 1.0: what a team does
+with the obvious plan a person would write down after reading the rules, using only what each agent sees. A
+learned team that scores above 1 found something better than the obvious plan; below 0, it is worse than noise.
+So each baseline below is honest and simple: the plain strategy the game suggests, steered well, with no
+search and no learning (the steering gain and dead zone were set by hand, see below).
+
+Every policy is `policy(obs, info) -> actions`: padded batched observations `(B, n_agents, info.max_obs_dim)`
+exactly as `games.get(name).batch(B)` returns them -> int64 actions `(B, n_agents)`. Each is a pure,
+deterministic function of the observation (no memory between steps): each agent acts on its own row only
+(and, in pursuit, its seat number).
+
+- simple_spread: every agent rebuilds the whole scene relative to itself (its landmarks and teammates are in
+  its observation), finds the agent -> landmark assignment of least total distance (every permutation for
+  N <= 6, greedy beyond) and steers to its own landmark. All agents see the same scene, so they agree on the
+  assignment without talking. Collisions are not avoided.
+- simple_speaker_listener: the speaker names the goal (the brightest channel of the goal colour it sees is the
+  goal landmark's index); the listener steers to the landmark the word names.
+- simple_reference: each agent says the index of the goal colour it sees (the other agent's goal) and steers to
+  the landmark the other agent's word names.
+- pursuit: an evader is caught when pursuers hold every open cell beside it, so each pursuer heads for the
+  nearest open cell beside a visible evader that no other pursuer holds (Manhattan distance, ties to the first
+  in row-major order, stepping along the axis with the larger gap); it stays put once there or with none in view.
+  Pursuers sharing a cell see the same window and would move as one forever, so they split up: each takes
+  the move numbered by its seat (mod 5). That seat number is the only thing here that is not the observation.
+
+Steering (the MPE games) is a PD rule on the discrete moves: aim at the target minus `K_VEL * velocity`, the
+point the agent reaches if it brakes now, and push along the axis where that aim is furthest off, or no-op once
+it is within DEAD_ZONE. Velocity decays by 1 - DAMPING per step and a move adds ACCEL * DT (mpe2's constants,
+see games/simple_spread.py), so the braking distance per unit of speed lies between about 0.15 (full reverse
+thrust from top speed) and DT / DAMPING = 0.4 (coasting). K_VEL = 0.2 and DEAD_ZONE = 0.025 were picked by hand
+on seeds 0..199 (returns are flat for K_VEL from 0.18 to 0.25; the coasting 0.4 brakes too early and costs about
+1 point in simple_spread), which brings the agent in fast and lets it settle on the target instead of circling.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable
+
+import numpy as np
+
+from games.spec import GameInfo
+
+Policy = Callable[[np.ndarray, GameInfo], np.ndarray]
+
+K_VEL = 0.2  # braking distance per unit of speed (the D of the PD rule)
+DEAD_ZONE = 0.025  # no-op once the braking point is this close to the target on both axes
+MAX_EXACT = 6  # largest N whose assignment tries every permutation (720)
+
+
+def steer(rel: np.ndarray, vel: np.ndarray) -> np.ndarray:
+    """MPE move (0 no-op, 1 -x, 2 +x, 3 -y, 4 +y) toward a target: push along the axis where the target is
+    furthest from the braking point `rel - K_VEL * vel`, or no-op within DEAD_ZONE of it.
+
+    rel: target relative to the agent `(..., 2)`; vel: the agent's velocity `(..., 2)` -> int64 `(...)`.
+    """
+    desired = rel - K_VEL * vel  # (..., 2)
+    axis = np.argmax(np.abs(desired), axis=-1)  # (...,) 0 = x, 1 = y
+    ahead = np.take_along_axis(desired, axis[..., None], axis=-1)[..., 0]  # (...,)
+    return np.where(np.abs(ahead) > DEAD_ZONE, 1 + 2 * axis + (ahead > 0), 0).astype(np.int64)
+
+
+def assign(agents: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Landmark of each agent under the assignment of least total distance.
+
+    agents, landmarks: positions `(..., N, 2)` -> int64 `(..., N)`, a permutation of 0..N-1. Exact for
+    N <= MAX_EXACT (ties: the first permutation in lexicographic order); greedy closest pair first beyond.
+    """
+    n = agents.shape[-2]
+    dist = np.linalg.norm(agents[..., :, None, :] - landmarks[..., None, :, :], axis=-1)  # (..., N agents, N lms)
+    if n <= MAX_EXACT:
+        perms = np.array(list(itertools.permutations(range(n))))  # (P, N)
+        total = dist[..., np.arange(n), perms].sum(axis=-1)  # (..., P)
+        return perms[np.argmin(total, axis=-1)]
+    flat = dist.reshape(-1, n, n).copy()  # (M, N, N)
+    out = np.zeros((len(flat), n), dtype=np.int64)
+    rows = np.arange(len(flat))
+    for _ in range(n):
+        a, lm = np.unravel_index(np.argmin(flat.reshape(len(flat), -1), axis=-1), (n, n))  # (M,) each
+        out[rows, a] = lm
+        flat[rows, a, :] = np.inf
+        flat[rows, :, lm] = np.inf
+    return out.reshape(dist.shape[:-1])
+
+
+def spread_targets(obs: np.ndarray) -> np.ndarray:
+    """simple_spread: the landmark each agent assigns itself, from its own observation.
+
+    obs `(B, N, 6N)` (vel 2, pos 2, landmarks 2N, others 2(N-1), silent comm 2(N-1)) -> int64 `(B, N)`.
+    """
+    B, n = obs.shape[:2]
+    landmarks = obs[..., 4 : 4 + 2 * n].reshape(B, n, n, 2).astype(np.float64)  # (B, viewer, L, 2)
+    agents = np.zeros((B, n, n, 2))  # (B, viewer, agent, 2), the viewer at its own origin
+    agents[:, ~np.eye(n, dtype=bool)] = obs[..., 4 + 2 * n : 2 + 4 * n].reshape(B, n * (n - 1), 2)
+    return assign(agents, landmarks)[:, np.arange(n), np.arange(n)]  # (B, N): viewer i's landmark for agent i
+
+
+def simple_spread(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """Each agent steers to its landmark in the least-total-distance assignment."""
+    B, n = obs.shape[:2]
+    landmarks = obs[..., 4 : 4 + 2 * n].reshape(B, n, n, 2)  # (B, N, L, 2) relative to each agent
+    target = np.take_along_axis(landmarks, spread_targets(obs)[..., None, None], axis=2)[:, :, 0]  # (B, N, 2)
+    return steer(target, obs[..., 0:2])
+
+
+def _named_landmark(landmarks: np.ndarray, word: np.ndarray) -> np.ndarray:
+    """The landmark a one-hot `word` `(B, W)` names among `landmarks` `(B, L, 2)`; before any word is heard
+    (the first step) the centre of the landmarks, the best guess under a distance reward. -> `(B, 2)`."""
+    named = landmarks[np.arange(len(word)), np.argmax(word[:, : landmarks.shape[1]], axis=-1)]
+    return np.where(word.any(axis=-1, keepdims=True), named, landmarks.mean(axis=1))
+
+
+def simple_speaker_listener(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """Speaker (obs 3: goal colour) says the goal's index; listener (obs 11: vel 2, landmarks 6, word 3) goes."""
+    word = np.argmax(obs[:, 0, 0:3], axis=-1)  # (B,)
+    listener = obs[:, 1]  # (B, 11)
+    target = _named_landmark(listener[:, 2:8].reshape(-1, 3, 2), listener[:, 8:11])  # (B, 2)
+    return np.stack([word, steer(target, listener[:, 0:2])], axis=1).astype(np.int64)
+
+
+def simple_reference(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """Each agent (obs 21: vel 2, landmarks 6, partner's goal colour 3, partner's word 10) says the colour's
+    index and steers to the landmark its partner names; action = move + 5 * word."""
+    B, n = obs.shape[:2]
+    flat = obs.reshape(B * n, -1)  # (B*2, 21)
+    word = np.argmax(flat[:, 8:11], axis=-1)  # (B*2,)
+    target = _named_landmark(flat[:, 2:8].reshape(-1, 3, 2), flat[:, 11:21])  # (B*2, 2)
+    return (steer(target, flat[:, 0:2]) + 5 * word).reshape(B, n).astype(np.int64)
+
+
+def pursuit(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """Each pursuer heads for the nearest open cell next to a visible evader; stacked pursuers split by seat.
+
+    The window `(rows, cols, 3)` (walls, pursuers, evaders) has row = y offset + rows // 2 and column =
+    x offset + cols // 2, the pursuer at the centre; moves are 0 -x (column - 1), 1 +x, 2 +y (row + 1), 3 -y,
+    4 stay.
+    """
+    rows, cols, _ = info.obs_shapes["pursuer"]
+    B, n = obs.shape[:2]
+    grid = obs[..., : rows * cols * 3].reshape(B, n, rows, cols, 3)
+    others = grid[..., 1].copy()  # (B, N, rows, cols) pursuers per cell, less the viewer itself
+    others[..., rows // 2, cols // 2] -= 1
+    evaders = grid[..., 2] > 0
+    beside = np.zeros_like(evaders)  # cells next to an evader (4-neighbourhood)
+    beside[..., 1:, :] |= evaders[..., :-1, :]
+    beside[..., :-1, :] |= evaders[..., 1:, :]
+    beside[..., :, 1:] |= evaders[..., :, :-1]
+    beside[..., :, :-1] |= evaders[..., :, 1:]
+    goal = (beside & (grid[..., 0] == 0) & (others <= 0)).reshape(B, n, -1)  # (B, N, cells)
+    dy, dx = np.divmod(np.arange(rows * cols), cols)
+    dy, dx = dy - rows // 2, dx - cols // 2  # (cells,) offsets of each cell from the pursuer
+    nearest = np.argmin(np.where(goal, np.abs(dy) + np.abs(dx), rows + cols), axis=-1)  # (B, N)
+    gy, gx = dy[nearest], dx[nearest]  # (B, N)
+    move = np.where(np.abs(gx) >= np.abs(gy), np.where(gx < 0, 0, 1), np.where(gy > 0, 2, 3))
+    move = np.where(goal.any(axis=-1) & ((gx != 0) | (gy != 0)), move, 4)
+    stacked = others[..., rows // 2, cols // 2] > 0  # (B, N) identical views would move together forever
+    return np.where(stacked, np.arange(n) % 5, move).astype(np.int64)
+
+
+SCRIPTED: dict[str, Policy] = {
+    "simple_spread": simple_spread,
+    "simple_speaker_listener": simple_speaker_listener,
+    "simple_reference": simple_reference,
+    "pursuit": pursuit,
+}
+"""Game name -> its scripted baseline."""
+
+
+def scripted_policy(name: str) -> Policy | None:
+    """The scripted baseline of game `name`, or None where the game has none."""
+    return SCRIPTED.get(name)

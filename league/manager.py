@@ -1,0 +1,130 @@
+"""The league loop: pick a team -> load its latest generation -> train the next -> save -> record -> repeat.
+
+Crash safety comes from the order of writes: a generation's checkpoint is written atomically and fsynced
+*before* its row (with metrics and player) is committed in one transaction, so the database never names a
+file that is not whole. A crash loses at most the round in progress; running the same command again picks up
+from the last recorded generation of each team (a checkpoint left without its row is simply rewritten).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from league.checkpoints import load_checkpoint, make_payload, policy_from_payload, save_checkpoint
+from league.config import LeagueConfig
+from league.grpo import new_policy, train
+from league.store import Store
+
+
+@dataclass
+class RoundReport:
+    """What one round made, for the CLI to print."""
+
+    generation: dict[str, Any]
+    train_seconds: float
+    storage_seconds: float
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the crash tests: `LEAGUE_CRASH_AT=<name>` kills the process here with SIGKILL,
+    exactly as a power cut would. Unset (always, outside tests) it does nothing."""
+    if os.environ.get("LEAGUE_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def checkpoint_path(root: str | Path, league: str, team: str, number: int) -> Path:
+    """`<root>/<league>/<team>/g<number>.pt`."""
+    return Path(root) / league / team / f"g{number}.pt"
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files of a save that a crash interrupted are never referenced: remove them."""
+    if folder.is_dir():
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+class LeagueManager:
+    """Runs a league stored in `store`, its checkpoints under `checkpoint_root`."""
+
+    def __init__(self, store: Store, config: LeagueConfig, checkpoint_root: str | Path = "checkpoints") -> None:
+        self.store = store
+        self.config = config.validate()
+        self.checkpoint_root = Path(checkpoint_root)
+        grpo = self.config.grpo
+        self.league = store.ensure_league(self.config.name, grpo.game, grpo.game_kwargs, self.config.to_dict())
+        self.teams = [
+            store.ensure_team(self.league["id"], name, self.config.team_config(name).seed,
+                              self.config.team_config(name).to_dict())
+            for name in self.config.team_names
+        ]
+
+    def ensure_generation_zero(self) -> None:
+        """Every team starts from an untrained policy recorded as g0 (the anchor of the ratings)."""
+        for team in self.teams:
+            if self.store.latest_generation(team["id"]) is None:
+                cfg = self.config.team_config(team["name"])
+                self._record(team, 0, None, new_policy(cfg), cfg, {}, [], 0, 0.0)
+
+    def next_team(self) -> dict[str, Any] | None:
+        """The team with the fewest generations still short of the target (ties: league order)."""
+        behind = [(self.store.latest_generation(t["id"])["number"], i, t) for i, t in enumerate(self.teams)]
+        behind = [b for b in behind if b[0] < self.config.generations]
+        return min(behind, key=lambda b: b[:2])[2] if behind else None
+
+    def run_round(self, team: dict[str, Any], on_iteration: Callable[[dict[str, Any]], None] | None = None,
+                  progress: bool = False) -> RoundReport:
+        """Trains the team's next generation from its latest one (also the KL reference) and records it."""
+        parent = self.store.latest_generation(team["id"])
+        payload = load_checkpoint(parent["checkpoint"], parent["sha256"])
+        policy = policy_from_payload(payload)
+        cfg = self.config.team_config(team["name"])
+        number = parent["number"] + 1
+        minutes = self.config.minutes_per_generation
+        result = train(
+            cfg,
+            max_env_steps=None if minutes else self.config.steps_per_generation,
+            max_seconds=minutes * 60 if minutes else None,
+            policy=policy,
+            reference=policy_from_payload(payload),
+            optimizer_state=payload.get("optimizer") or None,
+            seed_offset=number,
+            on_iteration=(lambda m: on_iteration({**m, "generation": number})) if on_iteration else None,
+            progress=progress,
+        )
+        crash_point("before-save")
+        start = time.perf_counter()
+        generation = self._record(team, number, parent["id"], result.policy, cfg, result.optimizer_state,
+                                  result.metrics, result.env_steps, result.seconds)
+        return RoundReport(generation, result.seconds, time.perf_counter() - start)
+
+    def _record(self, team: dict[str, Any], number: int, parent_id: int | None, policy: Any, cfg: Any,
+                optimizer_state: dict[str, Any], metrics: list[dict[str, Any]], steps: int,
+                seconds: float) -> dict[str, Any]:
+        """Checkpoint first (atomic, fsynced), then the database row in one transaction."""
+        path = checkpoint_path(self.checkpoint_root, self.league["name"], team["name"], number)
+        remove_stale_temporaries(path.parent)
+        final = metrics[-1] if metrics else {}
+        payload = make_payload(policy, cfg.game, cfg.game_kwargs, cfg.to_dict(), optimizer_state,
+                               generation=number, team=team["name"], league=self.league["name"], metrics=final)
+        digest = save_checkpoint(path, payload)
+        crash_point("after-save")
+        return self.store.add_generation(team["id"], number, parent_id, str(path), digest, cfg.to_dict(), steps,
+                                         seconds, final, metrics)
+
+    def run(self, on_round: Callable[[RoundReport], None] | None = None,
+            on_iteration: Callable[[dict[str, Any]], None] | None = None, progress: bool = False) -> int:
+        """Rounds until every team has `generations` trained generations; returns how many rounds ran."""
+        self.ensure_generation_zero()
+        rounds = 0
+        while (team := self.next_team()) is not None:
+            report = self.run_round(team, on_iteration, progress)
+            rounds += 1
+            if on_round:
+                on_round(report)
+        return rounds
