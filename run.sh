@@ -19,8 +19,8 @@ setup() {
 case "${1:-}" in
   demo)
     setup
-    league games
-    league bench env --game simple_spread --seconds 1 --batch-sizes 64,1024
+    league train --game simple_spread --teams 2 --generations 2 --steps-per-generation 1500000
+    league generations
     ;;
   test)
     setup

@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -22,6 +23,9 @@ class LeagueGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # `league config --example | head`: the reader left, nothing to report
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            raise SystemExit(0) from None
         except (games.GameError, ValueError, OSError, StoreError) as e:
             raise click.ClickException(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__) from e
 
@@ -122,13 +126,13 @@ def bench_env_cmd(game: str, seconds: float, batch_sizes: str, as_json: bool) ->
 
 def grpo_config(game: str, config_file: str | None, seed: int | None) -> Any:
     """GRPOConfig from defaults, then `[grpo]` of the TOML file, then the command-line game and seed."""
-    from league.config import GRPOConfig, read_toml
+    from league.config import GRPOConfig, read_toml, with_preset
 
     data = read_toml(config_file).get("grpo", {}) if config_file else {}
     data = {**data, "game": game}
     if seed is not None:
         data["seed"] = seed
-    return GRPOConfig.from_dict(data)
+    return GRPOConfig.from_dict(with_preset(data))
 
 
 @bench.command("learn")

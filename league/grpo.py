@@ -93,13 +93,14 @@ def train(
     seed_offset: int = 0,
     on_iteration: Callable[[dict[str, float]], bool | None] | None = None,
     progress: bool = False,
+    label: str = "",
     score_baselines: tuple[float, float] | None = None,
 ) -> TrainResult:
     """Trains until `max_env_steps` env steps or `max_seconds` (at least one update), or `on_iteration`
     returns True. `policy` continues from given weights (else a fresh one); `reference` is the frozen KL
     anchor (else a frozen copy of the starting policy). `seed_offset` picks a disjoint stretch of start seeds
     (the league gives each generation its own). `score_baselines` = (random, scripted) team returns for the
-    normalized-score metric."""
+    normalized-score metric; `label` names the progress bar."""
     # ---------------------------------------------------------------- settings (plumbing)
     cfg = config.validate()
     device = resolve_device(cfg.device)
@@ -121,7 +122,8 @@ def train(
         optimizer.load_state_dict(optimizer_state)
 
     result = TrainResult(policy, {})
-    bar = tqdm(total=max_env_steps, unit="step", unit_scale=True, disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=max_env_steps, desc=label or cfg.game, unit="step", unit_scale=True, disable=not progress,
+               dynamic_ncols=True)
     start = time.perf_counter()
     iteration = 0
     while True:
@@ -210,7 +212,7 @@ def train(
         }
         result.metrics.append(metrics)
         bar.update(env_steps)
-        bar.set_postfix(ret=f"{mean_return:.2f}", kl=f"{metrics['kl']:.3f}", sps=f"{metrics['steps_per_s']:,.0f}")
+        bar.set_postfix(it=iteration, ret=f"{mean_return:.2f}", kl=f"{metrics['kl']:.3f}", sps=f"{metrics['steps_per_s']:,.0f}")
         iteration += 1
         stop = on_iteration(metrics) if on_iteration else False
         if stop or (max_env_steps is not None and result.env_steps >= max_env_steps):

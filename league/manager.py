@@ -30,10 +30,18 @@ class RoundReport:
     storage_seconds: float
 
 
+_crash_counts: dict[str, int] = {}
+
+
 def crash_point(name: str) -> None:
-    """Fault injection for the crash tests: `LEAGUE_CRASH_AT=<name>` kills the process here with SIGKILL,
-    exactly as a power cut would. Unset (always, outside tests) it does nothing."""
-    if os.environ.get("LEAGUE_CRASH_AT") == name:
+    """Fault injection for the crash tests: `LEAGUE_CRASH_AT=<name>[:k]` kills the process with SIGKILL the
+    k-th time (default 1st) it passes here, exactly as a power cut would. Unset, as always outside tests,
+    it does nothing."""
+    target, _, nth = os.environ.get("LEAGUE_CRASH_AT", "").partition(":")
+    if target != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] == int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -96,6 +104,7 @@ class LeagueManager:
             seed_offset=number,
             on_iteration=(lambda m: on_iteration({**m, "generation": number})) if on_iteration else None,
             progress=progress,
+            label=f"{self.league['name']}/{team['name']}/g{number}",
         )
         crash_point("before-save")
         start = time.perf_counter()
