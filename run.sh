@@ -21,6 +21,7 @@ case "${1:-}" in
     setup
     league train --game simple_spread --teams 2 --generations 2 --steps-per-generation 1500000
     league generations
+    league ratings
     ;;
   test)
     setup

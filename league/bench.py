@@ -162,3 +162,29 @@ def bench_learn(
         report["checkpoint"] = out
         report["sha256"] = save_checkpoint(out, payload)
     return report
+
+
+def bench_ratings(players: int, results: int, seed: int = 0) -> dict[str, Any]:
+    """Fit time for `players` x `results` synthetic results; the reference is the time to aggregate the
+    results into per-player scores (one pass), measured in the same run."""
+    from league.ratings import fit_ratings, synthetic_results
+
+    rng = np.random.default_rng(seed)
+    true = rng.normal(1000.0, 200.0, players)
+    true[0] = 1000.0
+    rows = [("random" if a == "p0" else a, "random" if b == "p0" else b, s)
+            for a, b, s in synthetic_results(true, results, seed=seed + 1)]
+    start = time.perf_counter()
+    totals: dict[str, float] = {}
+    for a, b, s in rows:
+        totals[a] = totals.get(a, 0.0) + s
+        totals[b] = totals.get(b, 0.0) + 1 - s
+    read_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    ratings = {r.player: r for r in fit_ratings(rows)}
+    fit_seconds = time.perf_counter() - start
+    inside = [abs(ratings[f"p{i}"].elo - true[i]) <= ratings[f"p{i}"].interval
+              for i in range(1, players) if f"p{i}" in ratings]
+    return {"players": players, "results": results, "fit_seconds": fit_seconds, "read_seconds": read_seconds,
+            "ratio": fit_seconds / read_seconds, "coverage": float(np.mean(inside)),
+            "mean_interval": float(np.mean([r.interval for r in ratings.values()]))}

@@ -297,6 +297,9 @@ def train_cmd(game: str | None, league_name: str, teams: int | None, generations
             click.echo(f"saved {g['name']}: return {m.get('mean_return', float('nan')):.2f}, "
                        f"{g['train_steps']:,} steps in {report.train_seconds:.1f}s "
                        f"(storage {report.storage_seconds * 1000:.0f} ms)")
+            if report.matches:
+                scores = ", ".join(f"{x['name_b']} {x['score_a']:g}/{x['seeds']}" for x in report.matches)
+                click.echo(f"  matches ({report.match_seconds:.1f}s): {scores}")
 
         try:
             rounds = manager.run(on_round=on_round, progress=True)
@@ -407,3 +410,189 @@ def show_cmd(generation: str, league_name: str, db: str, as_json: bool) -> None:
     for key, value in (g["metrics"] or {}).items():
         click.echo(f"  {key:<16} {value}")
     click.echo("  settings    " + json.dumps(g["config"], sort_keys=True))
+
+
+# ---------------------------------------------------------------- matches and ratings
+
+@cli.command("match")
+@click.argument("player_a")
+@click.argument("player_b")
+@click.option("--seeds", type=int, default=16, show_default=True, help="Seeds (episodes per team).")
+@click.option("--mixed", is_flag=True, help="Mixed team: both players' agents in one team (cross-play).")
+@league_option
+@db_option
+@json_option
+def match_cmd(player_a: str, player_b: str, seeds: int, mixed: bool, league_name: str, db: str,
+              as_json: bool) -> None:
+    """Play and store a match between two generations or baselines (random, scripted).
+
+    Duplicate (default): both teams play the same seeds; per seed the higher team return wins.
+
+    Example: league match alpha/g2 beta/g2 --seeds 32
+    """
+    from league.players import play_match
+
+    store = open_store(db)
+    try:
+        match = play_match(store, store.league(league_name), player_a, player_b, seeds, mixed)
+    finally:
+        store.close()
+    if as_json:
+        echo_json(match)
+        return
+    label = ("A even seats", "B even seats") if mixed else (match["name_a"], match["name_b"])
+    click.echo(f"match {match['id']} ({match['kind']}): A = {match['name_a']}, B = {match['name_b']}")
+    click.echo(f"{'seed':>12}  {label[0][:22]:>22}  {label[1][:22]:>22}  result")
+    for r in match["results"]:
+        result = {1.0: "A", 0.5: "draw", 0.0: "B"}.get(r["outcome"], "-")
+        click.echo(f"{r['seed']:>12}  {r['return_a']:>22.3f}  {r['return_b']:>22.3f}  {result}")
+    if match["score_a"] is not None:
+        click.echo(f"score: {match['name_a']} {match['score_a']:g} - {match['seeds'] - match['score_a']:g} "
+                   f"{match['name_b']}")
+    else:
+        ra = sum(r["return_a"] for r in match["results"]) / len(match["results"])
+        rb = sum(r["return_b"] for r in match["results"]) / len(match["results"])
+        click.echo(f"mean team return: {ra:.3f} (A in even seats), {rb:.3f} (B in even seats)")
+
+
+@cli.command("ratings")
+@league_option
+@db_option
+@json_option
+def ratings_cmd(league_name: str, db: str, as_json: bool) -> None:
+    """The leaderboard: Elo by Bradley-Terry fit over all results, with 95% intervals.
+
+    Example: league ratings --league default
+    """
+    from league.reports import leaderboard
+
+    store = open_store(db)
+    try:
+        rows = leaderboard(store, store.league(league_name))
+    finally:
+        store.close()
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no rated results yet")
+    for r in rows:
+        click.echo(f"{r['rank']:>3}. {r['player']:<28} {r['elo']:7.0f} +- {r['interval']:<4.0f} "
+                   f"games {r['games']:>5}  score {r['score']:5.1f}%")
+
+
+@cli.command("matches")
+@league_option
+@click.option("--player", help="Only matches of this player.")
+@db_option
+@json_option
+def matches_cmd(league_name: str, player: str | None, db: str, as_json: bool) -> None:
+    """List stored matches, newest first.
+
+    Example: league matches --player default/alpha/g2
+    """
+    store = open_store(db)
+    try:
+        rows = store.matches(store.league(league_name)["id"], player=player)
+    finally:
+        store.close()
+    if as_json:
+        echo_json(rows)
+        return
+    for m in rows:
+        score = f"{m['score_a']:g}/{m['seeds']}" if m["score_a"] is not None else "mixed"
+        click.echo(f"{m['id']:>5}  {m['kind']:<9} {m['name_a']:<26} vs {m['name_b']:<26} {score}")
+
+
+@cli.command("crossplay")
+@league_option
+@db_option
+@json_option
+def crossplay_cmd(league_name: str, db: str, as_json: bool) -> None:
+    """The generation x partner matrix of mean team returns from mixed-team matches.
+
+    Example: league crossplay --json
+    """
+    from league.reports import crossplay
+
+    store = open_store(db)
+    try:
+        names, matrix = crossplay(store, store.league(league_name))
+    finally:
+        store.close()
+    cells = [[None if v != v else round(float(v), 3) for v in row] for row in matrix]
+    if as_json:
+        echo_json({"players": names, "matrix": cells})
+        return
+    if not names:
+        click.echo("no mixed-team matches yet (league match A B --mixed)")
+        return
+    width = max(len(n) for n in names)
+    click.echo(" " * width + "".join(f"{i:>9}" for i in range(len(names))))
+    for i, (name, row) in enumerate(zip(names, cells)):
+        click.echo(f"{name:<{width}}" + "".join(f"{'-' if v is None else f'{v:.2f}':>9}" for v in row) + f"  [{i}]")
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for results.csv + ratings.csv, or <league>.json.")
+@league_option
+@db_option
+def export_cmd(fmt: str, out_dir: str, league_name: str, db: str) -> None:
+    """Write results and ratings for outside tools.
+
+    Example: league export --format csv --out exports/
+    """
+    from league.reports import export
+
+    store = open_store(db)
+    try:
+        paths = export(store, store.league(league_name), fmt, out_dir)
+    finally:
+        store.close()
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+@cli.command("plot")
+@click.argument("what", type=click.Choice(["ratings", "learning", "crossplay"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@league_option
+@db_option
+def plot_cmd(what: str, out: str, league_name: str, db: str) -> None:
+    """Plot Elo by generation, training curves, or the cross-play heatmap to a PNG.
+
+    Example: league plot ratings --out ratings.png
+    """
+    from league.reports import plot
+
+    store = open_store(db)
+    try:
+        path = plot(store, store.league(league_name), what, out)
+    finally:
+        store.close()
+    click.echo(f"wrote {path}")
+
+
+@bench.command("ratings")
+@click.option("--players", type=click.IntRange(min=2), default=1000, show_default=True)
+@click.option("--results", type=click.IntRange(min=1), default=100_000, show_default=True)
+@json_option
+def bench_ratings_cmd(players: int, results: int, as_json: bool) -> None:
+    """Time the Bradley-Terry fit on synthetic results from known ratings (target: 1,000 x 100,000 < 2 s).
+
+    Also reports how many true ratings fall inside their 95% intervals.
+
+    Example: league bench ratings --players 1000 --results 100000
+    """
+    from league.bench import bench_ratings
+
+    report = bench_ratings(players, results)
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"{players:,} players, {results:,} results: fit in {report['fit_seconds']:.2f}s "
+               f"(reading the results took {report['read_seconds']:.2f}s; ratio {report['ratio']:.1f}x)")
+    click.echo(f"true rating inside its 95% interval for {100 * report['coverage']:.1f}% of players "
+               f"(mean interval +-{report['mean_interval']:.0f} Elo)")

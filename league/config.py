@@ -33,16 +33,16 @@ class GRPOConfig:
     advantage: str = "step"
     """'episode': one advantage per rollout from its team return. 'step': each step's team reward-to-go is
     compared across the group at that step (finer credit; helps long games)."""
-    gamma: float = 1.0
+    gamma: float = 0.8
     """Discount of the step form's reward-to-go; below 1 it cuts the variance that far-future steps (where
     sibling rollouts have long diverged) add to each action's credit."""
     scale_by_std: bool = True
     """Divide by the group's std (GRPO). False keeps only the mean baseline (Dr. GRPO, arXiv:2503.20783)."""
-    epochs: int = 4
+    epochs: int = 2
     """Passes over each batch of rollouts."""
-    minibatch_size: int = 8192
+    minibatch_size: int = 16384
     """Agent-steps per gradient step."""
-    lr: float = 3e-3
+    lr: float = 0.02
     """Adam learning rate."""
     clip_low: float = 0.2
     """Ratio clip below 1 (1 - clip_low)."""
@@ -54,7 +54,7 @@ class GRPOConfig:
     """Optional entropy bonus."""
     max_grad_norm: float = 0.5
     """Gradient norm clip."""
-    hidden: int = 128
+    hidden: int = 64
     """Width of each role network's hidden layers."""
     layers: int = 2
     """Hidden layers per role network."""
@@ -157,6 +157,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 
 
+DEFAULT_OPPONENTS = ("parent", "other_teams", "top", "least_played", "history:2", "random", "scripted")
 TEAM_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 
 
@@ -176,6 +177,11 @@ class LeagueConfig:
     """Training budget of one generation in minutes; 0 = use steps_per_generation."""
     seed: int = 0
     """League seed; team k trains with seed + k (so teams differ but the whole league is reproducible)."""
+    match_seeds: int = 16
+    """K: seeds per duplicate match (each seed is one rated result)."""
+    opponents: list[str] = field(default_factory=lambda: list(DEFAULT_OPPONENTS))
+    """Whom each new generation plays: parent, other_teams (their latest), top (best rated), least_played,
+    history:K (K uniformly from older generations), random, scripted (when the game has one)."""
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     """GRPO settings shared by all teams (its `game` and `game_kwargs` are the league's game)."""
     team_grpo: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -193,6 +199,14 @@ class LeagueConfig:
             raise ConfigError(f"steps_per_generation must be a positive integer, got {self.steps_per_generation!r}")
         if not self.minutes_per_generation >= 0:
             raise ConfigError(f"minutes_per_generation must be >= 0, got {self.minutes_per_generation!r}")
+        if not isinstance(self.match_seeds, int) or not 1 <= self.match_seeds <= 10_000:
+            raise ConfigError(f"match_seeds must be an integer from 1 to 10000, got {self.match_seeds!r}")
+        for rule in self.opponents:
+            name, _, count = str(rule).partition(":")
+            if name not in {r.split(":")[0] for r in DEFAULT_OPPONENTS} or (count and not count.isdigit()) or (
+                    count and name != "history"):
+                raise ConfigError(f"unknown opponent rule {rule!r}; rules: parent, other_teams, top, "
+                                  f"least_played, history:K, random, scripted")
         unknown = sorted(set(self.team_grpo) - set(self.team_names))
         if unknown:
             raise ConfigError(f"team_grpo names unknown team(s) {', '.join(unknown)}; "

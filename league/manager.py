@@ -9,6 +9,7 @@ from the last recorded generation of each team (a checkpoint left without its ro
 from __future__ import annotations
 
 import os
+import random
 import signal
 import time
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ class RoundReport:
     generation: dict[str, Any]
     train_seconds: float
     storage_seconds: float
+    matches: list[dict[str, Any]]
+    match_seconds: float
 
 
 _crash_counts: dict[str, int] = {}
@@ -110,7 +113,63 @@ class LeagueManager:
         start = time.perf_counter()
         generation = self._record(team, number, parent["id"], result.policy, cfg, result.optimizer_state,
                                   result.metrics, result.env_steps, result.seconds)
-        return RoundReport(generation, result.seconds, time.perf_counter() - start)
+        storage_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        matches = self.play_scheduled(generation)
+        return RoundReport(generation, result.seconds, storage_seconds, matches, time.perf_counter() - start)
+
+    # ------------------------------------------------------------ matches
+    def opponents(self, generation: dict[str, Any]) -> list[str]:
+        """Whom a new generation plays, by the config's rules; no duplicates, never itself."""
+        from games.scripted import scripted_policy
+        from league.ratings import fit_ratings
+
+        league_id = self.league["id"]
+        others = [g for g in self.store.generations(league_id) if g["id"] != generation["id"]]
+        chosen: list[str] = []
+
+        def add(name: str | None) -> None:
+            if name and name != generation["name"] and name not in chosen:
+                chosen.append(name)
+
+        rng = random.Random(f"{self.config.seed}/{generation['name']}")
+        for rule in self.config.opponents:
+            kind, _, count = rule.partition(":")
+            if kind == "parent" and generation["parent_id"]:
+                add(self.store.generation(generation["parent_id"])["name"])
+            elif kind == "other_teams":
+                for team in self.teams:
+                    latest = self.store.latest_generation(team["id"])
+                    if team["id"] != generation["team_id"] and latest:
+                        add(latest["name"])
+            elif kind == "top":
+                rated = [r.player for r in fit_ratings(self.store.rated_results(league_id))]
+                add(next((p for p in rated if p != generation["name"] and not p.startswith("human:")), None))
+            elif kind == "least_played":
+                played = self.store.games_played(league_id)
+                add(min(others, key=lambda g: (played.get(g["name"], 0), g["id"]))["name"] if others else None)
+            elif kind == "history":
+                pool = [g["name"] for g in others if g["name"] not in chosen]
+                for name in rng.sample(pool, min(int(count or 1), len(pool))):
+                    add(name)
+            elif kind == "random" or (kind == "scripted" and scripted_policy(self.league["game"])):
+                add(kind)
+        return chosen
+
+    def play_scheduled(self, generation: dict[str, Any]) -> list[dict[str, Any]]:
+        """Duplicate matches of a new generation against its scheduled opponents."""
+        from league.players import play_match
+
+        return [play_match(self.store, self.league, generation["name"], opponent, self.config.match_seeds)
+                for opponent in self.opponents(generation)]
+
+    def catch_up_matches(self) -> list[dict[str, Any]]:
+        """Generations whose round was cut short after saving (a crash, Ctrl-C) play their matches now."""
+        played: list[dict[str, Any]] = []
+        for generation in self.store.generations(self.league["id"]):
+            if generation["number"] > 0 and not self.store.matches(self.league["id"], player=generation["name"]):
+                played += self.play_scheduled(generation)
+        return played
 
     def _record(self, team: dict[str, Any], number: int, parent_id: int | None, policy: Any, cfg: Any,
                 optimizer_state: dict[str, Any], metrics: list[dict[str, Any]], steps: int,
@@ -130,6 +189,7 @@ class LeagueManager:
             on_iteration: Callable[[dict[str, Any]], None] | None = None, progress: bool = False) -> int:
         """Rounds until every team has `generations` trained generations; returns how many rounds ran."""
         self.ensure_generation_zero()
+        self.catch_up_matches()
         rounds = 0
         while (team := self.next_team()) is not None:
             report = self.run_round(team, on_iteration, progress)

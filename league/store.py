@@ -22,7 +22,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 BUSY_TIMEOUT_MS = 10_000
-JSON_COLUMNS = {"game_kwargs", "config", "metrics"}
+JSON_COLUMNS = {"game_kwargs", "config", "metrics", "seats"}
 PLAYER_KINDS = ("generation", "random", "scripted", "human")
 
 
@@ -85,6 +85,49 @@ def m001_leagues_teams_generations_players(db: Database) -> None:
             generation_id INTEGER REFERENCES generations(id),
             UNIQUE (league_id, name)
         );
+        """
+    )
+
+
+@migrations()
+def m002_matches_results_episodes(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE matches (
+            id INTEGER PRIMARY KEY,
+            league_id INTEGER NOT NULL REFERENCES leagues(id),
+            kind TEXT NOT NULL CHECK (kind IN ('duplicate', 'mixed', 'human')),
+            player_a INTEGER NOT NULL REFERENCES players(id),
+            player_b INTEGER NOT NULL REFERENCES players(id),
+            seeds INTEGER NOT NULL,
+            score_a REAL,  -- points of A over rated seeds (draws half); NULL for mixed matches
+            created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE results (
+            id INTEGER PRIMARY KEY,
+            match_id INTEGER NOT NULL REFERENCES matches(id),
+            seed INTEGER NOT NULL,
+            return_a REAL NOT NULL,
+            return_b REAL NOT NULL,
+            outcome REAL,  -- score of A on this seed: 1, 0.5, 0; NULL when not rated (mixed)
+            UNIQUE (match_id, seed)
+        );
+        CREATE TABLE episodes (  -- one replay each: re-simulated exactly from seed + actions
+            id INTEGER PRIMARY KEY,
+            match_id INTEGER NOT NULL REFERENCES matches(id),
+            seed INTEGER NOT NULL,
+            side INTEGER NOT NULL,  -- 0: A's team (or A in the even seats), 1: B's
+            seats TEXT NOT NULL,    -- json: per agent, 0 = A's policy, 1 = B's
+            team_return REAL NOT NULL,
+            steps INTEGER NOT NULL,
+            game TEXT NOT NULL,
+            game_kwargs TEXT,       -- json
+            actions BLOB NOT NULL,  -- uint8 (steps, n_agents), 255 = agent gone
+            checksums BLOB NOT NULL -- uint32 (steps,), crc32 of env.state() after each step
+        );
+        CREATE INDEX results_match ON results(match_id);
+        CREATE INDEX episodes_match ON episodes(match_id);
+        CREATE INDEX matches_players ON matches(player_a, player_b);
         """
     )
 
@@ -342,3 +385,84 @@ class Store:
         if player["kind"] != kind:
             raise StoreError(f"player {name!r} already exists as a {player['kind']!r}, not a {kind!r}")
         return player
+
+    def player(self, league_id: int, name: str) -> dict:
+        """An existing player by name; unknown names raise a StoreError that lists a few known ones."""
+        rows = self._rows("SELECT * FROM players WHERE league_id = ? AND name = ?", [league_id, name])
+        if not rows:
+            known = [r["name"] for r in self._rows("SELECT name FROM players WHERE league_id = ? ORDER BY id",
+                                                   [league_id])]
+            raise StoreError(f"unknown player {name!r}; players include: {', '.join(known[:12]) or 'none'}")
+        return rows[0]
+
+    # ---- matches ----
+
+    def add_match(self, league_id: int, kind: str, player_a: int, player_b: int, result: Any, game: str,
+                  game_kwargs: dict) -> dict:
+        """A played match with its per-seed results and every episode's replay, in one transaction."""
+        rated = [o for o in result.outcomes if o is not None]
+        with self._transaction():
+            match_id = self.db["matches"].insert(dict(
+                league_id=league_id, kind=kind, player_a=player_a, player_b=player_b, seeds=len(result.seeds),
+                score_a=float(sum(rated)) if rated else None)).last_pk
+            self.db["results"].insert_all(
+                dict(match_id=match_id, seed=seed, return_a=ra, return_b=rb, outcome=o)
+                for seed, ra, rb, o in zip(result.seeds, result.returns_a, result.returns_b, result.outcomes))
+            per_side = len(result.episodes) // 2 if len(result.episodes) > 1 else 1
+            self.db["episodes"].insert_all(
+                dict(match_id=match_id, seed=e.seed, side=i // per_side, seats=_encode(e.seats),
+                     team_return=e.team_return, steps=len(e.actions), game=game, game_kwargs=_encode(game_kwargs),
+                     actions=e.actions.astype("uint8").tobytes(), checksums=e.checksums.astype("uint32").tobytes())
+                for i, e in enumerate(result.episodes))
+        return self.match(match_id)
+
+    _MATCHES_SQL = """
+        SELECT m.*, pa.name AS name_a, pb.name AS name_b FROM matches m
+        JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b
+    """
+
+    def match(self, match_id: int) -> dict:
+        """A match with its per-seed results."""
+        rows = self._rows(self._MATCHES_SQL + " WHERE m.id = ?", [match_id])
+        if not rows:
+            raise StoreError(f"no match with id {match_id}")
+        match = rows[0]
+        match["results"] = self._rows("SELECT seed, return_a, return_b, outcome FROM results WHERE match_id = ? "
+                                      "ORDER BY seed", [match_id])
+        return match
+
+    def matches(self, league_id: int, kind: str | None = None, player: str | None = None) -> list[dict]:
+        """The league's matches, newest first; optionally of one kind or involving one player."""
+        sql, params = self._MATCHES_SQL + " WHERE m.league_id = ?", [league_id]
+        if kind:
+            sql, params = sql + " AND m.kind = ?", params + [kind]
+        if player:
+            sql, params = sql + " AND (pa.name = ? OR pb.name = ?)", params + [player, player]
+        return self._rows(sql + " ORDER BY m.id DESC", params)
+
+    def episodes(self, match_id: int) -> list[dict]:
+        """A match's episodes (replays) in play order, with actions and checksums still as bytes."""
+        return self._rows("SELECT * FROM episodes WHERE match_id = ? ORDER BY id", [match_id])
+
+    def rated_results(self, league_id: int) -> list[tuple[str, str, float]]:
+        """Every rated seed of the league as (player a, player b, score of a): the input of the rating fit."""
+        rows = self.db.execute(
+            "SELECT pa.name, pb.name, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
+            "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
+            "WHERE m.league_id = ? AND r.outcome IS NOT NULL", [league_id]).fetchall()
+        return [(a, b, float(o)) for a, b, o in rows]
+
+    def games_played(self, league_id: int) -> dict[str, int]:
+        """Rated seeds per player name (players without any count 0)."""
+        counts = {r["name"]: 0 for r in self._rows("SELECT name FROM players WHERE league_id = ?", [league_id])}
+        for a, b, _ in self.rated_results(league_id):
+            counts[a] = counts.get(a, 0) + 1
+            counts[b] = counts.get(b, 0) + 1
+        return counts
+
+    def mixed_results(self, league_id: int) -> list[dict]:
+        """Every mixed-team episode: player names by seat and the team return (for the cross-play matrix)."""
+        return self._rows(
+            "SELECT pa.name AS name_a, pb.name AS name_b, e.side, e.seats, e.team_return FROM episodes e "
+            "JOIN matches m ON m.id = e.match_id JOIN players pa ON pa.id = m.player_a "
+            "JOIN players pb ON pb.id = m.player_b WHERE m.league_id = ? AND m.kind = 'mixed'", [league_id])

@@ -19,6 +19,8 @@ TINY = """
 teams = 2
 generations = 3
 steps_per_generation = 6000
+match_seeds = 2
+opponents = ["parent", "random"]
 
 [grpo]
 groups = 8
