@@ -15,6 +15,14 @@ import numpy as np
 from games.spec import GameSpec
 
 
+def close_env(env: Any) -> None:
+    """Closes a PettingZoo env only when it owns a window (render_mode 'human'). mpe2, knights_archers_zombies
+    and pursuit call `pygame.quit()` in `close()`, which would take down every window, font and surface of
+    the process; a headless env holds nothing that garbage collection does not free."""
+    if getattr(env, "render_mode", None) == "human":
+        env.close()
+
+
 def batchify(values: dict[str, Any], agents: Sequence[str], width: int | None = None) -> np.ndarray:
     """Agent-keyed dict -> array `(n_agents, width)` in `agents` order; missing agents and short rows are 0.
 
@@ -84,4 +92,4 @@ class VectorBatch:
     def close(self) -> None:
         """Close every env (frees pygame surfaces some games hold)."""
         for env in self.envs:
-            env.close()
+            close_env(env)

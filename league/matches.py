@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import games
-from games.vector import VectorBatch, unbatchify
+from games.vector import VectorBatch, close_env, unbatchify
 
 DRAW_TOLERANCE = 1e-3
 """Team returns closer than this are a draw: identical play gives identical returns, and anything smaller is
@@ -162,7 +162,7 @@ def resimulate(game: str, game_kwargs: dict[str, Any], seed: int, actions: np.nd
                 return t
         return None if not env.agents else len(actions)
     finally:
-        env.close()
+        close_env(env)
 
 
 def match_seeds(first: int, count: int) -> list[int]:

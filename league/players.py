@@ -38,17 +38,22 @@ def player_policy(store: Store, league: dict[str, Any], name: str, seed: int = 0
     return store.player(league["id"], generation["name"]), policy.numpy_policy(deterministic=True)
 
 
+def next_seeds(store: Store, league: dict[str, Any], count: int) -> list[int]:
+    """Fresh held-out seeds for the league's next match (each match gets its own stretch)."""
+    if not 1 <= count <= MAX_MATCH_SEEDS:
+        raise MatchError(f"seeds must be between 1 and {MAX_MATCH_SEEDS}, got {count}")
+    return match_seeds(MATCH_SEED_BASE + len(store.matches(league["id"])) * MAX_MATCH_SEEDS, count)
+
+
 def play_match(store: Store, league: dict[str, Any], name_a: str, name_b: str, seeds: int = 16,
                mixed: bool = False) -> dict[str, Any]:
     """Plays a duplicate (or mixed-team) match between two players on fresh held-out seeds and stores it
     with its replays. Both players are resolved (and checkpoints verified) before anything is played."""
-    if not 1 <= seeds <= MAX_MATCH_SEEDS:
-        raise MatchError(f"seeds must be between 1 and {MAX_MATCH_SEEDS}, got {seeds}")
+    chosen = next_seeds(store, league, seeds)
     count = len(store.matches(league["id"]))
     player_a, policy_a = player_policy(store, league, name_a, seed=count)
     player_b, policy_b = player_policy(store, league, name_b, seed=count + 1)
     run = mixed_match if mixed else duplicate_match
-    result = run(league["game"], league["game_kwargs"], policy_a, policy_b,
-                 match_seeds(MATCH_SEED_BASE + count * MAX_MATCH_SEEDS, seeds))
+    result = run(league["game"], league["game_kwargs"], policy_a, policy_b, chosen)
     return store.add_match(league["id"], result.kind, player_a["id"], player_b["id"], result, league["game"],
                            league["game_kwargs"])

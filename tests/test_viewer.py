@@ -1,0 +1,175 @@
+"""The viewer, headless: posted keys drive playback; human play stores a human match; render and errors."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pygame
+import pytest
+from click.testing import CliRunner
+
+from league.cli import cli
+from league.config import GRPOConfig, LeagueConfig
+from league.manager import LeagueManager
+from league.players import play_match, player_policy
+from league.reports import leaderboard
+from league.store import Store
+from viewer.app import ReplayViewer, load_match
+from viewer.play import human_action, human_match, play_episode
+
+
+@pytest.fixture
+def league(tmp_path):
+    store = Store.open(tmp_path / "league.db", create=True)
+    config = LeagueConfig(teams=1, generations=0, grpo=GRPOConfig(hidden=16), match_seeds=3)
+    manager = LeagueManager(store, config, tmp_path / "ck")
+    manager.run()
+    match = play_match(store, manager.league, "alpha/g0", "scripted", seeds=3)
+    yield store, manager.league, match, tmp_path
+    store.close()
+
+
+@pytest.fixture
+def viewer(league, tmp_path):
+    store, _, match, _ = league
+    pygame.display.init()
+    pygame.font.init()
+    view = load_match(store, match["id"])
+    pygame.display.set_mode(ReplayViewer.window_size(view))
+    v = ReplayViewer(view, screenshot_dir=str(tmp_path / "shots"))
+    yield v
+    pygame.display.quit()
+
+
+def press(viewer, key, frames=1):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
+    viewer.run(max_frames=frames)
+
+
+def test_pause_step_speed_and_next_episode(viewer):
+    viewer.update(0.35)  # 0.35 s at 10 fps x1 = frame 3
+    assert viewer.frame == 3
+    press(viewer, pygame.K_SPACE)
+    assert viewer.paused
+    frame = viewer.frame
+    for _ in range(5):
+        viewer.update(0.2)
+    assert viewer.frame == frame  # pause stops the frame counter
+    press(viewer, pygame.K_RIGHT)
+    assert viewer.frame == frame + 1
+    press(viewer, pygame.K_LEFT)
+    press(viewer, pygame.K_LEFT)
+    assert viewer.frame == frame - 1
+    press(viewer, pygame.K_SPACE)
+    press(viewer, pygame.K_HOME)
+    assert viewer.frame == 0
+    start = viewer.position
+    viewer.update(0.2)
+    slow = viewer.position - start
+    press(viewer, pygame.K_PLUS)
+    press(viewer, pygame.K_PLUS)
+    assert viewer.speed == 4.0
+    start = viewer.position
+    viewer.update(0.2)
+    assert viewer.position - start == pytest.approx(4 * slow)  # the rate follows the speed
+    press(viewer, pygame.K_n)
+    assert viewer.episode == 1 and viewer.frame <= 1
+    press(viewer, pygame.K_p)
+    assert viewer.episode == 0
+
+
+def test_timeline_click_scrubs_and_s_saves_a_screenshot(viewer, tmp_path):
+    bar = viewer._bar_rect()
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(bar.centerx, bar.centery)))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(bar.centerx, bar.centery)))
+    viewer.paused = True
+    viewer.run(max_frames=1)
+    assert abs(viewer.frame - (viewer.length - 1) / 2) <= 1
+    press(viewer, pygame.K_s)
+    shots = list((tmp_path / "shots").glob("*.png"))
+    assert len(shots) == 1 and pygame.image.load(str(shots[0])).get_size() == viewer.screen.get_size()
+
+
+def test_escape_exits_with_status_zero_and_winner_shows(viewer):
+    viewer.seek(viewer.length - 1)
+    viewer.run(max_frames=1)
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode=""))
+    assert viewer.run() == 0 and not viewer.running
+
+
+def test_mismatched_replay_is_flagged(league):
+    store, _, match, _ = league
+    store.db.execute("UPDATE episodes SET checksums = ? WHERE id = (SELECT MIN(id) FROM episodes)",
+                     [np.zeros(25, dtype=np.uint32).tobytes()])
+    pygame.display.init()
+    pygame.font.init()
+    view = load_match(store, match["id"])
+    pygame.display.set_mode(ReplayViewer.window_size(view))
+    v = ReplayViewer(view)
+    v.seek(5)
+    v.update(0.0)
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    assert v.run() == 3 and (0, 0) in v.mismatches
+    pygame.display.quit()
+
+
+def test_human_play_with_held_keys_stores_a_human_match(league):
+    store, lg, _, _ = league
+    pygame.display.init()
+    pygame.font.init()
+    screen = pygame.display.set_mode((600, 640))
+    partner, policy = player_policy(store, lg, "alpha/g0")
+    episode = play_episode("simple_spread", {}, policy, "agent_1", seed=77, fps=1000, screen=screen,
+                           held_keys=lambda: {"left", "up"})  # left is first in the map: it wins
+    assert episode is not None and episode.seats == [1, 0, 1]
+    assert (episode.actions[:, 1] == 1).all() and len(episode.actions) == 25
+    human = store.ensure_player(lg["id"], "human:tester", "human")
+    result = human_match("simple_spread", {}, episode, policy)
+    match = store.add_match(lg["id"], "human", human["id"], partner["id"], result, "simple_spread", {})
+    assert match["kind"] == "human" and match["results"][0]["seed"] == 77
+    seats = [e["seats"] for e in store.episodes(match["id"])]
+    assert seats == [[1, 0, 1], [1, 1, 1]]
+    assert "human:tester" in {r["player"] for r in leaderboard(store, lg)}
+    pygame.display.quit()
+
+
+def test_human_action_uses_map_priority_and_idle():
+    import games
+
+    keymap = games.get("knights_archers_zombies").key_maps["archer"]
+    assert human_action(keymap, set()) == keymap.idle == 5
+    assert human_action(keymap, {"up", "space"}) == 4  # space (attack) is listed first
+
+
+def test_render_gif_and_png(league):
+    store, _, match, tmp_path = league
+    runner = CliRunner()
+    db = str(tmp_path / "league.db")
+    result = runner.invoke(cli, ["render", str(match["id"]), "--out", str(tmp_path / "m.gif"), "--db", db])
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+
+    with Image.open(tmp_path / "m.gif") as gif:
+        assert gif.n_frames == 3 * 26  # three episodes of 25 steps + the start frame
+    result = runner.invoke(cli, ["render", str(match["id"]), "--out", str(tmp_path / "m.png"), "--db", db])
+    assert result.exit_code == 0 and (tmp_path / "m.png").stat().st_size > 1000
+
+
+def test_viewer_errors_are_one_line(league):
+    store, lg, match, tmp_path = league
+    db = str(tmp_path / "league.db")
+    env = {**os.environ, "SDL_VIDEODRIVER": "no-such-driver"}
+    cmd = [sys.executable, "-m", "league"]
+    r = subprocess.run(cmd + ["watch", str(match["id"]), "--db", db], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "cannot open a display" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(cmd + ["watch", "999", "--db", db], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "no match with id 999" in r.stderr
+    os.remove(store.generation("alpha/g0", "default")["checkpoint"])
+    r = subprocess.run(cmd + ["watch", "alpha/g0", "random", "--db", db], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(cmd + ["play", "--with", "alpha/g0", "--db", db], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "not found" in r.stderr
+    r = subprocess.run(cmd + ["render", "999", "--out", str(tmp_path / "x.gif"), "--db", db], capture_output=True,
+                       text=True)
+    assert r.returncode == 1 and "no match" in r.stderr

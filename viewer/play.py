@@ -1,0 +1,102 @@
+"""Human play: a person takes one seat with the game's key map; a trained generation fills the other seats.
+
+Held keys act every frame (the first held key of the map wins; none held = the map's idle action). The finished
+episode is stored as a `human` match in duplicate with the all-agent team on the same seed, so the person
+(`human:<name>`) gets a rating like any generation. Closing the window or Esc abandons the episode; nothing
+is stored then.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pygame
+
+import games
+from games.spec import KeyMap, role_of
+from games.vector import batchify, close_env
+from league.matches import NO_ACTION, Episode, MatchResult, outcome, play_episodes, state_checksum
+from viewer.app import BACKGROUND, DIM, HUMAN_COLOUR, TEXT, panel_size
+from viewer.frames import agent_positions, to_surface
+
+HeldKeys = Callable[[], set[str]]
+
+
+def keyboard_keys(keymap: KeyMap) -> HeldKeys:
+    """The map's keys currently held on the real keyboard."""
+    codes = {name: pygame.key.key_code(name) for name in keymap.keys}
+
+    def held() -> set[str]:
+        pressed = pygame.key.get_pressed()
+        return {name for name, code in codes.items() if pressed[code]}
+
+    return held
+
+
+def human_action(keymap: KeyMap, held: set[str]) -> int:
+    """The action for the held keys: the first of the map's keys that is held, else the idle action."""
+    return next((action for key, action in keymap.keys.items() if key in held), keymap.idle)
+
+
+def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.ndarray, Any], np.ndarray],
+                 seat: str, seed: int, fps: float, screen: pygame.Surface, held_keys: HeldKeys | None = None,
+                 title: str = "") -> Episode | None:
+    """Plays one episode in real time; the person's seat is marked 0 in `seats`, the partners' 1. Returns
+    None when the person quits before the end."""
+    spec = games.get(game)
+    info = spec.info(**game_kwargs)
+    keymap = spec.key_maps[role_of(seat)]
+    held_keys = held_keys or keyboard_keys(keymap)
+    agents = info.agents
+    me = agents.index(seat)
+    env = spec.make_env(render_mode="rgb_array", **game_kwargs)
+    panel = panel_size(game, game_kwargs)
+    source = None
+    font = pygame.font.Font(None, 24)
+    clock = pygame.time.Clock()
+    obs, _ = env.reset(seed=int(seed))
+    actions_log, checks, team_return = [], [], 0.0
+    try:
+        while env.agents:
+            for event in pygame.event.get():
+                if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE,
+                                                                                                pygame.K_q)):
+                    return None
+            batch = batchify(obs, agents, info.max_obs_dim)[None]  # (1, n, D)
+            row = np.asarray(partners(batch, info))[0].copy()  # (n,)
+            row[me] = human_action(keymap, held_keys())
+            acting = np.array([a in env.agents for a in agents])
+            actions_log.append(np.where(acting, row, NO_ACTION).astype(np.uint8))
+            live = {a: int(row[i]) for i, a in enumerate(agents) if acting[i]}
+            obs, rewards, *_ = env.step(live)
+            checks.append(state_checksum(env))
+            team_return += spec.team_reward_of(rewards, agents)
+            frame = env.render()
+            source = source or frame.shape[1::-1]
+            screen.fill(BACKGROUND)
+            screen.blit(to_surface(frame, panel), (10, 60))
+            position = agent_positions(env).get(seat)
+            if position is not None:
+                x, y = position[0] * panel[0] / source[0], position[1] * panel[1] / source[1]
+                pygame.draw.circle(screen, HUMAN_COLOUR, (10 + x, 60 + y), 24, 4)
+            alive = "" if seat in env.agents or not env.agents else "  (your agent is out)"
+            screen.blit(font.render(f"{title}  you: {seat} (red ring)  {keymap.help}", True, TEXT), (10, 8))
+            screen.blit(font.render(f"step {len(actions_log)}/{info.horizon}   team return {team_return:.2f}"
+                                    f"{alive}   Esc quits", True, DIM), (10, 34))
+            pygame.display.flip()
+            clock.tick(fps)
+    finally:
+        close_env(env)
+    seats = [0 if i == me else 1 for i in range(len(agents))]
+    return Episode(int(seed), seats, team_return, np.stack(actions_log), np.array(checks, dtype=np.uint32))
+
+
+def human_match(game: str, game_kwargs: dict[str, Any], human: Episode,
+                partners: Callable[[np.ndarray, Any], np.ndarray]) -> MatchResult:
+    """The person's episode against the all-agent team on the same seed (duplicate, one seed)."""
+    n = len(human.seats)
+    agents_only = play_episodes(game, game_kwargs, [partners], [[0] * n], [human.seed])[0]
+    agents_only.seats = [1] * n
+    return MatchResult("human", [human.seed], [human.team_return], [agents_only.team_return],
+                       [outcome(human.team_return, agents_only.team_return)], [human, agents_only])
