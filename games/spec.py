@@ -66,6 +66,14 @@ class GameInfo:
         return role_of(agent)
 
 
+def close_env(env: Any) -> None:
+    """Closes a PettingZoo env only when it owns a window (render_mode 'human'). mpe2, knights_archers_zombies
+    and pursuit call `pygame.quit()` in `close()`, which would take down every window, font and surface of
+    the process; a headless env holds nothing that garbage collection does not free."""
+    if getattr(env, "render_mode", None) == "human":
+        env.close()
+
+
 def role_of(agent: str) -> str:
     """PettingZoo names agents `<role>_<index>` (agent_0, speaker_0, archer_1, pursuer_7)."""
     return agent.rsplit("_", 1)[0]
@@ -167,5 +175,5 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
         horizon = int(kwargs["max_cycles"])
         fps = int(env.metadata.get("render_fps", 15))
     finally:
-        env.close()
+        close_env(env)
     return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps)

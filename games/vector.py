@@ -12,15 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from games.spec import GameSpec
-
-
-def close_env(env: Any) -> None:
-    """Closes a PettingZoo env only when it owns a window (render_mode 'human'). mpe2, knights_archers_zombies
-    and pursuit call `pygame.quit()` in `close()`, which would take down every window, font and surface of
-    the process; a headless env holds nothing that garbage collection does not free."""
-    if getattr(env, "render_mode", None) == "human":
-        env.close()
+from games.spec import GameSpec, close_env
 
 
 def batchify(values: dict[str, Any], agents: Sequence[str], width: int | None = None) -> np.ndarray:

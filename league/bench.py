@@ -35,10 +35,7 @@ def reference_rate(game: str, seconds: float = 2.0, seed: int = 0, **kwargs: Any
             n += 1
         return n
 
-    try:
-        return _rate(one_episode, seconds)
-    finally:
-        env.close()
+    return _rate(one_episode, seconds)
 
 
 def batch_rate(game: str, num_envs: int, seconds: float = 2.0, seed: int = 0, **kwargs: Any) -> float:

@@ -682,7 +682,7 @@ def play_cmd(generation: str, seat: str | None, fps: float | None, name: str, se
     """
     from league.players import next_seeds, player_policy
     from viewer.app import panel_size
-    from viewer.play import human_match, play_episode
+    from viewer.play import HUD, human_match, play_episode
 
     if not name or "/" in name or ":" in name:
         raise click.BadParameter("a name without '/' or ':'", param_hint="--name")
@@ -697,7 +697,7 @@ def play_cmd(generation: str, seat: str | None, fps: float | None, name: str, se
                                      param_hint="--seat")
         seed = seed if seed is not None else next_seeds(store, league, 1)[0]
         width, height = panel_size(league["game"], league["game_kwargs"])
-        screen = open_window((width + 20, height + 70))
+        screen = open_window((max(width + 20, 640), height + HUD + 10))
         import pygame
 
         pygame.display.set_caption(f"league play: {seat} with {partner['name']}")

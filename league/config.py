@@ -44,6 +44,9 @@ class GRPOConfig:
     """Agent-steps per gradient step."""
     lr: float = 0.02
     """Adam learning rate."""
+    lr_half_life: int = 0
+    """Updates after which the learning rate halves (0 = constant). A high rate finds good play fast; halving
+    it lets the policy settle instead of jittering on a plateau. Counts restart with each generation."""
     clip_low: float = 0.2
     """Ratio clip below 1 (1 - clip_low)."""
     clip_high: float = 0.28
@@ -85,6 +88,8 @@ class GRPOConfig:
         for name in ("lr", "max_grad_norm", "eps"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not isinstance(self.lr_half_life, int) or self.lr_half_life < 0:
+            raise ConfigError(f"lr_half_life must be an integer >= 0, got {self.lr_half_life!r}")
         if not 0 < self.gamma <= 1:
             raise ConfigError(f"gamma must be in (0, 1], got {self.gamma!r}")
         for name in ("clip_low", "clip_high"):

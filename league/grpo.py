@@ -162,6 +162,9 @@ def train(
         zero_var = float((returns.view(M, G).std(-1) < 1e-8).float().mean())
 
         # ------------------------------------------------------------ clipped update with KL to the reference
+        if cfg.lr_half_life:
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * 0.5 ** (iteration / cfg.lr_half_life)
         rows = running.flatten().nonzero().squeeze(-1)  # team-steps that happened
         flat_obs, flat_act = obs.flatten(0, 1)[rows], actions.flatten(0, 1)[rows]  # (R, n, D), (R, n)
         flat_old, flat_mask = old_logp.flatten(0, 1)[rows], alive.flatten(0, 1)[rows].float()  # (R, n)

@@ -76,11 +76,12 @@ class LeagueManager:
         ]
 
     def ensure_generation_zero(self) -> None:
-        """Every team starts from an untrained policy recorded as g0 (the anchor of the ratings)."""
+        """Every team starts from an untrained policy recorded as g0, which plays its scheduled matches
+        (random among them) so the bottom of the ratings is tied to the anchor from the start."""
         for team in self.teams:
             if self.store.latest_generation(team["id"]) is None:
                 cfg = self.config.team_config(team["name"])
-                self._record(team, 0, None, new_policy(cfg), cfg, {}, [], 0, 0.0)
+                self.play_scheduled(self._record(team, 0, None, new_policy(cfg), cfg, {}, [], 0, 0.0))
 
     def next_team(self) -> dict[str, Any] | None:
         """The team with the fewest generations still short of the target (ties: league order)."""
@@ -167,7 +168,7 @@ class LeagueManager:
         """Generations whose round was cut short after saving (a crash, Ctrl-C) play their matches now."""
         played: list[dict[str, Any]] = []
         for generation in self.store.generations(self.league["id"]):
-            if generation["number"] > 0 and not self.store.matches(self.league["id"], player=generation["name"]):
+            if not self.store.matches(self.league["id"], player=generation["name"]):
                 played += self.play_scheduled(generation)
         return played
 

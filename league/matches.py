@@ -19,7 +19,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import games
-from games.vector import VectorBatch, close_env, unbatchify
+from games.spec import close_env
+from games.vector import VectorBatch, unbatchify
 
 DRAW_TOLERANCE = 1e-3
 """Team returns closer than this are a draw: identical play gives identical returns, and anything smaller is

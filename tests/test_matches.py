@@ -18,6 +18,8 @@ SHORT = {"knights_archers_zombies": {"max_cycles": 60}, "pursuit": {"max_cycles"
 def make_league(tmp_path, game="simple_spread", generations=0, steps=1, **league):
     store = Store.open(tmp_path / "league.db", create=True)
     grpo = GRPOConfig(game=game, game_kwargs=SHORT.get(game, {}), groups=8, group_size=4, hidden=16)
+    if steps > 1:
+        grpo = GRPOConfig(game=game)  # real training: the default settings
     config = LeagueConfig(teams=league.pop("teams", 1), generations=generations, steps_per_generation=steps,
                           grpo=grpo, match_seeds=league.pop("match_seeds", 4), **league)
     manager = LeagueManager(store, config, tmp_path / "ck")
@@ -71,17 +73,19 @@ def test_self_match_is_even(tmp_path):
 
 def test_mixed_match_records_seats(tmp_path):
     store, manager = make_league(tmp_path)
+    rated = store.rated_results(manager.league["id"])
     m = play_match(store, manager.league, "alpha/g0", "scripted", seeds=3, mixed=True)
     assert m["kind"] == "mixed" and m["score_a"] is None
     seats = [e["seats"] for e in store.episodes(m["id"])]
     assert seats == [[0, 1, 0]] * 3 + [[1, 0, 1]] * 3
-    assert store.rated_results(manager.league["id"]) == []  # mixed matches are not rated
+    assert store.rated_results(manager.league["id"]) == rated  # mixed matches are not rated
     store.close()
 
 
 def test_bad_matches_are_refused_and_store_nothing(tmp_path):
     store, manager = make_league(tmp_path)
     league = manager.league
+    before = store.matches(league["id"])  # g0's own scheduled matches
     with pytest.raises(StoreError, match="unknown team"):
         play_match(store, league, "omega/g0", "random")
     with pytest.raises(MatchError, match="seeds"):
@@ -94,7 +98,7 @@ def test_bad_matches_are_refused_and_store_nothing(tmp_path):
     os.remove(path)
     with pytest.raises(Exception, match="not found"):
         play_match(store, league, "alpha/g0", "random")
-    assert store.matches(league["id"]) == []
+    assert store.matches(league["id"]) == before
     runner = CliRunner()
     db = str(tmp_path / "league.db")
     for args, needle in ((["match", "alpha/g0", "random", "--db", db], "not found"),
@@ -102,13 +106,12 @@ def test_bad_matches_are_refused_and_store_nothing(tmp_path):
                          (["match", "random", "scripted", "--seeds", "0", "--db", db], "seeds")):
         result = runner.invoke(cli, args)
         assert result.exit_code == 1 and "Traceback" not in result.output and needle in result.output
-    assert store.matches(league["id"]) == []
+    assert store.matches(league["id"]) == before
     store.close()
 
 
 def test_league_schedules_matches_and_later_generations_rate_higher(tmp_path):
-    store, manager = make_league(tmp_path, generations=1, steps=120_000, teams=2, match_seeds=8,
-                                 seed=0)
+    store, manager = make_league(tmp_path, generations=1, steps=400_000, teams=2, match_seeds=16, seed=0)
     league = manager.league
     matches = store.matches(league["id"])
     opponents = {m["name_b"] for m in matches if m["name_a"] == "default/beta/g1"}

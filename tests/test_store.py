@@ -35,7 +35,9 @@ def test_migrations_are_applied_once_and_rerunnable(tmp_path):
         Store.open(path, create=True).close()
     s = Store.open(path, create=False)
     applied = list(s.db.query("SELECT migration_set, name FROM _sqlite_migrations"))
-    assert [r["migration_set"] for r in applied] == ["league"]
+    assert {r["migration_set"] for r in applied} == {"league"}
+    names = [r["name"] for r in applied]
+    assert len(names) == len(set(names)) == 2  # each migration recorded exactly once
     assert {"leagues", "teams", "generations", "training_metrics", "players"} <= set(s.db.table_names())
     s.close()
 

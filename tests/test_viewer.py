@@ -100,8 +100,8 @@ def test_escape_exits_with_status_zero_and_winner_shows(viewer):
 
 def test_mismatched_replay_is_flagged(league):
     store, _, match, _ = league
-    store.db.execute("UPDATE episodes SET checksums = ? WHERE id = (SELECT MIN(id) FROM episodes)",
-                     [np.zeros(25, dtype=np.uint32).tobytes()])
+    store.db.execute("UPDATE episodes SET checksums = ? WHERE id = (SELECT MIN(id) FROM episodes WHERE match_id = ?)",
+                     [np.zeros(25, dtype=np.uint32).tobytes(), match["id"]])
     pygame.display.init()
     pygame.font.init()
     view = load_match(store, match["id"])

@@ -18,6 +18,7 @@ import numpy as np
 import pygame
 
 import games
+from league.matches import outcome
 from viewer.frames import EpisodeFrames
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -280,17 +281,15 @@ class ReplayViewer:
         self._text(f"step {t}/{self.length - 1}   speed x{self.speed:g}   {state}   H: help", (MARGIN, bar.top - 20), DIM)
 
     def _draw_winner(self, pair: tuple[StoredEpisode, StoredEpisode]) -> None:
+        """The episode's result, at the right of the status row once the last frame is reached."""
         if self.view.kind == "mixed":
-            text = "mixed team: compare the seatings' team returns"
+            text = "end: compare the two seatings' team returns"
         else:
-            a, b = pair[0].team_return, pair[1].team_return
-            from league.matches import outcome
-
-            result = outcome(a, b)
+            result = outcome(pair[0].team_return, pair[1].team_return)
             text = "draw" if result == 0.5 else f"winner: {self.view.names[0 if result == 1.0 else 1]}"
-        width = self.screen.get_width()
-        surface = self.big.render(text, True, (255, 230, 120))
-        self.screen.blit(surface, ((width - surface.get_width()) // 2, HUD_HEIGHT + self.panel[1] - 40))
+        surface = self.font.render(text, True, (255, 230, 120))
+        bar = self._bar_rect()
+        self.screen.blit(surface, (bar.right - surface.get_width(), bar.top - 20))
 
     def _draw_help(self, screen: pygame.Surface) -> None:
         box = pygame.Rect(40, HUD_HEIGHT + 20, 360, 24 * len(HELP) + 20)

@@ -13,7 +13,8 @@ import numpy as np
 import pygame
 
 import games
-from games.vector import close_env, unbatchify
+from games.spec import close_env
+from games.vector import unbatchify
 from league.matches import NO_ACTION, state_checksum
 
 

@@ -14,13 +14,15 @@ import numpy as np
 import pygame
 
 import games
-from games.spec import KeyMap, role_of
-from games.vector import batchify, close_env
+from games.spec import KeyMap, close_env, role_of
+from games.vector import batchify
 from league.matches import NO_ACTION, Episode, MatchResult, outcome, play_episodes, state_checksum
 from viewer.app import BACKGROUND, DIM, HUMAN_COLOUR, TEXT, panel_size
 from viewer.frames import agent_positions, to_surface
 
 HeldKeys = Callable[[], set[str]]
+HUD = 84
+"""Pixels above the game frame: who you are, your keys, step and return."""
 
 
 def keyboard_keys(keymap: KeyMap) -> HeldKeys:
@@ -75,15 +77,16 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
             frame = env.render()
             source = source or frame.shape[1::-1]
             screen.fill(BACKGROUND)
-            screen.blit(to_surface(frame, panel), (10, 60))
+            screen.blit(to_surface(frame, panel), (10, HUD))
             position = agent_positions(env).get(seat)
             if position is not None:
                 x, y = position[0] * panel[0] / source[0], position[1] * panel[1] / source[1]
-                pygame.draw.circle(screen, HUMAN_COLOUR, (10 + x, 60 + y), 24, 4)
+                pygame.draw.circle(screen, HUMAN_COLOUR, (10 + x, HUD + y), 24, 4)
             alive = "" if seat in env.agents or not env.agents else "  (your agent is out)"
-            screen.blit(font.render(f"{title}  you: {seat} (red ring)  {keymap.help}", True, TEXT), (10, 8))
+            screen.blit(font.render(f"{title}   you: {seat} (red ring)", True, TEXT), (10, 8))
+            screen.blit(font.render(keymap.help, True, DIM), (10, 32))
             screen.blit(font.render(f"step {len(actions_log)}/{info.horizon}   team return {team_return:.2f}"
-                                    f"{alive}   Esc quits", True, DIM), (10, 34))
+                                    f"{alive}   Esc quits", True, DIM), (10, 56))
             pygame.display.flip()
             clock.tick(fps)
     finally:
