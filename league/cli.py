@@ -6,8 +6,10 @@ never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -194,11 +196,17 @@ def league_option(f: Any) -> Any:
     return click.option("--league", "league_name", default="default", show_default=True, help="League name.")(f)
 
 
-def open_store(db: str, create: bool = False) -> Any:
-    """Opens the database; reading commands never create one."""
+@contextlib.contextmanager
+def opened(db: str, create: bool = False) -> Iterator[Any]:
+    """The database, open for the block and closed after it, errors or not; reading commands never
+    create one."""
     from league.store import Store
 
-    return Store.open(db, create=create)
+    store = Store.open(db, create=create)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 EXAMPLE_CONFIG = '''# coop-league configuration. Every setting is optional; shown with its default.
@@ -284,8 +292,7 @@ def train_cmd(game: str | None, league_name: str, teams: int | None, generations
         generations=generations, steps_per_generation=steps_per_generation,
         minutes_per_generation=minutes_per_generation, seed=seed,
     )
-    store = open_store(db, create=True)
-    try:
+    with opened(db, create=True) as store:
         manager = LeagueManager(store, config, checkpoints)
         lg = manager.league
         if lg["game"] != config.grpo.game:
@@ -309,8 +316,6 @@ def train_cmd(game: str | None, league_name: str, teams: int | None, generations
             raise SystemExit(130) from None
         click.echo(f"league {lg['name']!r}: {rounds} new generation(s); "
                    f"{sum(t['generations'] for t in store.teams(lg['id']))} in total. See `league generations`.")
-    finally:
-        store.close()
 
 
 @cli.command("leagues")
@@ -321,9 +326,8 @@ def leagues_cmd(db: str, as_json: bool) -> None:
 
     Example: league leagues --json
     """
-    store = open_store(db)
-    rows = store.leagues()
-    store.close()
+    with opened(db) as store:
+        rows = store.leagues()
     if as_json:
         echo_json(rows)
         return
@@ -340,9 +344,8 @@ def teams_cmd(league_name: str, db: str, as_json: bool) -> None:
 
     Example: league teams --league default
     """
-    store = open_store(db)
-    rows = store.teams(store.league(league_name)["id"])
-    store.close()
+    with opened(db) as store:
+        rows = store.teams(store.league(league_name)["id"])
     if as_json:
         echo_json(rows)
         return
@@ -360,12 +363,11 @@ def generations_cmd(league_name: str, team: str | None, db: str, as_json: bool) 
 
     Example: league generations --team alpha
     """
-    store = open_store(db)
-    lg = store.league(league_name)
-    if team is not None:
-        store.team(lg["id"], team)
-    rows = store.generations(lg["id"], team)
-    store.close()
+    with opened(db) as store:
+        lg = store.league(league_name)
+        if team is not None:
+            store.team(lg["id"], team)
+        rows = store.generations(lg["id"], team)
     if as_json:
         echo_json(rows)
         return
@@ -389,10 +391,9 @@ def show_cmd(generation: str, league_name: str, db: str, as_json: bool) -> None:
     """
     from league.checkpoints import CheckpointError, load_checkpoint
 
-    store = open_store(db)
-    g = store.generation(generation, league_name)
-    parent = store.generation(g["parent_id"]) if g["parent_id"] else None
-    store.close()
+    with opened(db) as store:
+        g = store.generation(generation, league_name)
+        parent = store.generation(g["parent_id"]) if g["parent_id"] else None
     try:
         load_checkpoint(g["checkpoint"], g["sha256"])
         check = "ok"
@@ -432,11 +433,8 @@ def match_cmd(player_a: str, player_b: str, seeds: int, mixed: bool, league_name
     """
     from league.players import play_match
 
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         match = play_match(store, store.league(league_name), player_a, player_b, seeds, mixed)
-    finally:
-        store.close()
     if as_json:
         echo_json(match)
         return
@@ -466,11 +464,8 @@ def ratings_cmd(league_name: str, db: str, as_json: bool) -> None:
     """
     from league.reports import leaderboard
 
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         rows = leaderboard(store, store.league(league_name))
-    finally:
-        store.close()
     if as_json:
         echo_json(rows)
         return
@@ -491,11 +486,8 @@ def matches_cmd(league_name: str, player: str | None, db: str, as_json: bool) ->
 
     Example: league matches --player default/alpha/g2
     """
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         rows = store.matches(store.league(league_name)["id"], player=player)
-    finally:
-        store.close()
     if as_json:
         echo_json(rows)
         return
@@ -515,11 +507,8 @@ def crossplay_cmd(league_name: str, db: str, as_json: bool) -> None:
     """
     from league.reports import crossplay
 
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         names, matrix = crossplay(store, store.league(league_name))
-    finally:
-        store.close()
     cells = [[None if v != v else round(float(v), 3) for v in row] for row in matrix]
     if as_json:
         echo_json({"players": names, "matrix": cells})
@@ -546,11 +535,8 @@ def export_cmd(fmt: str, out_dir: str, league_name: str, db: str) -> None:
     """
     from league.reports import export
 
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         paths = export(store, store.league(league_name), fmt, out_dir)
-    finally:
-        store.close()
     for path in paths:
         click.echo(f"wrote {path}")
 
@@ -567,11 +553,8 @@ def plot_cmd(what: str, out: str, league_name: str, db: str) -> None:
     """
     from league.reports import plot
 
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         path = plot(store, store.league(league_name), what, out)
-    finally:
-        store.close()
     click.echo(f"wrote {path}")
 
 
@@ -635,8 +618,7 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
     from league.players import play_match
     from viewer.app import ReplayViewer, load_match
 
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         league = store.league(league_name)
         if latest and not players:
             recent = store.matches(league["id"])
@@ -652,11 +634,9 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
             click.echo(f"played and stored match {match_id}")
         else:
             raise click.UsageError("give a MATCH id, --latest, or two players A B")
-        view = load_match(store, match_id)
-        if view.match_id and store.match(match_id)["league_id"] != league["id"]:
+        if store.match(match_id)["league_id"] != league["id"]:
             raise click.ClickException(f"match {match_id} is not in league {league_name!r}")
-    finally:
-        store.close()
+        view = load_match(store, match_id)
     open_window(ReplayViewer.window_size(view))
     code = ReplayViewer(view, speed=float(speed), episode=episode - 1).run()
     raise SystemExit(code)
@@ -686,8 +666,7 @@ def play_cmd(generation: str, seat: str | None, fps: float | None, name: str, se
 
     if not name or "/" in name or ":" in name:
         raise click.BadParameter("a name without '/' or ':'", param_hint="--name")
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         league = store.league(league_name)
         partner, policy = player_policy(store, league, generation)
         info = games.get(league["game"]).info(**league["game_kwargs"])
@@ -710,8 +689,6 @@ def play_cmd(generation: str, seat: str | None, fps: float | None, name: str, se
         result = human_match(league["game"], league["game_kwargs"], episode, policy)
         match = store.add_match(league["id"], "human", human["id"], partner["id"], result, league["game"],
                                 league["game_kwargs"])
-    finally:
-        store.close()
     verdict = {1.0: "you win", 0.5: "draw", 0.0: "the agents win"}[result.outcomes[0]]
     click.echo(f"match {match['id']}: team return with you {result.returns_a[0]:.2f}, agents alone "
                f"{result.returns_b[0]:.2f}: {verdict}. See `league ratings`.")
@@ -731,11 +708,8 @@ def render_cmd(match_id: int, out: str, episode: int | None, league_name: str, d
     from viewer.app import load_match
     from viewer.render import render_match
 
-    store = open_store(db)
-    try:
+    with opened(db) as store:
         view = load_match(store, match_id)
-    finally:
-        store.close()
     if episode is not None and episode > len(view.pairs):
         raise click.BadParameter(f"match {match_id} has {len(view.pairs)} episodes", param_hint="--episode")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
