@@ -97,9 +97,10 @@ def bench() -> None:
 @bench.command("env")
 @game_option
 @click.option("--seconds", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Time per measurement.")
-@click.option("--batch-sizes", default="1,64,1024,4096", show_default=True, help="Comma-separated batch sizes.")
+@click.option("--batch-sizes", help="Comma-separated batch sizes (default 1,64,1024,4096 for a batched core, "
+              "1,8,32 for the generic runner, which holds one real env per slot).")
 @json_option
-def bench_env_cmd(game: str, seconds: float, batch_sizes: str, as_json: bool) -> None:
+def bench_env_cmd(game: str, seconds: float, batch_sizes: str | None, as_json: bool) -> None:
     """Environment steps per second: PettingZoo reference loop vs the batched runner.
 
     An environment step is every agent acting once.
@@ -108,7 +109,9 @@ def bench_env_cmd(game: str, seconds: float, batch_sizes: str, as_json: bool) ->
     """
     from league.bench import bench_env
 
-    games.get(game)
+    spec = games.get(game)
+    if batch_sizes is None:
+        batch_sizes = "1,64,1024,4096" if type(spec.batch(1)).__name__ != "VectorBatch" else "1,8,32"
     try:
         sizes = tuple(int(s) for s in batch_sizes.split(","))
     except ValueError:
