@@ -111,7 +111,7 @@ def train(
     M, G, T, n = cfg.groups, cfg.group_size, info.horizon, len(info.agents)
     B = M * G
     batch = spec.batch(B, **cfg.game_kwargs)
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + seed_offset)
+    generator = torch.Generator(device=device).manual_seed(first_train_seed(cfg.seed, seed_offset))
 
     # ---------------------------------------------------------------- policy, reference, optimizer
     policy = (policy if policy is not None else new_policy(cfg)).to(device)
@@ -120,6 +120,8 @@ def train(
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, eps=1e-5)
     if optimizer_state:
         optimizer.load_state_dict(optimizer_state)
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr  # the stored state carries the parent's rate; this run's config wins
 
     result = TrainResult(policy, {})
     bar = tqdm(total=max_env_steps, desc=label or cfg.game, unit="step", unit_scale=True, disable=not progress,
