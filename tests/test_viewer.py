@@ -173,3 +173,40 @@ def test_viewer_errors_are_one_line(league):
     r = subprocess.run(cmd + ["render", "999", "--out", str(tmp_path / "x.gif"), "--db", db], capture_output=True,
                        text=True)
     assert r.returncode == 1 and "no match" in r.stderr
+
+
+SHORT = {"knights_archers_zombies": {"max_cycles": 30}, "pursuit": {"max_cycles": 15}}
+
+
+@pytest.mark.parametrize("game", __import__("games").names())
+def test_every_game_plays_with_a_human_and_renders(game, tmp_path):
+    import games
+
+    store = Store.open(tmp_path / "league.db", create=True)
+    config = LeagueConfig(teams=1, generations=0, opponents=["random"], match_seeds=1,
+                          grpo=GRPOConfig(game=game, game_kwargs=SHORT.get(game, {}), hidden=16))
+    manager = LeagueManager(store, config, tmp_path / "ck")
+    manager.run()
+    lg = manager.league
+    info = games.get(game).info(**lg["game_kwargs"])
+    seat = info.agents[-1]
+    keymap = games.get(game).key_maps[info.role_of(seat)]
+    first_key = next(iter(keymap.keys))
+    pygame.display.init()
+    pygame.font.init()
+    screen = pygame.display.set_mode((600, 700))
+    partner, policy = player_policy(store, lg, "alpha/g0")
+    episode = play_episode(game, lg["game_kwargs"], policy, seat, seed=5, fps=1000, screen=screen,
+                           held_keys=lambda: {first_key})
+    assert episode is not None and episode.seats[info.agents.index(seat)] == 0
+    acted = episode.actions[:, info.agents.index(seat)]
+    assert set(acted[acted != 255]) == {keymap.keys[first_key]}
+    human = store.ensure_player(lg["id"], "human:t", "human")
+    result = human_match(game, lg["game_kwargs"], episode, policy)
+    match = store.add_match(lg["id"], "human", human["id"], partner["id"], result, game, lg["game_kwargs"])
+    pygame.display.quit()
+    from viewer.render import render_match
+
+    path, frames = render_match(load_match(store, match["id"]), tmp_path / "last.png")
+    assert frames == 1 and path.stat().st_size > 1000
+    store.close()

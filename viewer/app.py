@@ -230,7 +230,7 @@ class ReplayViewer:
             elo = view.elos[i]
             return f"{view.names[i]}" + (f"  (Elo {elo:.0f})" if elo is not None else ""), SIDE_COLOURS[i]
         owners = "".join("AB"[s] for s in episode.seats)
-        return f"mixed team, seats {owners}", TEXT
+        return f"seats {owners}: A = {view.names[0]} (orange ring), B = {view.names[1]} (blue)", TEXT
 
     def draw(self, surface: pygame.Surface | None = None) -> None:
         """Draws the whole window for the current frame."""
