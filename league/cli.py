@@ -222,10 +222,14 @@ generations = 3                 # trained generations per team (g1..gN); g0 is t
 steps_per_generation = 400000   # training budget of a generation in environment steps
 minutes_per_generation = 0.0    # or a budget in minutes (0 = use steps_per_generation)
 seed = 0                        # team k trains with seed + k
+match_seeds = 16                # seeds per duplicate match
+opponents = ["parent", "other_teams", "top", "least_played", "history:2", "random", "scripted"]
 
 [grpo]
 game = "simple_spread"          # see `league games`
 game_kwargs = {}                # PettingZoo options, e.g. { N = 4, local_ratio = 0.5 }
+# GRPO settings, commented out at their defaults: a setting you uncomment overrides the game's preset
+# (knights_archers_zombies and pursuit use smaller groups and a lower rate).
 {grpo}
 
 # Per-team overrides of any [grpo] setting:
@@ -249,10 +253,10 @@ def grpo_example_lines() -> str:
             docs[node.target.id] = " ".join(after.value.value.split())  # type: ignore[union-attr]
     lines = []
     for key, value in GRPOConfig().to_dict().items():
-        if key in ("game", "game_kwargs"):
+        if key in ("game", "game_kwargs", "seed"):  # the league's seed decides each team's
             continue
         toml_value = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-        lines.append(f"{key + ' = ' + toml_value:<31} # {docs.get(key, '')}")
+        lines.append(f"# {key + ' = ' + toml_value:<29} # {docs.get(key, '')}")
     return "\n".join(lines)
 
 
