@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 import games
+from conftest import one_error_line
 from league.cli import cli
 
 
@@ -17,15 +18,6 @@ def run():
         return runner.invoke(cli, list(args), catch_exceptions=False)
 
     return invoke
-
-
-def assert_one_line_error(result, *needles):
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(lines) == 1, result.output
-    for needle in needles:
-        assert needle in lines[0]
 
 
 def test_games_json_lists_every_game_with_roles_and_spaces(run):
@@ -47,17 +39,17 @@ def test_games_table_names_every_game(run):
 
 
 def test_bench_env_unknown_game_is_one_line(run):
-    assert_one_line_error(run("bench", "env", "--game", "chess"), "unknown game 'chess'", "simple_spread")
+    one_error_line(run("bench", "env", "--game", "chess"), "unknown game 'chess'", "simple_spread")
 
 
 def test_bench_env_bad_batch_sizes(run):
-    assert_one_line_error(run("bench", "env", "--batch-sizes", "8,x"), "--batch-sizes")
-    assert_one_line_error(run("bench", "env", "--batch-sizes", "0"), ">= 1")
+    one_error_line(run("bench", "env", "--batch-sizes", "8,x"), "--batch-sizes")
+    one_error_line(run("bench", "env", "--batch-sizes", "0"), ">= 1")
 
 
 def test_bad_json_usage_is_a_usage_error(run):
-    assert_one_line_error(run("games", "--json", "extra"), "extra")
-    assert_one_line_error(run("games", "--json=yes"), "--json")
+    one_error_line(run("games", "--json", "extra"), "extra")
+    one_error_line(run("games", "--json=yes"), "--json")
 
 
 def test_bench_env_reports_ratios_against_the_reference(run):

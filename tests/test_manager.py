@@ -11,6 +11,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from conftest import one_error_line
 from league.checkpoints import sha256_file
 from league.cli import cli
 
@@ -154,15 +155,6 @@ def trained(tmp_path_factory):
 
 def cli_run(*args):
     return CliRunner().invoke(cli, list(args))
-
-
-def one_error_line(result, *needles):
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1, result.output
-    for needle in needles:
-        assert needle in errors[0], errors[0]
 
 
 def test_listings_and_show(trained):
