@@ -302,8 +302,6 @@ def train_cmd(game: str | None, league_name: str, teams: int | None, generations
     with opened(db, create=True) as store:
         manager = LeagueManager(store, config, checkpoints)
         lg = manager.league
-        if lg["game"] != config.grpo.game:
-            raise click.ClickException(f"league {lg['name']!r} plays {lg['game']}, not {config.grpo.game}")
 
         def on_round(report: Any) -> None:
             g = report.generation

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from league.checkpoints import load_checkpoint, make_payload, policy_from_payload, save_checkpoint
-from league.config import LeagueConfig
+from league.config import ConfigError, LeagueConfig
 from league.grpo import new_policy, train
 from league.store import Store
 
@@ -69,6 +69,9 @@ class LeagueManager:
         self.checkpoint_root = Path(checkpoint_root)
         grpo = self.config.grpo
         self.league = store.ensure_league(self.config.name, grpo.game, grpo.game_kwargs, self.config.to_dict())
+        if self.league["game_kwargs"] != grpo.game_kwargs:
+            raise ConfigError(f"league {self.config.name!r} plays {grpo.game} with options "
+                              f"{self.league['game_kwargs']}, not {grpo.game_kwargs}; use another --league")
         self.teams = [
             store.ensure_team(self.league["id"], name, self.config.team_config(name).seed,
                               self.config.team_config(name).to_dict())

@@ -212,6 +212,9 @@ def test_bad_inputs_are_one_line_and_write_nothing(trained, tmp_path):
     one_error_line(cli_run("train", "--game", "chess", "--db", str(fresh)), "chess")
     one_error_line(cli_run("train", "--db", str(tmp_path / "no" / "such" / "dir.db")), "dir.db")
     assert not fresh.exists()
+    one_error_line(cli_run("train", "--game", "pursuit", "--db", db), "simple_spread", "pursuit")
+    bad.write_text("[grpo]\ngame_kwargs = { N = 4 }\n")
+    one_error_line(cli_run("train", "--config", str(bad), "--db", db), "options", "use another --league")
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not sqlite at all" * 100)
     one_error_line(cli_run("leagues", "--db", str(garbage)), "not a database")
