@@ -166,7 +166,11 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
         for a in agents:
             roles.setdefault(role_of(a), []).append(a)
         obs_shapes, n_actions = {}, {}
+        if int(kwargs["max_cycles"]) < 1:
+            raise GameError(f"{spec.name}: max_cycles must be >= 1, got {kwargs['max_cycles']}")
         for role, members in roles.items():
+            if not all(hasattr(env.action_space(a), "n") for a in members):
+                raise GameError(f"{spec.name}: only discrete actions are supported (got {env.action_space(members[0])})")
             spaces = {(env.observation_space(a).shape, env.action_space(a).n) for a in members}
             if len(spaces) != 1:
                 raise GameError(f"{spec.name}: agents of role {role!r} do not share spaces")

@@ -2,7 +2,7 @@
 
 Public API:
     from league import load_team
-    team = load_team("checkpoints/default/alpha/g3.pt")
+    team = load_team("checkpoints/default/alpha/g3-3f1c2a9b7e04.pt")  # `league show` prints the path
     actions = team.act(observations, deterministic=True)   # PettingZoo dict in, dict out
 """
 

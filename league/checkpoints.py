@@ -68,7 +68,18 @@ def make_payload(policy: TeamPolicy, game: str, game_kwargs: dict[str, Any], con
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
     """Writes `payload` to `path` atomically (temporary file in the same folder, fsync, rename, fsync the
     folder) so a crash leaves either the old file or the whole new one. Returns the file's sha256."""
-    path = Path(path)
+    return _write_atomic(payload, Path(path), lambda digest: Path(path))[1]
+
+
+def save_generation_checkpoint(path: str | Path, payload: dict[str, Any]) -> tuple[Path, str]:
+    """Like `save_checkpoint`, but the file is named `<stem>-<sha256[:12]><suffix>` and its absolute path is
+    returned: leagues of different databases sharing a checkpoint folder never overwrite each other's files,
+    and a file left by a crash before its row was committed is never mistaken for a recorded one."""
+    path = Path(path).resolve()
+    return _write_atomic(payload, path, lambda digest: path.with_name(f"{path.stem}-{digest[:12]}{path.suffix}"))
+
+
+def _write_atomic(payload: dict[str, Any], path: Path, final_name: Any) -> tuple[Path, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -77,7 +88,8 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
             f.flush()
             os.fsync(f.fileno())
         digest = sha256_file(tmp)
-        os.replace(tmp, path)
+        final = final_name(digest)
+        os.replace(tmp, final)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -86,7 +98,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return digest
+    return final, digest
 
 
 def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> dict[str, Any]:
@@ -127,7 +139,7 @@ def load_team(path: str | Path, expected_sha256: str | None = None) -> TeamPolic
     """A trained team ready to play: `team.act(observations, deterministic=True)` -> actions dict.
 
     Example:
-        team = load_team("checkpoints/default/alpha/g3.pt")
+        team = load_team("checkpoints/default/alpha/g3-3f1c2a9b7e04.pt")  # `league show` prints the path
         env = games.get(team.game).make_env()
         obs, _ = env.reset(seed=1)
         while env.agents:

@@ -492,6 +492,8 @@ def matches_cmd(league_name: str, player: str | None, db: str, as_json: bool) ->
     Example: league matches --player default/alpha/g2
     """
     with opened(db) as store:
+        if player and "/" in player:  # a generation: accept team/gN as everywhere else
+            player = store.generation(player, league_name)["name"]
         rows = store.matches(store.league(league_name)["id"], player=player)
     if as_json:
         echo_json(rows)

@@ -218,6 +218,10 @@ class LeagueConfig:
         if unknown:
             raise ConfigError(f"team_grpo names unknown team(s) {', '.join(unknown)}; "
                               f"teams are {', '.join(self.team_names)}")
+        for team, overrides in self.team_grpo.items():
+            if {"game", "game_kwargs"} & set(overrides):
+                raise ConfigError(f"[team.{team}] cannot change the game or its options: all teams of a "
+                                  f"league play the league's game")
         for team in self.team_names:
             self.team_config(team)
         return self

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from league.checkpoints import load_checkpoint, make_payload, policy_from_payload, save_checkpoint
+import games
+from league.checkpoints import load_checkpoint, make_payload, policy_from_payload, save_generation_checkpoint
 from league.config import ConfigError, LeagueConfig
 from league.grpo import new_policy, train
 from league.store import Store
@@ -49,7 +50,7 @@ def crash_point(name: str) -> None:
 
 
 def checkpoint_path(root: str | Path, league: str, team: str, number: int) -> Path:
-    """`<root>/<league>/<team>/g<number>.pt`."""
+    """`<root>/<league>/<team>/g<number>.pt`; the saved file adds its hash: `g<number>-<sha256[:12]>.pt`."""
     return Path(root) / league / team / f"g{number}.pt"
 
 
@@ -69,7 +70,8 @@ class LeagueManager:
         self.checkpoint_root = Path(checkpoint_root)
         grpo = self.config.grpo
         self.league = store.ensure_league(self.config.name, grpo.game, grpo.game_kwargs, self.config.to_dict())
-        if self.league["game_kwargs"] != grpo.game_kwargs:
+        spec = games.get(grpo.game)
+        if spec.resolve_kwargs(self.league["game_kwargs"]) != spec.resolve_kwargs(grpo.game_kwargs):
             raise ConfigError(f"league {self.config.name!r} plays {grpo.game} with options "
                               f"{self.league['game_kwargs']}, not {grpo.game_kwargs}; use another --league")
         self.teams = [
@@ -184,7 +186,7 @@ class LeagueManager:
         final = metrics[-1] if metrics else {}
         payload = make_payload(policy, cfg.game, cfg.game_kwargs, cfg.to_dict(), optimizer_state,
                                generation=number, team=team["name"], league=self.league["name"], metrics=final)
-        digest = save_checkpoint(path, payload)
+        path, digest = save_generation_checkpoint(path, payload)
         crash_point("after-save")
         return self.store.add_generation(team["id"], number, parent_id, str(path), digest, cfg.to_dict(), steps,
                                          seconds, final, metrics)

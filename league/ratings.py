@@ -68,8 +68,7 @@ def fit_ratings(results: Iterable[tuple[str, str, float]], iterations: int = 10_
         denom = games_ij / (gamma[pi] + gamma[pj])  # (P,)
         total = np.bincount(pi, weights=denom, minlength=n) + np.bincount(pj, weights=denom, minlength=n)
         total += PRIOR_DRAWS / (gamma + 1.0)
-        new = (points + PRIOR_DRAWS / 2) / total
-        new /= np.exp(np.log(new).mean())  # fix the scale (the likelihood only sees ratios)
+        new = (points + PRIOR_DRAWS / 2) / total  # the prior's fixed opponent also fixes the scale
         change = np.abs(np.log(new) - np.log(gamma)).max()
         gamma = new
         if change < tolerance:

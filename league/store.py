@@ -449,7 +449,8 @@ class Store:
         rows = self.db.execute(
             "SELECT pa.name, pb.name, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
             "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
-            "WHERE m.league_id = ? AND r.outcome IS NOT NULL", [league_id]).fetchall()
+            "WHERE m.league_id = ? AND r.outcome IS NOT NULL AND m.player_a != m.player_b",  # self-play: no info
+            [league_id]).fetchall()
         return [(a, b, float(o)) for a, b, o in rows]
 
     def games_played(self, league_id: int) -> dict[str, int]:

@@ -110,3 +110,16 @@ def test_numpy_policy_matches_act(saved):
     obs, _ = env.reset(seed=5)
     batched = np.stack([obs[a] for a in env.possible_agents])[None]
     assert team.numpy_policy()(batched)[0].tolist() == [team.act(obs)[a] for a in env.possible_agents]
+
+
+def test_generation_checkpoints_are_named_by_content(tmp_path, saved):
+    from league.checkpoints import save_generation_checkpoint
+
+    _, _, policy = saved
+    cfg = GRPOConfig(hidden=16)
+    target = tmp_path / "shared" / "g1.pt"
+    first = save_generation_checkpoint(target, make_payload(policy, cfg.game, {}, cfg.to_dict(), note="db a"))
+    second = save_generation_checkpoint(target, make_payload(policy, cfg.game, {}, cfg.to_dict(), note="db b"))
+    assert first[0] != second[0] and first[0].is_absolute()  # two databases never overwrite each other
+    for path, digest in (first, second):
+        assert path.name == f"g1-{digest[:12]}.pt" and load_checkpoint(path, digest)

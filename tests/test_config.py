@@ -40,6 +40,7 @@ def test_teams_get_their_own_seed_and_overrides():
     ({"team": {"omega": {"lr": 0.1}}}, "omega"),
     ({"team": {"alpha": {"lr": -1.0}}}, "lr"),
     ({"leauge": {}}, "unknown table"),
+    ({"team": {"beta": {"game_kwargs": {"N": 4}}}}, "cannot change the game"),
     ({"league": {"colour": "red"}}, "unknown league setting"),
 ])
 def test_bad_values_are_named(data, needle):

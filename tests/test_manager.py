@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -180,7 +181,8 @@ def test_tampered_checkpoint_is_reported_and_blocks_training(trained, tmp_path):
     con.execute("UPDATE generations SET checkpoint = replace(checkpoint, ?, ?)", (str(trained), str(d)))
     con.commit()
     con.close()
-    path = d / "ck" / "default" / "alpha" / "g1.pt"
+    path = next(Path(p) for team, number, p, _ in generation_rows(d) if (team, number) == ("alpha", 1))
+    assert path.name.startswith("g1-") and path.is_absolute()  # content-hashed name
     digest = sha256_file(path)
     path.write_bytes(path.read_bytes()[:-10])
     shown = json.loads(cli_run("show", "alpha/g1", "--db", db, "--json").output)

@@ -59,6 +59,7 @@ def test_self_match_is_even(tmp_path):
     store, manager = make_league(tmp_path)
     m = play_match(store, manager.league, "alpha/g0", "alpha/g0", seeds=8)
     assert m["score_a"] == 4.0  # the same deterministic team: every seed a draw
+    assert all(a != b for a, b, _ in store.rated_results(manager.league["id"]))  # stored, never rated
     spec = games.get("simple_spread")
     from league.evaluate import random_policy
 
