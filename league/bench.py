@@ -92,7 +92,7 @@ def bench_learn(
     time excluded) and env steps; also training env steps/s against the reference env loop, measured here."""
     from league.checkpoints import make_payload, save_checkpoint
     from league.evaluate import eval_seeds, mean_interval, play, random_policy
-    from league.grpo import new_policy, train
+    from league.grpo import new_policy, normalized_score, train
     from games.scripted import scripted_policy
 
     spec = games.get(config.game)
@@ -108,11 +108,11 @@ def bench_learn(
     budget = minutes * 60.0
     state = {"eval_seconds": 0.0, "next_eval": eval_every, "curve": [], "reached": {}}
 
-    def evaluate(metrics: dict[str, float]) -> float:
+    def evaluate(metrics: dict[str, float]) -> None:
         start = time.perf_counter()
         returns = play(config.game, policy.numpy_policy(deterministic=True), seeds, kwargs)
         mean, half = mean_interval(returns)
-        score = None if baselines is None else (mean - baselines[0]) / (baselines[1] - baselines[0])
+        score = normalized_score(mean, baselines)
         train_seconds = metrics["seconds"] - state["eval_seconds"]
         state["curve"].append({"train_seconds": train_seconds, "env_steps": metrics["env_steps"],
                                "greedy_return": mean, "interval": half, "score": score})
@@ -120,7 +120,6 @@ def bench_learn(
             if score is not None and score >= target and target not in state["reached"]:
                 state["reached"][target] = {"train_seconds": train_seconds, "env_steps": metrics["env_steps"]}
         state["eval_seconds"] += time.perf_counter() - start
-        return train_seconds
 
     def on_iteration(metrics: dict[str, float]) -> bool:
         train_seconds = metrics["seconds"] - state["eval_seconds"]

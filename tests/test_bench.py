@@ -1,0 +1,28 @@
+"""`league bench learn`: thresholds are read off the evaluation curve, evaluation time is kept off the clock."""
+
+import json
+
+from click.testing import CliRunner
+
+from league import load_team
+from league.cli import cli
+
+
+def test_bench_learn_reports_curve_thresholds_and_checkpoint(tmp_path):
+    out = tmp_path / "spread.pt"
+    result = CliRunner().invoke(cli, ["bench", "learn", "--minutes", "0.05", "--eval-every", "1",
+                                      "--eval-episodes", "8", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    curve = report["curve"]
+    assert len(curve) >= 2 and report["train_seconds"] >= 3.0
+    assert curve[-1]["greedy_return"] == report["trained"][0] and curve[-1]["score"] == report["final_score"]
+    r, s = report["random"][0], report["scripted"][0]
+    for point in curve:  # the score is the normalized greedy return
+        assert abs(point["score"] - (point["greedy_return"] - r) / (s - r)) < 1e-9
+    for target in ("0.5", "0.8", "1.0"):
+        first = next((p for p in curve if p["score"] >= float(target)), None)
+        assert report["reached"].get(target) == (
+            None if first is None else {"train_seconds": first["train_seconds"], "env_steps": first["env_steps"]})
+    assert report["train_steps_per_s"] == report["env_steps"] / report["train_seconds"]
+    assert load_team(out, report["sha256"]).game == "simple_spread"
