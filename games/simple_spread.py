@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 from mpe2 import simple_spread_v3
 
-from games.spec import GameSpec, KeyMap
+from games.spec import GameSpec, KeyMap, Targets
 
 ARROWS = KeyMap(
     keys={"left": 1, "right": 2, "down": 3, "up": 4},
@@ -160,6 +160,16 @@ def make_batch(num_envs: int, **kwargs: Any) -> SpreadBatch | None:
     return SpreadBatch(num_envs, N=kwargs["N"], local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"])
 
 
+def landmark_targets(**kwargs: Any) -> dict[str, Targets]:
+    """The landmarks are the places to head for: own velocity at 0, N landmarks from 4 on, then the N - 1
+    other agents. Options that change the observation's layout (neighbour limits) leave the game without
+    declared targets."""
+    if kwargs["num_agent_neighbors"] is not None or kwargs["num_landmark_neighbors"] is not None:
+        return {}
+    n = kwargs["N"]
+    return {"agent": Targets(velocity=0, first=4, count=n, teammates=4 + 2 * n, teammate_count=n - 1)}
+
+
 SPEC = GameSpec(
     name="simple_spread",
     summary="cooperative navigation: N agents cover N landmarks without colliding (mpe2)",
@@ -167,4 +177,5 @@ SPEC = GameSpec(
     options=OPTIONS,
     key_maps={"agent": ARROWS},
     batch_core=make_batch,
+    targets_fn=landmark_targets,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -35,6 +35,23 @@ class KeyMap:
 
 
 @dataclass(frozen=True)
+class Targets:
+    """Where a role's observation lists the places its agent may head for (simple_spread's landmarks), so a
+    policy can learn *which* place to take apart from *how* to get there (`league.policy.ChooseAndSteer`)."""
+
+    velocity: int
+    """Index of the agent's own velocity (x, y) in the flat observation."""
+    first: int
+    """Index where the targets start: `count` (x, y) positions relative to the agent, one after another."""
+    count: int
+    """How many targets the observation lists."""
+    teammates: int = 0
+    """Index where teammates' (x, y) positions relative to the agent start (who is closer to which target)."""
+    teammate_count: int = 0
+    """How many teammates the observation lists (0: none)."""
+
+
+@dataclass(frozen=True)
 class GameInfo:
     """Facts about a game made with particular kwargs; read off a real env once and cached."""
 
@@ -50,6 +67,8 @@ class GameInfo:
     """Most environment steps an episode can last (`max_cycles`)."""
     fps: int
     """The env's `render_fps`: how fast a person sees and plays it."""
+    targets: dict[str, Targets] = field(default_factory=dict)
+    """Role -> where its observation lists places to head for; empty for games (or options) without them."""
 
     @property
     def obs_dims(self) -> dict[str, int]:
@@ -108,6 +127,8 @@ class GameSpec:
     """Per-agent rewards `(..., n_agents)` of one step -> team reward `(...)`; applied once, after the step."""
     batch_core: Callable[..., Any] | None = None
     """`(num_envs, **kwargs) -> batch or None`: a vectorized core where one exists for these kwargs."""
+    targets_fn: Callable[..., dict[str, Targets]] | None = None
+    """`(**kwargs) -> role -> Targets`: where observations list places to head for, for these kwargs."""
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -180,4 +201,5 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
         fps = int(env.metadata.get("render_fps", 15))
     finally:
         close_env(env)
-    return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps)
+    targets = spec.targets_fn(**kwargs) if spec.targets_fn else {}
+    return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps, targets)

@@ -127,10 +127,10 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> dic
 
 def policy_from_payload(payload: dict[str, Any]) -> TeamPolicy:
     """Rebuilds the policy from its stored constructor arguments, then loads the weights."""
-    policy = TeamPolicy(**payload["policy_args"])
     try:
+        policy = TeamPolicy(**payload["policy_args"])
         policy.load_state_dict(payload["state_dict"])
-    except (RuntimeError, KeyError) as e:
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint weights do not fit its policy arguments: {e}") from None
     return policy.eval()
 

@@ -229,7 +229,7 @@ opponents = ["parent", "other_teams", "top", "least_played", "history:2", "rando
 game = "simple_spread"          # see `league games`
 game_kwargs = {}                # PettingZoo options, e.g. { N = 4, local_ratio = 0.5 }
 # GRPO settings, commented out at their defaults: a setting you uncomment overrides the game's preset
-# (knights_archers_zombies and pursuit use smaller groups and a lower rate).
+# (the defaults suit simple_spread; the other games' presets change the rate, passes and group sizes).
 {grpo}
 
 # Per-team overrides of any [grpo] setting:

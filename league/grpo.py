@@ -52,7 +52,8 @@ def group_advantages(values: torch.Tensor, running: torch.Tensor, scale_by_std: 
 def new_policy(cfg: GRPOConfig) -> TeamPolicy:
     """An untrained team (a lineage's generation 0), its weights drawn from `cfg.seed`."""
     torch.manual_seed(cfg.seed)
-    return TeamPolicy.for_game(games.get(cfg.game).info(**cfg.game_kwargs), cfg.hidden, cfg.layers)
+    info = games.get(cfg.game).info(**cfg.game_kwargs)
+    return TeamPolicy.for_game(info, cfg.hidden, cfg.layers, cfg.architecture == "auto", cfg.steer_hidden)
 
 
 def first_train_seed(seed: int, offset: int) -> int:

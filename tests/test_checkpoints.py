@@ -123,3 +123,15 @@ def test_generation_checkpoints_are_named_by_content(tmp_path, saved):
     assert first[0] != second[0] and first[0].is_absolute()  # two databases never overwrite each other
     for path, digest in (first, second):
         assert path.name == f"g1-{digest[:12]}.pt" and load_checkpoint(path, digest)
+
+
+def test_policy_args_that_build_nothing_are_a_checkpoint_error(tmp_path, saved):
+    """A well-formed file whose stored constructor arguments make no policy (edited, or from a future layout)."""
+    _, _, policy = saved
+    cfg = GRPOConfig(hidden=16)
+    payload = make_payload(policy, cfg.game, {}, cfg.to_dict())
+    for bad in ({**payload["policy_args"], "attention_heads": 4}, {**payload["policy_args"], "targets": {"agent": [0]}}):
+        path = tmp_path / "odd.pt"
+        save_checkpoint(path, {**payload, "policy_args": bad})
+        with pytest.raises(CheckpointError, match="do not fit"):
+            load_team(path)

@@ -107,7 +107,8 @@ def test_simple_spread_learns_quickly():
     info = games.get("simple_spread").info()
     trained = play("simple_spread", result.policy.numpy_policy(deterministic=True), seeds)
     random = play("simple_spread", random_policy(info), seeds)
-    assert trained.mean() > random.mean() + 5.0, (trained.mean(), random.mean())
+    # Measured: -10.03 vs -26.92 (a margin of 16.9, score ~0.87 after 512k steps); 12 is about score 0.6.
+    assert trained.mean() > random.mean() + 12.0, (trained.mean(), random.mean())
     assert result.metrics[-1]["zero_var_groups"] == 0.0
 
 
@@ -116,5 +117,5 @@ def test_learning_rate_halves_every_half_life():
     result = train(cfg, max_env_steps=3 * 8 * 25)  # iterations 0, 1, 2
     assert len(result.metrics) == 3
     assert result.optimizer_state["param_groups"][0]["lr"] == pytest.approx(0.01 * 0.5 ** (2 / 2))
-    constant = train(GRPOConfig(groups=4, group_size=2, hidden=16, lr=0.01), max_env_steps=3 * 8 * 25)
+    constant = train(GRPOConfig(groups=4, group_size=2, hidden=16, lr=0.01, lr_half_life=0), max_env_steps=3 * 8 * 25)
     assert constant.optimizer_state["param_groups"][0]["lr"] == 0.01
