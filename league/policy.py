@@ -38,13 +38,13 @@ def mlp(inputs: int, hidden: int, layers: int, outputs: int, activation: type[nn
 
 
 class ChooseAndSteer(nn.Module):
-    """pi(a | o) = sum_k p(k | o) * steer(a | own velocity, teammates, target_k): a mixture over the K targets
-    listed in the observation. `choose` scores the targets from the whole observation, the agent id and every distance
-    between a target and an agent (self and teammates: who is closer to what is the crux of sharing targets
-    out, and an MLP computes distances from coordinates poorly); `steer` is one small net shared by all
-    targets, so what it learns about braking (and about teammates in the way) on one holds for all. Both are learned from the game's reward;
-    nothing is scripted. Sampling draws from the mixture itself, so exploring also tries other targets.
-    ReLU: tanh dominated the CPU time of a training step."""
+    """pi(a | o) = sum_k p(k | o) * steer(a | own velocity, teammates, target_k): a mixture over the K
+    targets listed in the observation. `choose` scores the targets from the whole observation, the agent id
+    and every distance between a target and an agent (self and teammates: who is closer to what is the crux
+    of sharing targets out, and an MLP computes distances from coordinates poorly). `steer` is one small net
+    shared by all targets, so what it learns about braking (and teammates in the way) on one holds for all.
+    Both are learned from the game's reward; nothing is scripted. Sampling draws from the mixture itself, so
+    exploring also tries other targets. ReLU: tanh dominated the CPU time of a training step."""
 
     def __init__(self, obs_dim: int, ids: int, targets: tuple[int, ...], hidden: int, layers: int,
                  steer_hidden: int, n_actions: int) -> None:
@@ -59,7 +59,8 @@ class ChooseAndSteer(nn.Module):
         """x `(..., obs_dim + ids)` (observation, then agent id one-hot) -> action log-probs `(..., A)`."""
         obs = x[..., : self.obs_dim]
         places = obs[..., self.first : self.first + 2 * self.count].unflatten(-1, (self.count, 2))  # (..., K, 2)
-        mates = obs[..., self.teammates : self.teammates + 2 * self.teammate_count].unflatten(-1, (-1, 2))  # (..., J, 2)
+        mates = obs[..., self.teammates : self.teammates + 2 * self.teammate_count]
+        mates = mates.unflatten(-1, (self.teammate_count, 2))  # (..., J, 2)
         agents = torch.cat([torch.zeros_like(places[..., :1, :]), mates], -2)  # (..., 1 + J, 2) self at 0
         distances = (places.unsqueeze(-3) - agents.unsqueeze(-2)).norm(dim=-1).flatten(-2)  # (..., (1 + J) K)
         log_choice = torch.log_softmax(self.choose(torch.cat([x, distances], -1)), -1)  # (..., K)

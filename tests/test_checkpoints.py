@@ -130,7 +130,8 @@ def test_policy_args_that_build_nothing_are_a_checkpoint_error(tmp_path, saved):
     _, _, policy = saved
     cfg = GRPOConfig(hidden=16)
     payload = make_payload(policy, cfg.game, {}, cfg.to_dict())
-    for bad in ({**payload["policy_args"], "attention_heads": 4}, {**payload["policy_args"], "targets": {"agent": [0]}}):
+    args = payload["policy_args"]
+    for bad in ({**args, "attention_heads": 4}, {**args, "targets": {"agent": [0]}}):
         path = tmp_path / "odd.pt"
         save_checkpoint(path, {**payload, "policy_args": bad})
         with pytest.raises(CheckpointError, match="do not fit"):

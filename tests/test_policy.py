@@ -68,3 +68,10 @@ def test_unknown_architecture_is_refused(value):
 
     with pytest.raises(ConfigError, match="architecture"):
         GRPOConfig(architecture=value).validate()
+
+
+def test_targets_without_teammates():
+    """A role that sees targets but no teammates (a lone listener) still gets a proper distribution."""
+    net = ChooseAndSteer(obs_dim=11, ids=1, targets=(0, 2, 3, 0, 0), hidden=8, layers=1, steer_hidden=8, n_actions=5)
+    logp = net(torch.cat([torch.randn(4, 11), torch.ones(4, 1)], -1))  # (4, 5)
+    assert logp.shape == (4, 5) and torch.allclose(logp.exp().sum(-1), torch.ones(4), atol=1e-5)
