@@ -5,6 +5,7 @@ so different networks. The speaker sees the colour of the goal landmark (3) and 
 listener sees its velocity, the landmarks and the word (11) and moves (Discrete(5): no-op, left, right, down,
 up). Both get -(squared distance of the listener to the goal).
 Team reward: mean over the two seats (they are equal).
+The listener's landmarks are declared as `Targets`, so its network chooses a landmark and steers to it.
 Options (mpe2 defaults): max_cycles=25, continuous_actions=False, dynamic_rescaling=True.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from mpe2 import simple_speaker_listener_v4
 
 from games.simple_spread import ARROWS
-from games.spec import GameSpec, KeyMap
+from games.spec import GameSpec, KeyMap, Targets
 
 SPEC = GameSpec(
     name="simple_speaker_listener",
@@ -25,4 +26,6 @@ SPEC = GameSpec(
         "speaker": KeyMap(keys={"1": 0, "2": 1, "3": 2}, idle=0, help="keys 1/2/3 say word A/B/C; no key = word A"),
         "listener": ARROWS,
     },
+    # The listener sees its velocity (0), then the 3 landmarks relative to itself (2..7), then the word.
+    targets_fn=lambda **kwargs: {"listener": Targets(velocity=0, first=2, count=3)},
 )

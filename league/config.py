@@ -133,14 +133,14 @@ class GRPOConfig:
         return cls(**typed(cls(), data)).validate()
 
 
-# Per-game starting points, applied under whatever the user sets. The defaults above are simple_spread's (a
-# choose-and-steer team, one pass, a rate that halves). knights_archers_zombies and pursuit play hundreds of
+# Per-game starting points, applied under whatever the user sets. The defaults above suit the choose-and-steer
+# teams (simple_spread, simple_speaker_listener's listener): one pass, a rate that halves. knights_archers_zombies and pursuit play hundreds of
 # steps through the (slow) PettingZoo env itself, so fewer, smaller groups keep an update within seconds, and a
 # lower rate keeps their sparse, noisy returns from undoing what was learned (at lr 0.02
 # knights_archers_zombies peaked, then fell back to random play within 10 minutes).
 PRESETS: dict[str, dict[str, Any]] = {
-    # Plain-MLP teams (no targets to choose among) learned these two fastest with two passes at a high rate.
-    "simple_speaker_listener": {"epochs": 2, "lr": 0.02, "lr_half_life": 0},
+    # A plain-MLP team (its moves and words share one action, so there is no target to choose among) learned
+    # this fastest with two passes at a high rate.
     "simple_reference": {"epochs": 2, "lr": 0.02, "lr_half_life": 0},
     "knights_archers_zombies": {"groups": 8, "group_size": 8, "minibatch_size": 8192, "gamma": 0.95, "lr": 0.003,
                                 "epochs": 2, "lr_half_life": 0},

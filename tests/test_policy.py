@@ -15,6 +15,9 @@ def test_simple_spread_gets_choose_and_steer_and_mlp_on_request():
     # Options that change the observation's layout leave the game without declared targets.
     neighbours = GRPOConfig(game_kwargs={"num_landmark_neighbors": 2})
     assert isinstance(new_policy(neighbours).nets["agent"], torch.nn.Sequential)
+    # Only the role that sees targets gets the mixture: the listener, not the speaker.
+    two_roles = new_policy(GRPOConfig(game="simple_speaker_listener")).nets
+    assert isinstance(two_roles["listener"], ChooseAndSteer) and isinstance(two_roles["speaker"], torch.nn.Sequential)
     # Games without targets keep plain MLPs for every role.
     assert all(isinstance(n, torch.nn.Sequential) for n in new_policy(GRPOConfig(game="pursuit")).nets.values())
 
