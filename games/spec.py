@@ -162,6 +162,10 @@ class GameSpec:
         """Team reward of one PettingZoo step (agent -> reward dict; absent agents count 0)."""
         return float(self.team_reward(np.array([rewards.get(a, 0.0) for a in agents])))
 
+    def has_core(self, **kwargs: Any) -> bool:
+        """Whether these kwargs get a vectorized core (else `batch` falls back to the generic runner)."""
+        return self.batch_core is not None and self.batch_core(1, **self.resolve_kwargs(kwargs)) is not None
+
     def batch(self, num_envs: int, **kwargs: Any) -> Any:
         """B games stepped together: the vectorized core where one exists, else the generic vector runner."""
         from games.vector import VectorBatch
@@ -191,7 +195,8 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
             raise GameError(f"{spec.name}: max_cycles must be >= 1, got {kwargs['max_cycles']}")
         for role, members in roles.items():
             if not all(hasattr(env.action_space(a), "n") for a in members):
-                raise GameError(f"{spec.name}: only discrete actions are supported (got {env.action_space(members[0])})")
+                space = env.action_space(members[0])
+                raise GameError(f"{spec.name}: only discrete actions are supported (got {space})")
             spaces = {(env.observation_space(a).shape, env.action_space(a).n) for a in members}
             if len(spaces) != 1:
                 raise GameError(f"{spec.name}: agents of role {role!r} do not share spaces")

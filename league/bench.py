@@ -68,7 +68,9 @@ def bench_env(game: str, batch_sizes: tuple[int, ...] = (1, 64, 1024, 4096), sec
     for b in batch_sizes:
         rate = batch_rate(game, b, seconds)
         rows.append({"num_envs": b, "steps_per_s": rate, "ratio": rate / reference})
-    kind = type(spec.batch(1)).__name__
+    probe = spec.batch(1)
+    kind = type(probe).__name__
+    probe.close()
     return {
         "game": game,
         "batch_kind": kind,

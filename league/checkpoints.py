@@ -14,7 +14,7 @@ import pickle
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -79,7 +79,7 @@ def save_generation_checkpoint(path: str | Path, payload: dict[str, Any]) -> tup
     return _write_atomic(payload, path, lambda digest: path.with_name(f"{path.stem}-{digest[:12]}{path.suffix}"))
 
 
-def _write_atomic(payload: dict[str, Any], path: Path, final_name: Any) -> tuple[Path, str]:
+def _write_atomic(payload: dict[str, Any], path: Path, final_name: Callable[[str], Path]) -> tuple[Path, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

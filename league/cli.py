@@ -75,7 +75,7 @@ def games_cmd(as_json: bool) -> None:
                 },
                 "horizon": info.horizon,
                 "fps": info.fps,
-                "batched_core": type(spec.batch(1)).__name__ != "VectorBatch",
+                "batched_core": spec.has_core(),
             }
         )
     if as_json:
@@ -111,7 +111,7 @@ def bench_env_cmd(game: str, seconds: float, batch_sizes: str | None, as_json: b
 
     spec = games.get(game)
     if batch_sizes is None:
-        batch_sizes = "1,64,1024,4096" if type(spec.batch(1)).__name__ != "VectorBatch" else "1,8,32"
+        batch_sizes = "1,64,1024,4096" if spec.has_core() else "1,8,32"
     try:
         sizes = tuple(int(s) for s in batch_sizes.split(","))
     except ValueError:
@@ -603,6 +603,15 @@ def open_window(size: tuple[int, int] | None = None) -> Any:
         raise click.ClickException(f"cannot open a display window ({e}); set DISPLAY or use `league render`") from None
 
 
+def load_league_match(store: Any, league: dict[str, Any], match_id: int) -> Any:
+    """The match's replays, refused with one line when the id belongs to another league (ids are global)."""
+    from viewer.app import load_match
+
+    if store.match(match_id)["league_id"] != league["id"]:
+        raise click.ClickException(f"match {match_id} is not in league {league['name']!r}")
+    return load_match(store, match_id)
+
+
 @cli.command("watch")
 @click.argument("players", nargs=-1)
 @click.option("--latest", is_flag=True, help="Show the newest stored match.")
@@ -623,7 +632,7 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
     Example: league watch --latest
     """
     from league.players import play_match
-    from viewer.app import ReplayViewer, load_match
+    from viewer.app import ReplayViewer
 
     with opened(db) as store:
         league = store.league(league_name)
@@ -641,9 +650,7 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
             click.echo(f"played and stored match {match_id}")
         else:
             raise click.UsageError("give a MATCH id, --latest, or two players A B")
-        if store.match(match_id)["league_id"] != league["id"]:
-            raise click.ClickException(f"match {match_id} is not in league {league_name!r}")
-        view = load_match(store, match_id)
+        view = load_league_match(store, league, match_id)
     open_window(ReplayViewer.window_size(view))
     code = ReplayViewer(view, speed=float(speed), episode=episode - 1).run()
     raise SystemExit(code)
@@ -712,11 +719,10 @@ def render_cmd(match_id: int, out: str, episode: int | None, league_name: str, d
 
     Example: league render 3 --out match3.gif
     """
-    from viewer.app import load_match
     from viewer.render import render_match
 
     with opened(db) as store:
-        view = load_match(store, match_id)
+        view = load_league_match(store, store.league(league_name), match_id)
     if episode is not None and episode > len(view.pairs):
         raise click.BadParameter(f"match {match_id} has {len(view.pairs)} episodes", param_hint="--episode")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")

@@ -134,10 +134,11 @@ class GRPOConfig:
 
 
 # Per-game starting points, applied under whatever the user sets. The defaults above suit the choose-and-steer
-# teams (simple_spread, simple_speaker_listener's listener): one pass, a rate that halves. knights_archers_zombies and pursuit play hundreds of
-# steps through the (slow) PettingZoo env itself, so fewer, smaller groups keep an update within seconds, and a
-# lower rate keeps their sparse, noisy returns from undoing what was learned (at lr 0.02
-# knights_archers_zombies peaked, then fell back to random play within 10 minutes).
+# teams (simple_spread, simple_speaker_listener's listener): one pass, a rate that halves.
+# knights_archers_zombies and pursuit play hundreds of steps through the (slow) PettingZoo env itself, so
+# fewer, smaller groups keep an update within seconds, and a lower rate keeps their sparse, noisy returns from
+# undoing what was learned (at lr 0.02 knights_archers_zombies peaked, then fell back to random play within
+# 10 minutes).
 PRESETS: dict[str, dict[str, Any]] = {
     # A plain-MLP team (its moves and words share one action, so there is no target to choose among) learned
     # this fastest with two passes at a high rate.

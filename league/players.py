@@ -40,17 +40,22 @@ def player_policy(store: Store, league: dict[str, Any], name: str, seed: int = 0
 
 def next_seeds(store: Store, league: dict[str, Any], count: int) -> list[int]:
     """Fresh held-out seeds for the league's next match (each match gets its own stretch)."""
+    return seeds_after(len(store.matches(league["id"])), count)
+
+
+def seeds_after(played: int, count: int) -> list[int]:
+    """`count` held-out seeds for the match that follows `played` matches."""
     if not 1 <= count <= MAX_MATCH_SEEDS:
         raise MatchError(f"seeds must be between 1 and {MAX_MATCH_SEEDS}, got {count}")
-    return match_seeds(MATCH_SEED_BASE + len(store.matches(league["id"])) * MAX_MATCH_SEEDS, count)
+    return match_seeds(MATCH_SEED_BASE + played * MAX_MATCH_SEEDS, count)
 
 
 def play_match(store: Store, league: dict[str, Any], name_a: str, name_b: str, seeds: int = 16,
                mixed: bool = False) -> dict[str, Any]:
     """Plays a duplicate (or mixed-team) match between two players on fresh held-out seeds and stores it
     with its replays. Both players are resolved (and checkpoints verified) before anything is played."""
-    chosen = next_seeds(store, league, seeds)
     count = len(store.matches(league["id"]))
+    chosen = seeds_after(count, seeds)
     player_a, policy_a = player_policy(store, league, name_a, seed=count)
     player_b, policy_b = player_policy(store, league, name_b, seed=count + 1)
     run = mixed_match if mixed else duplicate_match

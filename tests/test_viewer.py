@@ -8,6 +8,7 @@ import numpy as np
 import pygame
 import pytest
 from click.testing import CliRunner
+from conftest import one_error_line
 
 from league.cli import cli
 from league.config import GRPOConfig, LeagueConfig
@@ -154,6 +155,11 @@ def test_render_gif_and_png(league):
         assert gif.n_frames == 3 * 26  # three episodes of 25 steps + the start frame
     result = runner.invoke(cli, ["render", str(match["id"]), "--out", str(tmp_path / "m.png"), "--db", db])
     assert result.exit_code == 0 and (tmp_path / "m.png").stat().st_size > 1000
+    store.ensure_league("other", "simple_spread", {}, {})  # match ids are global: --league must hold the match
+    result = runner.invoke(cli, ["render", str(match["id"]), "--out", str(tmp_path / "o.png"), "--league", "other",
+                                 "--db", db])
+    one_error_line(result, f"match {match['id']} is not in league 'other'")
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_viewer_errors_are_one_line(league):

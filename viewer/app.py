@@ -232,9 +232,9 @@ class ReplayViewer:
         owners = "".join("AB"[s] for s in episode.seats)
         return f"seats {owners}: A = {view.names[0]} (orange ring), B = {view.names[1]} (blue)", TEXT
 
-    def draw(self, surface: pygame.Surface | None = None) -> None:
+    def draw(self) -> None:
         """Draws the whole window for the current frame."""
-        screen = surface or self.screen
+        screen = self.screen
         screen.fill(BACKGROUND)
         t = self.frame
         pair = self.view.pairs[self.episode]
@@ -278,7 +278,8 @@ class ReplayViewer:
         done.width = int(bar.width * t / max(1, self.length - 1))
         pygame.draw.rect(screen, (110, 160, 240), done, border_radius=4)
         state = "paused" if self.paused else "playing"
-        self._text(f"step {t}/{self.length - 1}   speed x{self.speed:g}   {state}   H: help", (MARGIN, bar.top - 20), DIM)
+        status = f"step {t}/{self.length - 1}   speed x{self.speed:g}   {state}   H: help"
+        self._text(status, (MARGIN, bar.top - 20), DIM)
 
     def _draw_winner(self, pair: tuple[StoredEpisode, StoredEpisode]) -> None:
         """The episode's result, at the right of the status row once the last frame is reached."""

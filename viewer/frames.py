@@ -46,6 +46,12 @@ def agent_positions(env: Any) -> dict[str, tuple[float, float]]:
     return {}
 
 
+def panel_positions(env: Any, source: tuple[int, int], panel: tuple[int, int]) -> dict[str, tuple[float, float]]:
+    """`agent_positions` scaled from the game's frame size `source` (width, height) to `panel`."""
+    sx, sy = panel[0] / source[0], panel[1] / source[1]
+    return {a: (x * sx, y * sy) for a, (x, y) in agent_positions(env).items()}
+
+
 class EpisodeFrames:
     """One stored episode, re-simulated frame by frame. Frame t is the state after t steps."""
 
@@ -60,14 +66,10 @@ class EpisodeFrames:
         self.env.reset(seed=int(seed))
         self.source_size = self.env.render().shape[1::-1]  # (width, height) the game draws at
         self.frames: list[pygame.Surface] = [to_surface(self.env.render(), panel)]
-        self.positions: list[dict[str, tuple[float, float]]] = [self._scaled_positions()]
+        self.positions: list[dict[str, tuple[float, float]]] = [panel_positions(self.env, self.source_size, panel)]
         self.returns = [0.0]
         self.mismatch: int | None = None
         """First step whose checksum differed from the stored one (the replay is not what was played)."""
-
-    def _scaled_positions(self) -> dict[str, tuple[float, float]]:
-        sx, sy = self.panel[0] / self.source_size[0], self.panel[1] / self.source_size[1]
-        return {a: (x * sx, y * sy) for a, (x, y) in agent_positions(self.env).items()}
 
     def _advance(self) -> None:
         t = len(self.frames) - 1
@@ -78,7 +80,7 @@ class EpisodeFrames:
             self.mismatch = t
         self.returns.append(self.returns[-1] + self.spec.team_reward_of(rewards, self.agents))
         self.frames.append(to_surface(self.env.render(), self.panel))
-        self.positions.append(self._scaled_positions())
+        self.positions.append(panel_positions(self.env, self.source_size, self.panel))
 
     def frame(self, t: int) -> pygame.Surface:
         """Frame t (clamped to the episode), simulating forward as far as needed."""

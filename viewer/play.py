@@ -17,12 +17,12 @@ import games
 from games.spec import KeyMap, close_env, role_of
 from games.vector import batchify
 from league.matches import NO_ACTION, Episode, MatchResult, outcome, play_episodes, state_checksum
-from viewer.app import BACKGROUND, DIM, HUMAN_COLOUR, TEXT, panel_size
-from viewer.frames import agent_positions, to_surface
+from viewer.app import BACKGROUND, DIM, HUD_HEIGHT, HUMAN_COLOUR, TEXT, panel_size
+from viewer.frames import panel_positions, to_surface
 
 HeldKeys = Callable[[], set[str]]
-HUD = 84
-"""Pixels above the game frame: who you are, your keys, step and return."""
+HUD = HUD_HEIGHT
+"""Pixels above the game frame (who you are, your keys, step and return): the replay viewer's HUD height."""
 
 
 def keyboard_keys(keymap: KeyMap) -> HeldKeys:
@@ -78,10 +78,9 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
             source = source or frame.shape[1::-1]
             screen.fill(BACKGROUND)
             screen.blit(to_surface(frame, panel), (10, HUD))
-            position = agent_positions(env).get(seat)
+            position = panel_positions(env, source, panel).get(seat)
             if position is not None:
-                x, y = position[0] * panel[0] / source[0], position[1] * panel[1] / source[1]
-                pygame.draw.circle(screen, HUMAN_COLOUR, (10 + x, HUD + y), 24, 4)
+                pygame.draw.circle(screen, HUMAN_COLOUR, (10 + position[0], HUD + position[1]), 24, 4)
             alive = "" if seat in env.agents or not env.agents else "  (your agent is out)"
             screen.blit(font.render(f"{title}   you: {seat} (red ring)", True, TEXT), (10, 8))
             screen.blit(font.render(keymap.help, True, DIM), (10, 32))
