@@ -5,13 +5,88 @@ colour of the *other* agent, and the word the other agent said. Actions: Discret
 (action = move + 5 * word). Reward: (1 - local_ratio) * shared distance reward + local_ratio * own distance.
 Team reward: mean over agents.
 Options (mpe2 defaults): local_ratio=0.5, max_cycles=25, continuous_actions=False, dynamic_rescaling=True.
+
+Batched core: `ReferenceBatch` plays B games at once on `games.mpe_core.World` (mpe2's physics and
+communication vectorized in numpy) for discrete actions; continuous actions run on the generic vector runner.
+`tests/test_mpe_cores.py` proves it equals mpe2 over whole episodes from seeds the test draws.
 """
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
+import numpy as np
 from mpe2 import simple_reference_v3
 
+from games.mpe_core import Body, World, start_draws
 from games.spec import GameSpec, KeyMap
+
+# Scenario.reset_world: landmark colours; each agent sees the colour of the landmark the *other* must reach.
+LANDMARK_COLOURS = np.array([[0.75, 0.25, 0.25], [0.25, 0.75, 0.25], [0.25, 0.25, 0.75]])  # (L, 3)
+
+
+class ReferenceBatch:
+    """B simple_reference games stepped together (float64 state, float32 obs like mpe2)."""
+
+    def __init__(self, num_envs: int, local_ratio: float = 0.5, max_cycles: int = 25) -> None:
+        self.num_envs, self.local_ratio, self.max_cycles = num_envs, local_ratio, max_cycles
+        self.agents = ("agent_0", "agent_1")
+        self.obs_dim = 21
+        # Scenario.make_world: two non-colliding agents that move and speak one of 10 words; 3 landmarks.
+        self.world = World(num_envs, [Body(collide=False)] * 2, n_landmarks=3, dim_c=10)
+        self.goals = np.zeros((num_envs, 2), dtype=np.int64)  # (B, 2) agent i's goal_b: where the other must go
+        self.steps = 0
+        self.alive = np.ones((num_envs, 2), dtype=bool)
+        self.done = np.ones(num_envs, dtype=bool)
+
+    def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        """Start each game from its seed, exactly as `env.reset(seed=s)`; returns obs `(B, 2, 21)`."""
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
+        self.goals, agents, landmarks = start_draws(seeds, n_agents=2, n_landmarks=3, goal_draws=2)
+        self.world.reset(agents, landmarks)
+        self.steps = 0
+        self.done[:] = False
+        return self._observe()
+
+    def state(self) -> np.ndarray:
+        """Physical state `(B, 7, 2)`: positions, velocities, landmarks."""
+        return self.world.state()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """actions `(B, 2)` in 0..49 -> obs `(B, 2, 21)` float32, rewards `(B, 2)` float32, done `(B,)`."""
+        actions = np.asarray(actions, dtype=np.int64)
+        self.world.step(move=actions % 5, say=actions // 5)  # SimpleEnv._execute_world_step's decoding
+        self.steps += 1
+        # Scenario.reward: agent i is scored on how far the *other* agent is from agent i's goal_b.
+        goals = self.world.landmarks[np.arange(self.num_envs)[:, None], self.goals]  # (B, 2, 2)
+        other = self.world.pos[:, ::-1]  # (B, 2, 2) the other agent's position
+        local = -np.sqrt(np.sum(np.square(other - goals), axis=-1))  # (B, 2)
+        shared = local.mean(axis=1, keepdims=True)  # (B, 1) Scenario.global_reward
+        rewards = shared * (1 - self.local_ratio) + local * self.local_ratio
+        self.done[:] = self.steps >= self.max_cycles
+        return self._observe(), rewards.astype(np.float32), self.done.copy()
+
+    def _observe(self) -> np.ndarray:
+        """Velocity (2), landmarks relative to self (6), own goal_b colour (3), the other agent's word (10)."""
+        B = self.num_envs
+        obs = np.empty((B, 2, self.obs_dim), dtype=np.float32)
+        obs[..., 0:2] = self.world.vel
+        obs[..., 2:8] = self.world.to_landmarks().reshape(B, 2, 6)
+        obs[..., 8:11] = LANDMARK_COLOURS[self.goals]
+        obs[..., 11:21] = self.world.comm[:, ::-1]
+        return obs
+
+    def close(self) -> None:
+        """Nothing to free; here so every batch can be closed the same way."""
+
+
+def make_batch(num_envs: int, **kwargs: Any) -> ReferenceBatch | None:
+    """The vectorized core for discrete actions (dynamic_rescaling only changes drawing); None otherwise."""
+    if kwargs["continuous_actions"]:
+        return None
+    return ReferenceBatch(num_envs, local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"])
+
 
 SPEC = GameSpec(
     name="simple_reference",
@@ -24,4 +99,5 @@ SPEC = GameSpec(
             keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=0, help="arrow keys move (you always say word 0)"
         ),
     },
+    batch_core=make_batch,
 )

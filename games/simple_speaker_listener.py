@@ -7,14 +7,91 @@ up). Both get -(squared distance of the listener to the goal).
 Team reward: mean over the two seats (they are equal).
 The listener's landmarks are declared as `Targets`, so its network chooses a landmark and steers to it.
 Options (mpe2 defaults): max_cycles=25, continuous_actions=False, dynamic_rescaling=True.
+
+Batched core: `SpeakerListenerBatch` plays B games at once on `games.mpe_core.World` (mpe2's physics and
+communication vectorized in numpy) for discrete actions; continuous actions run on the generic vector runner.
+The speaker's 3 observations are padded with zeros to the listener's 11, as `games.vector.batchify` pads them.
+`tests/test_mpe_cores.py` proves it equals mpe2 over whole episodes from seeds the test draws.
 """
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
+import numpy as np
 from mpe2 import simple_speaker_listener_v4
 
+from games.mpe_core import Body, World, start_draws
 from games.simple_spread import ARROWS
 from games.spec import GameSpec, KeyMap, Targets
+
+# Scenario.reset_world: landmark colours, the speaker sees the goal's.
+LANDMARK_COLOURS = np.array([[0.65, 0.15, 0.15], [0.15, 0.65, 0.15], [0.15, 0.15, 0.65]])  # (L, 3)
+
+
+class SpeakerListenerBatch:
+    """B speaker-listener games stepped together (float64 state, float32 obs like mpe2)."""
+
+    def __init__(self, num_envs: int, max_cycles: int = 25) -> None:
+        self.num_envs, self.max_cycles = num_envs, max_cycles
+        self.agents = ("speaker_0", "listener_0")
+        self.obs_dim = 11  # the listener's; the speaker's 3 are zero-padded
+        # Scenario.make_world: nobody collides; the speaker cannot move, the listener cannot speak; 3 words.
+        speaker = Body(size=0.075, collide=False, movable=False)
+        listener = Body(size=0.075, collide=False, silent=True)
+        self.world = World(num_envs, [speaker, listener], n_landmarks=3, dim_c=3)
+        self.goal = np.zeros(num_envs, dtype=np.int64)  # (B,) index of the goal landmark
+        self.steps = 0
+        self.alive = np.ones((num_envs, 2), dtype=bool)
+        self.done = np.ones(num_envs, dtype=bool)
+
+    def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        """Start each game from its seed, exactly as `env.reset(seed=s)`; returns obs `(B, 2, 11)`."""
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
+        goals, agents, landmarks = start_draws(seeds, n_agents=2, n_landmarks=3, goal_draws=1)
+        self.goal = goals[:, 0]
+        self.world.reset(agents, landmarks)
+        self.steps = 0
+        self.done[:] = False
+        return self._observe()
+
+    def state(self) -> np.ndarray:
+        """Physical state `(B, 7, 2)`: positions, velocities (speaker, listener), landmarks."""
+        return self.world.state()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """actions `(B, 2)`: speaker's word 0..2, listener's move 0..4 -> obs, rewards `(B, 2)`, done `(B,)`."""
+        actions = np.asarray(actions, dtype=np.int64)
+        # The speaker's column is its word, the listener's its move; the other entry is ignored, so give it 0.
+        self.world.step(move=actions * (0, 1), say=actions * (1, 0))
+        self.steps += 1
+        listener = self.world.pos[:, 1]  # (B, 2)
+        goal = self.world.landmarks[np.arange(self.num_envs), self.goal]  # (B, 2)
+        reward = -np.sum(np.square(listener - goal), axis=-1)  # (B,) shared by both seats
+        self.done[:] = self.steps >= self.max_cycles
+        return self._observe(), np.repeat(reward[:, None], 2, axis=1).astype(np.float32), self.done.copy()
+
+    def _observe(self) -> np.ndarray:
+        """Speaker: goal colour (3); listener: velocity (2), landmarks relative to it (6), the speaker's word (3)."""
+        B = self.num_envs
+        obs = np.zeros((B, 2, self.obs_dim), dtype=np.float32)
+        obs[:, 0, :3] = LANDMARK_COLOURS[self.goal]
+        obs[:, 1, 0:2] = self.world.vel[:, 1]
+        obs[:, 1, 2:8] = self.world.to_landmarks()[:, 1].reshape(B, 6)
+        obs[:, 1, 8:11] = self.world.comm[:, 0]
+        return obs
+
+    def close(self) -> None:
+        """Nothing to free; here so every batch can be closed the same way."""
+
+
+def make_batch(num_envs: int, **kwargs: Any) -> SpeakerListenerBatch | None:
+    """The vectorized core for discrete actions (dynamic_rescaling only changes drawing); None otherwise."""
+    if kwargs["continuous_actions"]:
+        return None
+    return SpeakerListenerBatch(num_envs, max_cycles=kwargs["max_cycles"])
+
 
 SPEC = GameSpec(
     name="simple_speaker_listener",
@@ -26,6 +103,7 @@ SPEC = GameSpec(
         "speaker": KeyMap(keys={"1": 0, "2": 1, "3": 2}, idle=0, help="keys 1/2/3 say word A/B/C; no key = word A"),
         "listener": ARROWS,
     },
+    batch_core=make_batch,
     # The listener sees its velocity (0), then the 3 landmarks relative to itself (2..7), then the word.
     targets_fn=lambda **kwargs: {"listener": Targets(velocity=0, first=2, count=3)},
 )
