@@ -24,6 +24,10 @@ deterministic function of the observation (no memory between steps): each agent 
   in row-major order, stepping along the axis with the larger gap); it stays put once there or with none in view.
   Pursuers sharing a cell see the same window and would move as one forever, so they split up: each takes
   the move numbered by its seat (mod 5). That seat number is the only thing here that is not the observation.
+- knights_archers_zombies: a zombie that reaches the bottom ends the game, so archers turn toward the lowest
+  zombie (aiming ahead of its walk) and shoot once it is within KAZ_LANE px of their line of fire; knights turn
+  toward the nearest zombie, walk up to it and swing once it is within KAZ_REACH px and in front. With no
+  zombie in sight everyone faces up and waits. It holds the line for the whole 900 cycles on held-out seeds.
 
 Steering (the MPE games) is a PD rule on the discrete moves: aim at the target minus `K_VEL * velocity`, the
 point the agent reaches if it brakes now, and push along the axis where that aim is furthest off, or no-op once
@@ -159,11 +163,59 @@ def pursuit(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     return np.where(stacked, np.arange(n) % 5, move).astype(np.int64)
 
 
+KAZ_REACH = 70.0  # px between knight and zombie centres within which a swing of the mace lands
+KAZ_LANE = 20.0  # px: an archer shoots when the zombie's centre is this close to its line of fire
+KAZ_ARROW_SPEED, KAZ_ZOMBIE_SPEED = 45.0, 5.0  # px per step (PettingZoo's constants)
+
+
+def knights_archers_zombies(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """Archers turn toward the lowest zombie (the next to cross), aimed ahead of its walk, and shoot once it
+    is in their line of fire; knights turn toward the nearest zombie, walk up to it and swing once it is in
+    reach and in front. With no zombie in sight everyone turns to face up and waits.
+
+    Each agent reads its own table (row 0: own rect corner / (W, H) and heading; then one row per entity:
+    distance, corner offset / (W, H), heading). Zombies are the rows after the players and maces that face
+    exactly (0, 1): they always walk straight down, while arrows and maces carry turned headings.
+    Moves: 0 forward, 1 back, 2 turn counter-clockwise, 3 turn clockwise, 4 attack, 5 no-op.
+    """
+    B, n = obs.shape[:2]
+    width = info.obs_shapes[info.role_of(info.agents[0])][-1]
+    rows = obs.reshape(B, n, -1, width)[..., -5:].astype(np.float64)  # (B, n, rows, 5), type masks dropped
+    heading = rows[:, :, 0, 3:5]  # (B, n, 2)
+    things = rows[:, :, 1 + n + len(info.roles.get("knight", ())) :]  # (B, n, E, 5) arrows and zombies
+    zombie = (things[..., 3] == 0) & (things[..., 4] == 1)  # (B, n, E)
+    # centre of each zombie (29 x 31) relative to the agent's centre (a 32-45 px rect, ~19 px to its centre)
+    dx = things[..., 1] * 1280 + 14.5 - 19  # (B, n, E) px
+    dy = things[..., 2] * 720 + 15.5 - 19
+    dist = np.where(zombie, np.hypot(dx, dy), np.inf)
+    archer = np.array([info.role_of(a) == "archer" for a in info.agents])  # (n,)
+    # archers take the lowest zombie, knights the nearest
+    pick = np.where(archer[:, None], np.where(zombie, -things[..., 2], np.inf), dist)
+    target = np.argmin(pick, axis=-1)[..., None]  # (B, n, 1)
+    tx = np.take_along_axis(dx, target, axis=-1)[..., 0]  # (B, n)
+    ty = np.take_along_axis(dy, target, axis=-1)[..., 0]
+    seen = zombie.any(axis=-1)
+    # archers lead the zombie by its walk while the arrow flies
+    ty = np.where(archer, ty + KAZ_ZOMBIE_SPEED * np.hypot(tx, ty) / KAZ_ARROW_SPEED, ty)
+    tx, ty = np.where(seen, tx, 0.0), np.where(seen, ty, -1.0)  # no zombie: face up
+    ahead = heading[..., 0] * tx + heading[..., 1] * ty  # (B, n) along the heading
+    side = heading[..., 0] * ty - heading[..., 1] * tx  # (B, n) > 0: the target is clockwise (y points down)
+    aligned = (ahead > 0) & (np.abs(side) < KAZ_LANE)
+    turn = np.where(side > 0, 3, 2)
+    archer_move = np.where(aligned, 4, turn)
+    in_reach = (np.hypot(tx, ty) < KAZ_REACH) & (ahead > np.abs(side) * 0.5)  # within ~60 degrees
+    knight_move = np.where(in_reach, 4, np.where(np.abs(side) < 0.3 * np.hypot(tx, ty), 0, turn))
+    moves = np.where(archer, archer_move, knight_move)
+    idle = ~seen & (ahead > 0) & (np.abs(side) < 0.1)
+    return np.where(idle, 5, moves).astype(np.int64)
+
+
 SCRIPTED: dict[str, Policy] = {
     "simple_spread": simple_spread,
     "simple_speaker_listener": simple_speaker_listener,
     "simple_reference": simple_reference,
     "pursuit": pursuit,
+    "knights_archers_zombies": knights_archers_zombies,
 }
 """Game name -> its scripted baseline."""
 

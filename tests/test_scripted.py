@@ -32,7 +32,8 @@ def team_return(name: str, seeds: list[int], scripted: bool, **kwargs) -> np.nda
 
 
 # Measured on these seeds: scripted beats random by 19 (spread), 26 (spread N=7), 38 (speaker-listener),
-# 23 (reference) and 5.8 (pursuit, 100 steps); the margins leave room and the seeds fix the outcome.
+# 23 (reference), 5.8 (pursuit, 100 steps) and 11 (knights_archers_zombies, 300 cycles); the margins
+# leave room and the seeds fix the outcome.
 @pytest.mark.parametrize(
     "name, kwargs, n_seeds, margin",
     [
@@ -41,6 +42,7 @@ def team_return(name: str, seeds: list[int], scripted: bool, **kwargs) -> np.nda
         ("simple_speaker_listener", {}, 64, 10.0),
         ("simple_reference", {}, 64, 10.0),
         ("pursuit", {"max_cycles": 100}, 4, 2.0),
+        ("knights_archers_zombies", {"max_cycles": 300}, 16, 8.0),
     ],
 )
 def test_scripted_beats_random(name, kwargs, n_seeds, margin):
@@ -53,7 +55,8 @@ def test_scripted_beats_random(name, kwargs, n_seeds, margin):
 def test_registry():
     assert set(SCRIPTED) <= set(games.names())
     assert scripted_policy("simple_spread") is SCRIPTED["simple_spread"]
-    assert scripted_policy("knights_archers_zombies") is None
+    assert scripted_policy("knights_archers_zombies") is SCRIPTED["knights_archers_zombies"]
+    assert scripted_policy("chess") is None
 
 
 def spread_obs(agents: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
