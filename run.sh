@@ -13,7 +13,7 @@ setup() {
   . .venv/bin/activate
   # Install torch on its own first so the project's range (<2.14) is already met and pip pulls no CUDA wheels.
   python -c "import torch" 2>/dev/null || pip install --quiet "torch==2.13.0"
-  pip install --quiet -e ".[dev]"
+  pip install --quiet -e ".[dev,ray]"
 }
 
 case "${1:-}" in

@@ -213,3 +213,55 @@ def bench_viewer(frames: int = 2000) -> dict[str, Any]:
         viewer.draw()
     fps = frames / (time.perf_counter() - start)
     return {"game": game, "frames": frames, "fps": fps, "game_fps": viewer.fps, "ratio": fps / viewer.fps}
+
+
+def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread", teams: int = 2,
+                 generations: int = 2, steps: int = 200_000, matches: int = 24, seeds: int = 16) -> dict[str, Any]:
+    """The same small league run once per worker count (1 = this process, the serial reference; more = a
+    local Ray with that many workers), each in a fresh database: generations per hour over the whole league
+    run (training and the scheduled matches), then matches per second over `matches` more duplicate matches
+    among its generations. Ray's start-up is timed apart, since a league pays it once."""
+    import tempfile
+    from pathlib import Path
+
+    from league.config import GRPOConfig, LeagueConfig, with_preset
+    from league.manager import LeagueManager
+    from league.players import prepare_match, store_match
+    from league.store import Store
+    from league.workers import make_workers
+
+    config = LeagueConfig(teams=teams, generations=generations, steps_per_generation=steps, match_seeds=seeds,
+                          grpo=GRPOConfig.from_dict(with_preset({"game": game})))
+    rows = []
+    for count in workers:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            pool = make_workers(count)
+            startup = time.perf_counter() - start
+            store = Store.open(str(Path(tmp) / "league.db"), create=True)
+            try:
+                manager = LeagueManager(store, config, Path(tmp) / "checkpoints")
+                start = time.perf_counter()
+                trained = manager.run(workers=pool)
+                league_seconds = time.perf_counter() - start
+                names = [g["name"] for g in store.generations(manager.league["id"])]
+                pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+                played = len(store.matches(manager.league["id"]))
+                start = time.perf_counter()
+                prepared = [prepare_match(store, manager.league, *pairs[k % len(pairs)], seeds, played + k)
+                            for k in range(matches)]
+                for (a, b, _), result in zip(prepared, pool.play([job for _, _, job in prepared])):
+                    store_match(store, manager.league, a, b, result)
+                match_seconds = time.perf_counter() - start
+            finally:
+                store.close()
+                pool.close()
+        rows.append({"workers": count, "runner": "this process" if count == 1 else "ray",
+                     "startup_seconds": startup, "generations": trained, "league_seconds": league_seconds,
+                     "generations_per_hour": trained / league_seconds * 3600, "matches": matches,
+                     "match_seconds": match_seconds, "matches_per_s": matches / match_seconds})
+    for row in rows:
+        row["generations_ratio"] = row["generations_per_hour"] / rows[0]["generations_per_hour"]
+        row["matches_ratio"] = row["matches_per_s"] / rows[0]["matches_per_s"]
+    return {"game": game, "teams": teams, "generations": generations, "steps_per_generation": steps,
+            "match_seeds": seeds, "rows": rows}

@@ -9,12 +9,14 @@ crafted to run code on unpickling is refused instead of executed.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import tempfile
+import types
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -65,63 +67,104 @@ def make_payload(policy: TeamPolicy, game: str, game_kwargs: dict[str, Any], con
     }
 
 
+class _ValuePickler(pickle.Pickler):
+    """A pickler with its memo off ("fast mode"): pickle normally writes a second reference to the *same
+    object* (an interned string, say) as a back-reference, so equal payloads built in different processes
+    pickled to different bytes. Without the memo the bytes depend on the values alone. Payloads hold no
+    cycles, which is all fast mode cannot do."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fast = True
+
+
+_value_pickle = types.SimpleNamespace(__name__="pickle", Pickler=_ValuePickler)
+
+
+def payload_bytes(payload: dict[str, Any]) -> tuple[bytes, str]:
+    """A payload as the exact bytes of its checkpoint file, and their sha256: equal payloads give equal bytes
+    wherever they are made, so the same seed and config write the same file. Checkpoints travel between
+    processes (Ray workers, another machine) as these bytes and are written or loaded only where the hash
+    matches."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer, pickle_module=_value_pickle)
+    data = buffer.getvalue()
+    return data, hashlib.sha256(data).hexdigest()
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
     """Writes `payload` to `path` atomically (temporary file in the same folder, fsync, rename, fsync the
     folder) so a crash leaves either the old file or the whole new one. Returns the file's sha256."""
-    return _write_atomic(payload, Path(path), lambda digest: Path(path))[1]
+    data, digest = payload_bytes(payload)
+    _write_atomic(data, Path(path))
+    return digest
 
 
-def save_generation_checkpoint(path: str | Path, payload: dict[str, Any]) -> tuple[Path, str]:
-    """Like `save_checkpoint`, but the file is named `<stem>-<sha256[:12]><suffix>` and its absolute path is
-    returned: leagues of different databases sharing a checkpoint folder never overwrite each other's files,
-    and a file left by a crash before its row was committed is never mistaken for a recorded one."""
+def save_generation_checkpoint(path: str | Path, data: bytes, sha256: str) -> Path:
+    """Writes a checkpoint's bytes atomically as `<stem>-<sha256[:12]><suffix>` and returns its absolute path:
+    leagues of different databases sharing a checkpoint folder never overwrite each other's files, and a file
+    left by a crash before its row was committed is never mistaken for a recorded one. The bytes must match
+    `sha256` (they may have crossed a network)."""
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise CheckpointError(f"checkpoint for {path} arrived damaged: its bytes do not match sha256 {sha256}")
     path = Path(path).resolve()
-    return _write_atomic(payload, path, lambda digest: path.with_name(f"{path.stem}-{digest[:12]}{path.suffix}"))
+    final = path.with_name(f"{path.stem}-{sha256[:12]}{path.suffix}")
+    _write_atomic(data, final)
+    return final
 
 
-def _write_atomic(payload: dict[str, Any], path: Path, final_name: Callable[[str], Path]) -> tuple[Path, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _write_atomic(data: bytes, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        digest = sha256_file(tmp)
-        final = final_name(digest)
         os.replace(tmp, final)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    dir_fd = os.open(final.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return final, digest
 
 
 def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> dict[str, Any]:
     """Reads a checkpoint; with `expected_sha256` the bytes must match it. Never executes pickled code."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    if expected_sha256 is not None:
-        actual = sha256_file(path)
-        if actual != expected_sha256:
-            raise CheckpointError(
-                f"checkpoint {path} does not match its recorded hash: expected sha256 {expected_sha256}, "
-                f"file has {actual} (truncated or modified)"
-            )
+    return payload_from_bytes(checkpoint_bytes(path, expected_sha256), None, str(path))
+
+
+def checkpoint_bytes(path: str | Path, expected_sha256: str | None = None) -> bytes:
+    """A checkpoint file's bytes, to send elsewhere; a missing file, or bytes that do not match
+    `expected_sha256`, is a CheckpointError naming the file."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        data = Path(path).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise CheckpointError(f"checkpoint not found: {path}") from None
+    if expected_sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != expected_sha256:
+        raise CheckpointError(f"checkpoint {path} does not match its recorded hash: expected sha256 "
+                              f"{expected_sha256}, file has {actual} (truncated or modified)")
+    return data
+
+
+def payload_from_bytes(data: bytes, expected_sha256: str | None = None, name: str = "checkpoint") -> dict[str, Any]:
+    """A checkpoint's payload from its bytes (a file's, or ones sent to a worker), hash checked first; loaded
+    with `weights_only=True`, so a crafted file is refused instead of run. `name` is for error messages."""
+    if expected_sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != expected_sha256:
+        raise CheckpointError(f"checkpoint {name} does not match its recorded hash: expected sha256 "
+                              f"{expected_sha256}, file has {actual} (truncated or modified)")
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, TypeError) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"checkpoint {path} is not a loadable weights-only file: {first_line}") from None
+        raise CheckpointError(f"checkpoint {name} is not a loadable weights-only file: {first_line}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a {FORMAT} file")
+        raise CheckpointError(f"{name} is not a {FORMAT} file")
     if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path} was written by a newer version (format {payload['format_version']})")
+        raise CheckpointError(f"{name} was written by a newer version (format {payload['format_version']})")
     return payload
 
 

@@ -282,15 +282,27 @@ def config_cmd(example: bool) -> None:
 @click.option("--checkpoints", default="checkpoints", show_default=True, type=click.Path(file_okay=False),
               help="Folder for checkpoint files.")
 @click.option("--seed", type=int, help="League seed.")
+@click.option("--workers", type=int, help="Train teams and play matches in N parallel Ray workers on this machine "
+              "(1, the default: in this process, no Ray).")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Run on an existing Ray cluster (`auto`: the one this machine belongs to).")
 def train_cmd(game: str | None, league_name: str, teams: int | None, generations: int | None,
               steps_per_generation: int | None, minutes_per_generation: float | None, config_file: str | None,
-              db: str, checkpoints: str, seed: int | None) -> None:
+              db: str, checkpoints: str, seed: int | None, workers: int | None, ray_address: str | None) -> None:
     """Train a league; rerunning the same command resumes where it stopped.
 
-    Example: league train --game simple_spread --teams 2 --generations 3
+    Example: league train --game simple_spread --teams 2 --generations 3 --workers 2
     """
     from league.config import LeagueConfig, read_toml
     from league.manager import LeagueManager
+    from league.workers import make_workers, require_ray
+
+    if workers is not None and ray_address:
+        raise click.UsageError("give either --workers (a local Ray) or --ray ADDRESS (a cluster), not both")
+    if workers is not None and workers < 1:
+        raise click.BadParameter(f"must be >= 1, got {workers}", param_hint="--workers")
+    if (workers or 1) > 1 or ray_address:
+        require_ray()  # before anything is written
 
     data = read_toml(config_file) if config_file else {}
     league_default = data.get("league", {}).get("name", "default")
@@ -313,12 +325,19 @@ def train_cmd(game: str | None, league_name: str, teams: int | None, generations
                 scores = ", ".join(f"{x['name_b']} {x['score_a']:g}/{x['seeds']}" for x in report.matches)
                 click.echo(f"  matches ({report.match_seconds:.1f}s): {scores}")
 
+        pool = None
         try:
-            rounds = manager.run(on_round=on_round, progress=True)
+            pool = make_workers(workers or 1, ray_address, progress=True)
+            if pool.workers > 1 or ray_address:
+                click.echo(f"Ray: {pool.workers} CPU(s) for training and matches; this process writes the results.")
+            rounds = manager.run(on_round=on_round, workers=pool)
         except KeyboardInterrupt:
             done = sum(t["generations"] for t in store.teams(lg["id"]))
             click.echo(f"Interrupted: {done} generations are saved; run the same command to continue.", err=True)
             raise SystemExit(130) from None
+        finally:
+            if pool is not None:
+                pool.close()
         click.echo(f"league {lg['name']!r}: {rounds} new generation(s); "
                    f"{sum(t['generations'] for t in store.teams(lg['id']))} in total. See `league generations`.")
 
@@ -563,6 +582,49 @@ def plot_cmd(what: str, out: str, league_name: str, db: str) -> None:
     with opened(db) as store:
         path = plot(store, store.league(league_name), what, out)
     click.echo(f"wrote {path}")
+
+
+@bench.command("league")
+@click.option("--workers", "workers_list", default="1,2", show_default=True,
+              help="Comma-separated worker counts; 1 = this process (the reference), more = a local Ray.")
+@game_option
+@click.option("--teams", type=click.IntRange(min=1, max=8), default=2, show_default=True)
+@click.option("--generations", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="Training env steps per generation.")
+@click.option("--matches", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Matches timed after the league run.")
+@click.option("--seeds", type=click.IntRange(min=1, max=10_000), default=16, show_default=True,
+              help="Seeds per match.")
+@json_option
+def bench_league_cmd(workers_list: str, game: str, teams: int, generations: int, steps: int, matches: int,
+                     seeds: int, as_json: bool) -> None:
+    """Generations per hour and matches per second, serial vs Ray workers, side by side.
+
+    Example: league bench league --workers 1,2
+    """
+    from league.bench import bench_league
+    from league.workers import require_ray
+
+    try:
+        counts = tuple(int(w) for w in workers_list.split(","))
+    except ValueError:
+        raise click.BadParameter(f"not a list of integers: {workers_list!r}", param_hint="--workers") from None
+    if not counts or min(counts) < 1:
+        raise click.BadParameter("worker counts must be >= 1", param_hint="--workers")
+    games.get(game)
+    if max(counts) > 1:
+        require_ray()
+    report = bench_league(counts, game, teams, generations, steps, matches, seeds)
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"{game}: {teams} teams x {generations} generations of {steps:,} steps, then {matches} matches "
+               f"of {seeds} seeds")
+    for row in report["rows"]:
+        click.echo(f"  workers {row['workers']} ({row['runner']}): {row['generations_per_hour']:,.0f} "
+                   f"generations/h ({row['generations_ratio']:.2f}x), {row['matches_per_s']:.2f} matches/s "
+                   f"({row['matches_ratio']:.2f}x); start-up {row['startup_seconds']:.1f}s")
 
 
 @bench.command("ratings")

@@ -73,7 +73,8 @@ class GRPOConfig:
     device: str = "cpu"
     """'cpu', 'cuda' or 'auto' (cuda when available)."""
     threads: int = 0
-    """torch CPU threads; 0 = torch's default (all cores)."""
+    """torch CPU threads; 0 = torch's default (all cores; one per Ray worker). Set it (e.g. 1) for Ray workers to
+    train byte-identical generations to the serial run: sums over other thread counts round differently."""
 
     def validate(self) -> GRPOConfig:
         """Checks every value; raises ConfigError naming the setting. Returns self for chaining."""

@@ -8,19 +8,18 @@ from the last recorded generation of each team (a checkpoint left without its ro
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import games
-from league.checkpoints import load_checkpoint, make_payload, policy_from_payload, save_generation_checkpoint
+from league.checkpoints import checkpoint_bytes, make_payload, payload_bytes, save_generation_checkpoint
 from league.config import ConfigError, LeagueConfig
-from league.grpo import new_policy, train
+from league.grpo import new_policy
 from league.store import Store
+from league.workers import InProcess, RayWorkers, TrainedGeneration, TrainJob, crash_point
 
 
 @dataclass
@@ -34,21 +33,6 @@ class RoundReport:
     match_seconds: float
 
 
-_crash_counts: dict[str, int] = {}
-
-
-def crash_point(name: str) -> None:
-    """Fault injection for the crash tests: `LEAGUE_CRASH_AT=<name>[:k]` kills the process with SIGKILL the
-    k-th time (default 1st) it passes here, exactly as a power cut would. Unset, as always outside tests,
-    it does nothing."""
-    target, _, nth = os.environ.get("LEAGUE_CRASH_AT", "").partition(":")
-    if target != name:
-        return
-    _crash_counts[name] = _crash_counts.get(name, 0) + 1
-    if _crash_counts[name] == int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def checkpoint_path(root: str | Path, league: str, team: str, number: int) -> Path:
     """`<root>/<league>/<team>/g<number>.pt`; the saved file adds its hash: `g<number>-<sha256[:12]>.pt`."""
     return Path(root) / league / team / f"g{number}.pt"
@@ -59,6 +43,9 @@ def remove_stale_temporaries(folder: Path) -> None:
     if folder.is_dir():
         for tmp in folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
+
+
+Workers = InProcess | RayWorkers
 
 
 class LeagueManager:
@@ -80,49 +67,37 @@ class LeagueManager:
             for name in self.config.team_names
         ]
 
-    def ensure_generation_zero(self) -> None:
+    def ensure_generation_zero(self, workers: Workers | None = None) -> None:
         """Every team starts from an untrained policy recorded as g0, which plays its scheduled matches
         (random among them) so the bottom of the ratings is tied to the anchor from the start."""
         for team in self.teams:
             if self.store.latest_generation(team["id"]) is None:
                 cfg = self.config.team_config(team["name"])
-                self.play_scheduled(self._record(team, 0, None, new_policy(cfg), cfg, {}, [], 0, 0.0))
+                data, digest = payload_bytes(make_payload(new_policy(cfg), cfg.game, cfg.game_kwargs, cfg.to_dict(),
+                                                          generation=0, team=team["name"], league=self.league["name"],
+                                                          metrics={}))
+                self.play_scheduled(self._record(team, 0, None, TrainedGeneration(data, digest)), workers)
 
-    def next_team(self) -> dict[str, Any] | None:
-        """The team with the fewest generations still short of the target (ties: league order)."""
-        behind = [(self.store.latest_generation(t["id"])["number"], i, t) for i, t in enumerate(self.teams)]
-        behind = [b for b in behind if b[0] < self.config.generations]
-        return min(behind, key=lambda b: b[:2])[2] if behind else None
+    def schedule(self) -> list[tuple[dict[str, Any], int]]:
+        """The rounds still to run, in order: (team, generation number). Always the team with the fewest
+        generations next (ties: league order), so teams grow together and a resumed league catches up."""
+        level = {t["id"]: self.store.latest_generation(t["id"])["number"] for t in self.teams}
+        order = []
+        while behind := [(level[t["id"]], i, t) for i, t in enumerate(self.teams)
+                         if level[t["id"]] < self.config.generations]:
+            _, _, team = min(behind, key=lambda b: b[:2])
+            level[team["id"]] += 1
+            order.append((team, level[team["id"]]))
+        return order
 
-    def run_round(self, team: dict[str, Any], on_iteration: Callable[[dict[str, Any]], None] | None = None,
-                  progress: bool = False) -> RoundReport:
-        """Trains the team's next generation from its latest one (also the KL reference) and records it."""
+    def train_job(self, team: dict[str, Any], number: int) -> TrainJob:
+        """Generation `number` of `team`, to train from its recorded parent (hash-checked here and again
+        where it lands)."""
         parent = self.store.latest_generation(team["id"])
-        payload = load_checkpoint(parent["checkpoint"], parent["sha256"])
-        policy = policy_from_payload(payload)
-        cfg = self.config.team_config(team["name"])
-        number = parent["number"] + 1
-        minutes = self.config.minutes_per_generation
-        result = train(
-            cfg,
-            max_env_steps=None if minutes else self.config.steps_per_generation,
-            max_seconds=minutes * 60 if minutes else None,
-            policy=policy,
-            reference=policy_from_payload(payload),
-            optimizer_state=payload.get("optimizer") or None,
-            seed_offset=number,
-            on_iteration=(lambda m: on_iteration({**m, "generation": number})) if on_iteration else None,
-            progress=progress,
-            label=f"{self.league['name']}/{team['name']}/g{number}",
-        )
-        crash_point("before-save")
-        start = time.perf_counter()
-        generation = self._record(team, number, parent["id"], result.policy, cfg, result.optimizer_state,
-                                  result.metrics, result.env_steps, result.seconds)
-        storage_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        matches = self.play_scheduled(generation)
-        return RoundReport(generation, result.seconds, storage_seconds, matches, time.perf_counter() - start)
+        if parent["number"] != number - 1:
+            raise ValueError(f"{team['name']}/g{number} needs g{number - 1}, latest is g{parent['number']}")
+        data = checkpoint_bytes(parent["checkpoint"], parent["sha256"])
+        return TrainJob(self.config, self.league["name"], team["name"], number, data, parent["sha256"])
 
     # ------------------------------------------------------------ matches
     def opponents(self, generation: dict[str, Any]) -> list[str]:
@@ -162,44 +137,70 @@ class LeagueManager:
                 add(kind)
         return chosen
 
-    def play_scheduled(self, generation: dict[str, Any]) -> list[dict[str, Any]]:
-        """Duplicate matches of a new generation against its scheduled opponents."""
-        from league.players import play_match
+    def play_scheduled(self, generation: dict[str, Any], workers: Workers | None = None) -> list[dict[str, Any]]:
+        """Duplicate matches of a new generation against its scheduled opponents: seeds are handed out in
+        schedule order, the matches play at once on `workers`, results are committed in schedule order, so
+        the database ends up the same wherever they played."""
+        from league.players import prepare_match, store_match
 
-        return [play_match(self.store, self.league, generation["name"], opponent, self.config.match_seeds)
-                for opponent in self.opponents(generation)]
+        workers = workers or InProcess()
+        played = len(self.store.matches(self.league["id"]))
+        prepared = [prepare_match(self.store, self.league, generation["name"], opponent, self.config.match_seeds,
+                                  played + k) for k, opponent in enumerate(self.opponents(generation))]
+        results = workers.play([job for _, _, job in prepared])
+        return [store_match(self.store, self.league, a, b, result) for (a, b, _), result in zip(prepared, results)]
 
-    def catch_up_matches(self) -> list[dict[str, Any]]:
+    def catch_up_matches(self, workers: Workers | None = None) -> list[dict[str, Any]]:
         """Generations whose round was cut short after saving (a crash, Ctrl-C) play their matches now."""
         played: list[dict[str, Any]] = []
         for generation in self.store.generations(self.league["id"]):
             if not self.store.matches(self.league["id"], player=generation["name"]):
-                played += self.play_scheduled(generation)
+                played += self.play_scheduled(generation, workers)
         return played
 
-    def _record(self, team: dict[str, Any], number: int, parent_id: int | None, policy: Any, cfg: Any,
-                optimizer_state: dict[str, Any], metrics: list[dict[str, Any]], steps: int,
-                seconds: float) -> dict[str, Any]:
-        """Checkpoint first (atomic, fsynced), then the database row in one transaction."""
+    def _record(self, team: dict[str, Any], number: int, parent_id: int | None,
+                trained: TrainedGeneration) -> dict[str, Any]:
+        """Checkpoint first (hash-checked, atomic, fsynced), then the database row in one transaction."""
         path = checkpoint_path(self.checkpoint_root, self.league["name"], team["name"], number)
         remove_stale_temporaries(path.parent)
-        final = metrics[-1] if metrics else {}
-        payload = make_payload(policy, cfg.game, cfg.game_kwargs, cfg.to_dict(), optimizer_state,
-                               generation=number, team=team["name"], league=self.league["name"], metrics=final)
-        path, digest = save_generation_checkpoint(path, payload)
+        path = save_generation_checkpoint(path, trained.checkpoint, trained.sha256)
         crash_point("after-save")
-        return self.store.add_generation(team["id"], number, parent_id, str(path), digest, cfg.to_dict(), steps,
-                                         seconds, final, metrics)
+        cfg = self.config.team_config(team["name"])
+        final = trained.metrics[-1] if trained.metrics else {}
+        return self.store.add_generation(team["id"], number, parent_id, str(path), trained.sha256, cfg.to_dict(),
+                                         trained.env_steps, trained.seconds, final, trained.metrics)
 
     def run(self, on_round: Callable[[RoundReport], None] | None = None,
-            on_iteration: Callable[[dict[str, Any]], None] | None = None, progress: bool = False) -> int:
-        """Rounds until every team has `generations` trained generations; returns how many rounds ran."""
-        self.ensure_generation_zero()
-        self.catch_up_matches()
+            on_iteration: Callable[[dict[str, Any]], None] | None = None, progress: bool = False,
+            workers: Workers | None = None) -> int:
+        """Rounds until every team has `generations` trained generations; returns how many rounds ran.
+
+        Each team trains its next generation as soon as its parent is recorded, on `workers` (default: this
+        process, one job at a time); the head records generations and plays their matches in `schedule`
+        order. Training depends only on the parent and matches only on what is recorded before them, so the
+        league comes out the same, generation by generation and result by result, wherever the work ran."""
+        workers = workers or InProcess(on_iteration, progress)
+        self.ensure_generation_zero(workers)
+        self.catch_up_matches(workers)
+        order = self.schedule()
+        running: dict[int, Any] = {}  # team id -> its next generation in training
+        for team, number in order:
+            if team["id"] not in running:
+                running[team["id"]] = workers.submit(self.train_job(team, number))
         rounds = 0
-        while (team := self.next_team()) is not None:
-            report = self.run_round(team, on_iteration, progress)
+        for k, (team, number) in enumerate(order):
+            trained = workers.trained(running.pop(team["id"]))
+            crash_point("before-save")
+            start = time.perf_counter()
+            parent = self.store.latest_generation(team["id"])
+            generation = self._record(team, number, parent["id"], trained)
+            storage_seconds = time.perf_counter() - start
+            if any(t["id"] == team["id"] for t, _ in order[k + 1:]):  # trains while the matches play
+                running[team["id"]] = workers.submit(self.train_job(team, number + 1))
+            start = time.perf_counter()
+            matches = self.play_scheduled(generation, workers)
             rounds += 1
             if on_round:
-                on_round(report)
+                on_round(RoundReport(generation, trained.seconds, storage_seconds, matches,
+                                     time.perf_counter() - start))
         return rounds

@@ -8,7 +8,8 @@ import torch
 
 import games
 from league import load_team
-from league.checkpoints import CheckpointError, load_checkpoint, make_payload, save_checkpoint, sha256_file
+from league.checkpoints import (CheckpointError, load_checkpoint, make_payload, payload_bytes, payload_from_bytes,
+                                save_checkpoint, save_generation_checkpoint, sha256_file)
 from league.config import GRPOConfig
 from league.grpo import new_policy
 
@@ -113,16 +114,31 @@ def test_numpy_policy_matches_act(saved):
 
 
 def test_generation_checkpoints_are_named_by_content(tmp_path, saved):
-    from league.checkpoints import save_generation_checkpoint
-
     _, _, policy = saved
     cfg = GRPOConfig(hidden=16)
     target = tmp_path / "shared" / "g1.pt"
-    first = save_generation_checkpoint(target, make_payload(policy, cfg.game, {}, cfg.to_dict(), note="db a"))
-    second = save_generation_checkpoint(target, make_payload(policy, cfg.game, {}, cfg.to_dict(), note="db b"))
-    assert first[0] != second[0] and first[0].is_absolute()  # two databases never overwrite each other
-    for path, digest in (first, second):
+    saved_files = []
+    for note in ("db a", "db b"):
+        data, digest = payload_bytes(make_payload(policy, cfg.game, {}, cfg.to_dict(), note=note))
+        saved_files.append((save_generation_checkpoint(target, data, digest), digest))
+    assert saved_files[0][0] != saved_files[1][0] and saved_files[0][0].is_absolute()  # no overwrites
+    for path, digest in saved_files:
         assert path.name == f"g1-{digest[:12]}.pt" and load_checkpoint(path, digest)
+        assert sha256_file(path) == digest
+
+
+def test_checkpoint_bytes_are_checked_where_they_land(tmp_path, saved):
+    """Checkpoints sent between processes are written and loaded only when their bytes match their hash."""
+    _, _, policy = saved
+    cfg = GRPOConfig(hidden=16)
+    data, digest = payload_bytes(make_payload(policy, cfg.game, {}, cfg.to_dict()))
+    assert payload_from_bytes(data, digest)["game"] == cfg.game
+    damaged = data[:-1] + bytes([data[-1] ^ 1])
+    with pytest.raises(CheckpointError, match="arrived damaged"):
+        save_generation_checkpoint(tmp_path / "landed" / "g1.pt", damaged, digest)
+    assert not (tmp_path / "landed").exists()  # nothing written
+    with pytest.raises(CheckpointError, match="does not match its recorded hash"):
+        payload_from_bytes(damaged, digest)
 
 
 def test_policy_args_that_build_nothing_are_a_checkpoint_error(tmp_path, saved):

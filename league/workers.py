@@ -1,0 +1,229 @@
+"""Where a league's work runs: in this process (the serial path), or on Ray workers, local or a cluster.
+
+A league hands out two kinds of work, both pure functions of plain data, so they give the same result
+wherever they run:
+- training one generation: `TrainJob` (the config, the team, the parent's checkpoint *bytes* and sha256) ->
+  `TrainedGeneration` (the new checkpoint's bytes and sha256, metrics);
+- playing one match: `league.players.MatchJob` -> `MatchResult`.
+Checkpoints travel as bytes with their sha256 and are checked where they land (a worker loading a parent, the
+head writing a new generation), so nothing depends on a shared disk. The head process stays the only writer
+of the database and the checkpoint folder: workers return results, the head commits them in order.
+
+Ray (`pip install -e ".[ray]"`) is imported only when asked for. Why Ray: tasks are retried when a worker
+dies (a generation killed mid-training simply trains again, with the same result), objects move between
+machines without our code, and the same script runs on a laptop and on a cluster (`ray start --head`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from league.checkpoints import make_payload, payload_bytes, payload_from_bytes, policy_from_payload
+from league.config import ConfigError, LeagueConfig
+from league.matches import MatchResult
+from league.players import MatchJob, play_job
+
+TIMING_METRICS = ("steps_per_s", "seconds")
+"""Metrics that measure the machine, not the policy: kept in the database, left out of the checkpoint so the
+same seed and config write byte-identical checkpoint files, wherever they trained."""
+
+RAY_HINT = 'Ray is not installed; install the extra with: pip install -e ".[ray]"'
+
+
+# ---------------------------------------------------------------- fault injection (crash tests only)
+
+_crash_counts: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the crash tests: `LEAGUE_CRASH_AT=<name>[:k]` kills this process with SIGKILL the
+    k-th time (default 1st) it passes here, exactly as a power cut or the OOM killer would. With
+    `LEAGUE_CRASH_ONCE=<file>` only the first process to get there dies (it creates the file), so a retried
+    Ray task survives. Unset, as always outside tests, it does nothing."""
+    target, _, nth = os.environ.get("LEAGUE_CRASH_AT", "").partition(":")
+    if target != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] != int(nth or 1):
+        return
+    once = os.environ.get("LEAGUE_CRASH_ONCE")
+    if once:
+        try:
+            os.close(os.open(once, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- the work itself
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One generation to train: plain data, so it can be sent to a worker."""
+
+    config: LeagueConfig
+    league: str
+    team: str
+    number: int
+    parent: bytes
+    """The parent generation's checkpoint file, byte for byte (also the KL reference)."""
+    parent_sha256: str
+
+
+@dataclass
+class TrainedGeneration:
+    """A trained generation as the head receives it."""
+
+    checkpoint: bytes
+    """The new checkpoint file, byte for byte; written by the head after checking `sha256`."""
+    sha256: str
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    env_steps: int = 0
+    seconds: float = 0.0
+
+
+def train_generation(job: TrainJob, on_iteration: Callable[[dict[str, Any]], None] | None = None,
+                     progress: bool = False) -> TrainedGeneration:
+    """Trains `job.number` from its parent and returns the new checkpoint as bytes (nothing is written)."""
+    from league.grpo import train
+
+    payload = payload_from_bytes(job.parent, job.parent_sha256, f"{job.league}/{job.team}/g{job.number - 1}")
+    cfg = job.config.team_config(job.team)
+    minutes = job.config.minutes_per_generation
+
+    def each_iteration(metrics: dict[str, Any]) -> None:
+        crash_point("worker-train")
+        if on_iteration:
+            on_iteration({**metrics, "generation": job.number})
+
+    result = train(
+        cfg,
+        max_env_steps=None if minutes else job.config.steps_per_generation,
+        max_seconds=minutes * 60 if minutes else None,
+        policy=policy_from_payload(payload),
+        reference=policy_from_payload(payload),
+        optimizer_state=payload.get("optimizer") or None,
+        seed_offset=job.number,
+        on_iteration=each_iteration,
+        progress=progress,
+        label=f"{job.league}/{job.team}/g{job.number}",
+    )
+    final = {k: v for k, v in (result.metrics[-1] if result.metrics else {}).items() if k not in TIMING_METRICS}
+    data, digest = payload_bytes(make_payload(result.policy, cfg.game, cfg.game_kwargs, cfg.to_dict(),
+                                              result.optimizer_state, generation=job.number, team=job.team,
+                                              league=job.league, metrics=final))
+    return TrainedGeneration(data, digest, result.metrics, result.env_steps, result.seconds)
+
+
+# ---------------------------------------------------------------- where it runs
+
+class InProcess:
+    """The serial path: each job runs in this process when its result is asked for, so a league does its work
+    in exactly the order it always did, with the progress bar of the generation in training."""
+
+    workers = 1
+
+    def __init__(self, on_iteration: Callable[[dict[str, Any]], None] | None = None, progress: bool = False):
+        self.on_iteration, self.progress = on_iteration, progress
+
+    def submit(self, job: TrainJob) -> TrainJob:
+        """Nothing runs yet: `trained` does the work."""
+        return job
+
+    def trained(self, handle: TrainJob) -> TrainedGeneration:
+        """Trains the generation now."""
+        return train_generation(handle, self.on_iteration, self.progress)
+
+    def play(self, jobs: list[MatchJob]) -> list[MatchResult]:
+        """Plays the matches one after another."""
+        return [play_job(job) for job in jobs]
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+def require_ray() -> Any:
+    """The `ray` module, or a ConfigError that says how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(RAY_HINT) from None
+    return ray
+
+
+def _train_task(job: TrainJob, threads: int) -> TrainedGeneration:
+    import torch
+
+    torch.set_num_threads(threads)  # the serial run's thread count when set: same floats, same checkpoint
+    return train_generation(job)
+
+
+class RayWorkers:
+    """Jobs as Ray tasks: `workers` CPUs of a local Ray instance started here, or every CPU of the cluster at
+    `address` ('auto': the one this machine belongs to). A training task asks for the config's `threads`
+    CPUs (1 when `threads` is 0); a match asks for one. Tasks whose worker dies are retried."""
+
+    def __init__(self, workers: int | None = None, address: str | None = None, retries: int = 3) -> None:
+        self.ray = ray = require_ray()
+        env = {k: os.environ[k] for k in ("LEAGUE_CRASH_AT", "LEAGUE_CRASH_ONCE") if os.environ.get(k)}
+        options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                                       runtime_env={"env_vars": env} if env else None)
+        try:
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=workers, **options)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise ConfigError(f"cannot start or reach Ray at {address or 'this machine'}: "
+                              f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._train = ray.remote(max_retries=retries)(_train_task)
+        self._play = ray.remote(max_retries=retries, num_cpus=1)(play_job)
+        self._pending: set[Any] = set()
+
+    def submit(self, job: TrainJob) -> Any:
+        """Starts training at once on a free worker; returns the task's reference."""
+        threads = job.config.team_config(job.team).threads or 1
+        ref = self._train.options(num_cpus=min(threads, self.workers)).remote(job, threads)
+        self._pending.add(ref)
+        return ref
+
+    def trained(self, handle: Any) -> TrainedGeneration:
+        """Waits for a training task."""
+        return self._get([handle])[0]
+
+    def play(self, jobs: list[MatchJob]) -> list[MatchResult]:
+        """Plays the matches on all workers at once; results in the order of `jobs`."""
+        refs = [self._play.remote(job) for job in jobs]
+        self._pending.update(refs)
+        return self._get(refs)
+
+    def _get(self, refs: list[Any]) -> list[Any]:
+        try:
+            return self.ray.get(refs)
+        except self.ray.exceptions.RayTaskError as e:
+            cause = getattr(e, "cause", None)
+            raise (cause if isinstance(cause, Exception) else RuntimeError(str(e).splitlines()[0])) from None
+        finally:
+            self._pending.difference_update(refs)
+
+    def close(self) -> None:
+        """Cancels whatever still runs (Ctrl-C, an error) and leaves Ray; a local instance stops with it."""
+        for ref in self._pending:
+            self.ray.cancel(ref, force=True)
+        self._pending.clear()
+        self.ray.shutdown()
+
+
+def make_workers(workers: int = 1, address: str | None = None,
+                 on_iteration: Callable[[dict[str, Any]], None] | None = None,
+                 progress: bool = False) -> InProcess | RayWorkers:
+    """`workers` = 1 and no address: this process. More, or an address: Ray."""
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    if address is None and workers == 1:
+        return InProcess(on_iteration, progress)
+    return RayWorkers(None if address else workers, address)
