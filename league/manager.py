@@ -4,6 +4,9 @@ Crash safety comes from the order of writes: a generation's checkpoint is writte
 *before* its row (with metrics and player) is committed in one transaction, so the database never names a
 file that is not whole. A crash loses at most the round in progress; running the same command again picks up
 from the last recorded generation of each team (a checkpoint left without its row is simply rewritten).
+
+Training and matches run on `league.workers` (this process, or Ray workers); this process stays the only
+writer of the database and the checkpoint folder either way.
 """
 
 from __future__ import annotations

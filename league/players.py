@@ -29,6 +29,8 @@ class Seat:
     seed: int = 0
     checkpoint: bytes = b""
     sha256: str = ""
+    name: str = ""
+    """The generation's name, for error messages."""
 
 
 def player_seat(store: Store, league: dict[str, Any], name: str, seed: int = 0) -> tuple[dict[str, Any], Seat]:
@@ -44,7 +46,7 @@ def player_seat(store: Store, league: dict[str, Any], name: str, seed: int = 0) 
     if generation["league_id"] != league["id"]:
         raise MatchError(f"{generation['name']} belongs to league {generation['league']!r}, not {league['name']!r}")
     seat = Seat("generation", seed, checkpoint_bytes(generation["checkpoint"], generation["sha256"]),
-                generation["sha256"])
+                generation["sha256"], generation["name"])
     return store.player(league["id"], generation["name"]), seat
 
 
@@ -54,7 +56,7 @@ def seat_policy(game: str, game_kwargs: dict[str, Any], seat: Seat) -> Policy:
         return random_policy(games.get(game).info(**game_kwargs), seat.seed)
     if seat.kind == "scripted":
         return scripted_policy(game)
-    policy = policy_from_payload(payload_from_bytes(seat.checkpoint, seat.sha256))
+    policy = policy_from_payload(payload_from_bytes(seat.checkpoint, seat.sha256, seat.name))
     return policy.numpy_policy(deterministic=True)
 
 
