@@ -311,35 +311,37 @@ def train_cmd(game: str | None, league_name: str, teams: int | None, generations
         generations=generations, steps_per_generation=steps_per_generation,
         minutes_per_generation=minutes_per_generation, seed=seed,
     )
-    with opened(db, create=True) as store:
-        manager = LeagueManager(store, config, checkpoints)
-        lg = manager.league
 
-        def on_round(report: Any) -> None:
-            g = report.generation
-            m = g["metrics"] or {}
-            click.echo(f"saved {g['name']}: return {m.get('mean_return', float('nan')):.2f}, "
-                       f"{g['train_steps']:,} steps in {report.train_seconds:.1f}s "
-                       f"(storage {report.storage_seconds * 1000:.0f} ms)")
-            if report.matches:
-                scores = ", ".join(f"{x['name_b']} {x['score_a']:g}/{x['seeds']}" for x in report.matches)
-                click.echo(f"  matches ({report.match_seconds:.1f}s): {scores}")
+    def on_round(report: Any) -> None:
+        g = report.generation
+        m = g["metrics"] or {}
+        click.echo(f"saved {g['name']}: return {m.get('mean_return', float('nan')):.2f}, "
+                   f"{g['train_steps']:,} steps in {report.train_seconds:.1f}s "
+                   f"(storage {report.storage_seconds * 1000:.0f} ms)")
+        if report.matches:
+            scores = ", ".join(f"{x['name_b']} {x['score_a']:g}/{x['seeds']}" for x in report.matches)
+            click.echo(f"  matches ({report.match_seconds:.1f}s): {scores}")
 
-        pool = None
-        try:
-            pool = make_workers(workers or 1, ray_address, progress=True)
-            if pool.workers > 1 or ray_address:
-                click.echo(f"Ray: {pool.workers} CPU(s) for training and matches; this process writes the results.")
-            rounds = manager.run(on_round=on_round, workers=pool)
-        except KeyboardInterrupt:
-            done = sum(t["generations"] for t in store.teams(lg["id"]))
-            click.echo(f"Interrupted: {done} generations are saved; run the same command to continue.", err=True)
-            raise SystemExit(130) from None
-        finally:
-            if pool is not None:
-                pool.close()
-        click.echo(f"league {lg['name']!r}: {rounds} new generation(s); "
-                   f"{sum(t['generations'] for t in store.teams(lg['id']))} in total. See `league generations`.")
+    pool, saved = None, "no new"
+    try:
+        pool = make_workers(workers or 1, ray_address, progress=True)  # Ray is up before anything is written
+        if pool.workers > 1 or ray_address:
+            click.echo(f"Ray: {pool.workers} CPU(s) for training and matches; this process writes the results.")
+        with opened(db, create=True) as store:
+            manager = LeagueManager(store, config, checkpoints)
+            lg = manager.league
+            try:
+                rounds = manager.run(on_round=on_round, workers=pool)
+            finally:
+                saved = sum(t["generations"] for t in store.teams(lg["id"]))
+            click.echo(f"league {lg['name']!r}: {rounds} new generation(s); {saved} in total. "
+                       f"See `league generations`.")
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: {saved} generations are saved; run the same command to continue.", err=True)
+        raise SystemExit(130) from None
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 @cli.command("leagues")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -29,6 +30,11 @@ from league.players import MatchJob, play_job
 TIMING_METRICS = ("steps_per_s", "seconds")
 """Metrics that measure the machine, not the policy: kept in the database, left out of the checkpoint so the
 same seed and config write byte-identical checkpoint files, wherever they trained."""
+
+class WorkerError(ChildProcessError):
+    """Ray could not run a job to the end (its workers kept dying); what was recorded stays recorded. An
+    OSError, like other failures of the machine, so the CLI reports it in one line."""
+
 
 RAY_HINT = 'Ray is not installed; install the extra with: pip install -e ".[ray]"'
 
@@ -154,6 +160,19 @@ def require_ray() -> Any:
     return ray
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """A `host:port` (or `ray://host:port`) Ray address must accept a connection within `timeout` seconds:
+    Ray itself keeps retrying an unreachable head for minutes. 'auto' is Ray's to resolve (it fails at once
+    when no cluster runs here)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if address == "auto" or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({e.strerror or e})") from None
+
+
 def _train_task(job: TrainJob, threads: int) -> TrainedGeneration:
     import torch
 
@@ -173,6 +192,7 @@ class RayWorkers:
                                        runtime_env={"env_vars": env} if env else None)
         try:
             if address:
+                check_reachable(address)
                 ray.init(address=address, **options)
             else:
                 ray.init(num_cpus=workers, **options)
@@ -204,9 +224,12 @@ class RayWorkers:
     def _get(self, refs: list[Any]) -> list[Any]:
         try:
             return self.ray.get(refs)
-        except self.ray.exceptions.RayTaskError as e:
+        except self.ray.exceptions.RayTaskError as e:  # the job itself raised: the same error as in this process
             cause = getattr(e, "cause", None)
-            raise (cause if isinstance(cause, Exception) else RuntimeError(str(e).splitlines()[0])) from None
+            raise (cause if isinstance(cause, Exception) else WorkerError(str(e).splitlines()[0])) from None
+        except self.ray.exceptions.RayError as e:  # a worker or node died more often than the retries allow
+            raise WorkerError(f"Ray could not finish a job: {str(e).strip().splitlines()[0]}; rerun the same "
+                              f"command to continue") from None
         finally:
             self._pending.difference_update(refs)
 

@@ -100,6 +100,17 @@ def test_head_killed_after_saving_resumes_to_the_serial_league(tmp_path, serial)
     assert not list((tmp_path / "ck").rglob("*.tmp"))
 
 
+def test_a_worker_that_keeps_dying_is_one_error_line(tmp_path):
+    """Every attempt at a generation is killed: after Ray's retries the head reports it in one line, keeps
+    what was recorded (the g0s) and can be rerun."""
+    result = train(tmp_path, "--workers", "2", env={"LEAGUE_CRASH_AT": "worker-train"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert [x for x in result.stderr.splitlines() if x.startswith("Error: Ray could not finish a job")] != []
+    generations, _, _ = league_state(tmp_path)
+    assert [(t, n) for t, n, _ in generations] == [("alpha", 0), ("beta", 0)]
+
+
 def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
     (tmp_path / "league.toml").write_text(TINY.replace("steps_per_generation = 6000", "steps_per_generation = 10000000"))
     args = [sys.executable, "-m", "league", "train", "--config", str(tmp_path / "league.toml"),
@@ -131,4 +142,6 @@ def test_bad_worker_options_are_one_line(tmp_path):
     for extra in (["--workers", "0"], ["--workers", "2", "--ray", "auto"]):
         result = runner.invoke(cli, base + extra)
         assert result.exit_code == 2 and "Traceback" not in result.output
+    result = runner.invoke(cli, base + ["--ray", "127.0.0.1:1"])  # nothing listens there: refused at once
+    one_error_line(result, "127.0.0.1:1")
     assert not (tmp_path / "x.db").exists()
