@@ -183,7 +183,8 @@ def _train_task(job: TrainJob, threads: int) -> TrainedGeneration:
 class RayWorkers:
     """Jobs as Ray tasks: `workers` CPUs of a local Ray instance started here, or every CPU of the cluster at
     `address` ('auto': the one this machine belongs to). A training task asks for the config's `threads`
-    CPUs (1 when `threads` is 0); a match asks for one. Tasks whose worker dies are retried."""
+    CPUs (1 when `threads` is 0) and a GPU when it trains on CUDA; a match asks for one CPU. Tasks whose
+    worker dies are retried."""
 
     def __init__(self, workers: int | None = None, address: str | None = None, retries: int = 3) -> None:
         self.ray = ray = require_ray()
@@ -205,9 +206,12 @@ class RayWorkers:
         self._pending: set[Any] = set()
 
     def submit(self, job: TrainJob) -> Any:
-        """Starts training at once on a free worker; returns the task's reference."""
-        threads = job.config.team_config(job.team).threads or 1
-        ref = self._train.options(num_cpus=min(threads, self.workers)).remote(job, threads)
+        """Starts training at once on a free worker; returns the task's reference. A team set to train on
+        CUDA asks for a GPU where the cluster has one (Ray hides GPUs from tasks that do not ask)."""
+        cfg = job.config.team_config(job.team)
+        threads = cfg.threads or 1
+        gpus = 1 if cfg.device in ("cuda", "auto") and self.ray.cluster_resources().get("GPU", 0) >= 1 else 0
+        ref = self._train.options(num_cpus=min(threads, self.workers), num_gpus=gpus).remote(job, threads)
         self._pending.add(ref)
         return ref
 
