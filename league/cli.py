@@ -42,6 +42,17 @@ def game_option(f: Any) -> Any:
     return click.option("--game", default="simple_spread", show_default=True, help="Game name (see `league games`).")(f)
 
 
+def positive_ints(text: str, option: str) -> tuple[int, ...]:
+    """A comma-separated list of integers >= 1 (`1,64,1024`); anything else is a usage error naming `option`."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"not a list of integers: {text!r}", param_hint=option) from None
+    if min(values) < 1:
+        raise click.BadParameter(f"values must be >= 1, got {text!r}", param_hint=option)
+    return values
+
+
 def echo_json(data: Any) -> None:
     """Pretty JSON on stdout."""
     click.echo(json.dumps(data, indent=2, default=str))
@@ -112,13 +123,7 @@ def bench_env_cmd(game: str, seconds: float, batch_sizes: str | None, as_json: b
     spec = games.get(game)
     if batch_sizes is None:
         batch_sizes = "1,64,1024,4096" if spec.has_core() else "1,8,32"
-    try:
-        sizes = tuple(int(s) for s in batch_sizes.split(","))
-    except ValueError:
-        raise click.BadParameter(f"not a list of integers: {batch_sizes!r}", param_hint="--batch-sizes") from None
-    if not sizes or min(sizes) < 1:
-        raise click.BadParameter("batch sizes must be >= 1", param_hint="--batch-sizes")
-    result = bench_env(game, sizes, seconds)
+    result = bench_env(game, positive_ints(batch_sizes, "--batch-sizes"), seconds)
     if as_json:
         echo_json(result)
         return
@@ -608,12 +613,7 @@ def bench_league_cmd(workers_list: str, game: str, teams: int, generations: int,
     from league.bench import bench_league
     from league.workers import require_ray
 
-    try:
-        counts = tuple(int(w) for w in workers_list.split(","))
-    except ValueError:
-        raise click.BadParameter(f"not a list of integers: {workers_list!r}", param_hint="--workers") from None
-    if not counts or min(counts) < 1:
-        raise click.BadParameter("worker counts must be >= 1", param_hint="--workers")
+    counts = positive_ints(workers_list, "--workers")
     games.get(game)
     if max(counts) > 1:
         require_ray()

@@ -1,7 +1,9 @@
-"""`league bench learn`: thresholds are read off the evaluation curve, evaluation time is kept off the clock."""
+"""`league bench learn`: thresholds are read off the evaluation curve, evaluation time is kept off the clock.
+`league bench league`: the same league per worker count, ratios to the serial run."""
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from league import load_team
@@ -28,3 +30,19 @@ def test_bench_learn_reports_curve_thresholds_and_checkpoint(tmp_path):
             None if first is None else {"train_seconds": first["train_seconds"], "env_steps": first["env_steps"]})
     assert report["train_steps_per_s"] == report["env_steps"] / report["train_seconds"]
     assert load_team(out, report["sha256"]).game == "simple_spread"
+
+
+def test_bench_league_runs_the_same_league_per_worker_count(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.chdir(tmp_path)  # the benchmark must leave nothing behind
+    result = CliRunner().invoke(cli, ["bench", "league", "--workers", "1,2", "--teams", "2", "--generations", "1",
+                                      "--steps", "2000", "--matches", "3", "--seeds", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert [(r["workers"], r["runner"]) for r in rows] == [(1, "this process"), (2, "ray")]
+    for row in rows:
+        assert row["generations"] == 2 and row["matches"] == 3
+        assert row["matches_per_s"] == 3 / row["match_seconds"]
+        assert row["matches_ratio"] == row["matches_per_s"] / rows[0]["matches_per_s"]
+    assert rows[0]["generations_ratio"] == 1.0 and rows[0]["startup_seconds"] < rows[1]["startup_seconds"]
+    assert list(tmp_path.iterdir()) == []
