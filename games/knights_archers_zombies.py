@@ -7,6 +7,8 @@ clockwise, attack (arrow / sword swing), no-op. Reward +1 per zombie killed. Age
 them, so seats empty out during an episode; the episode ends when all are dead, a zombie crosses, or at
 max_cycles.
 Team reward: sum over seats (zombies the team killed in the step).
+The zombie rows of the vector observation are declared as `Entities`, so each role's network picks a zombie and
+acts on it (`league.policy.ChooseAndAct`).
 Options (PettingZoo defaults): spawn_delay=20, num_archers=2, num_knights=2, max_zombies=10, max_arrows=10,
 killable_knights=True, killable_archers=True, line_death=False, max_cycles=900, obs_method="vector".
 
@@ -22,10 +24,12 @@ Version history: v1 (this project) wraps PettingZoo 1.27 `knights_archers_zombie
 
 from __future__ import annotations
 
+from typing import Any
+
 from pettingzoo.butterfly import knights_archers_zombies_v11
 
 from games.kaz_core import make_batch
-from games.spec import GameSpec, KeyMap, sum_team_reward
+from games.spec import Entities, GameSpec, KeyMap, sum_team_reward
 
 # Rotate-and-move controls, as in PettingZoo's own manual control for this game.
 KAZ_KEYS = KeyMap(
@@ -33,6 +37,18 @@ KAZ_KEYS = KeyMap(
     idle=5,
     help="up/down move forward/back, left/right turn, space attacks; no key = stand still",
 )
+
+
+def zombie_entities(**kwargs: Any) -> dict[str, Entities]:
+    """The vector observation's zombie rows (after self, archers, knights, maces, arrows) are the targets of
+    every role; other observation forms lay the table out differently and declare none."""
+    if kwargs["obs_method"] != "vector":
+        return {}
+    first = 1 + kwargs["num_archers"] + 2 * kwargs["num_knights"] + kwargs["max_arrows"]
+    table = Entities(own=0, first=first, count=kwargs["max_zombies"], width=5)
+    return {role: table for role, count in (("archer", kwargs["num_archers"]), ("knight", kwargs["num_knights"]))
+            if count}
+
 
 SPEC = GameSpec(
     name="knights_archers_zombies",
@@ -53,4 +69,5 @@ SPEC = GameSpec(
     key_maps={"archer": KAZ_KEYS, "knight": KAZ_KEYS},
     team_reward_fn=sum_team_reward,
     batch_core=make_batch,
+    targets_fn=zombie_entities,
 )

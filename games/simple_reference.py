@@ -4,6 +4,8 @@ Agents: `agent_0`, `agent_1` (one role, `agent`). Observation (21): own velocity
 colour of the *other* agent, and the word the other agent said. Actions: Discrete(50) = 5 moves x 10 words
 (action = move + 5 * word). Reward: (1 - local_ratio) * shared distance reward + local_ratio * own distance.
 Team reward: mean over agents.
+The landmarks are declared as `Targets` with 5 moves per word, so the team's network picks a landmark and steers
+to it for the move, and says a word from a separate head (`league.policy.MoveAndSay`).
 Options (mpe2 defaults): local_ratio=0.5, max_cycles=25, continuous_actions=False, dynamic_rescaling=True.
 
 Batched core: `ReferenceBatch` plays B games at once on `games.mpe_core.World` (mpe2's physics and
@@ -19,7 +21,7 @@ import numpy as np
 from mpe2 import simple_reference_v3
 
 from games.mpe_core import Body, World, start_draws
-from games.spec import GameSpec, KeyMap
+from games.spec import GameSpec, KeyMap, Targets
 
 # Scenario.reset_world: landmark colours; each agent sees the colour of the landmark the *other* must reach.
 LANDMARK_COLOURS = np.array([[0.75, 0.25, 0.25], [0.25, 0.75, 0.25], [0.25, 0.25, 0.75]])  # (L, 3)
@@ -88,6 +90,11 @@ def make_batch(num_envs: int, **kwargs: Any) -> ReferenceBatch | None:
     return ReferenceBatch(num_envs, local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"])
 
 
+def landmark_targets(**kwargs: Any) -> dict[str, Targets]:
+    """The 3 landmarks (obs 2..7) are where an agent may be sent; its action is move + 5 * word."""
+    return {"agent": Targets(velocity=0, first=2, count=3, moves=5)}
+
+
 SPEC = GameSpec(
     name="simple_reference",
     summary="two agents each know the other's goal landmark and must talk each other there (mpe2)",
@@ -100,4 +107,5 @@ SPEC = GameSpec(
         ),
     },
     batch_core=make_batch,
+    targets_fn=landmark_targets,
 )

@@ -49,6 +49,25 @@ class Targets:
     """Index where teammates' (x, y) positions relative to the agent start (who is closer to which target)."""
     teammate_count: int = 0
     """How many teammates the observation lists (0: none)."""
+    moves: int = 0
+    """0: every action is a move. Above 0, an action is `move + moves * word` (simple_reference's Discrete(50)
+    = 5 moves x 10 words): steering picks the move, and a separate head the word (`league.policy.MoveAndSay`)."""
+
+
+@dataclass(frozen=True)
+class Entities:
+    """Where a role's observation is a table of entities, one row each (knights_archers_zombies' vector
+    observation), and which rows are things to act on (zombies), so a policy can learn *which* one to take on
+    apart from *how* (`league.policy.ChooseAndAct`). A row of zeros is an empty slot."""
+
+    own: int
+    """Row of the agent itself."""
+    first: int
+    """Row where the targets start: `count` rows, one per target slot."""
+    count: int
+    """How many target rows the table has."""
+    width: int
+    """Numbers per row; the flat observation is the table row after row."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +86,9 @@ class GameInfo:
     """Most environment steps an episode can last (`max_cycles`)."""
     fps: int
     """The env's `render_fps`: how fast a person sees and plays it."""
-    targets: dict[str, Targets] = field(default_factory=dict)
-    """Role -> where its observation lists places to head for; empty for games (or options) without them."""
+    targets: dict[str, Targets | Entities] = field(default_factory=dict)
+    """Role -> where its observation lists places to head for (or entities to act on); empty for games (or
+    options) without them."""
 
     @property
     def obs_dims(self) -> dict[str, int]:
@@ -127,8 +147,9 @@ class GameSpec:
     """Per-agent rewards `(..., n_agents)` of one step -> team reward `(...)`; applied once, after the step."""
     batch_core: Callable[..., Any] | None = None
     """`(num_envs, **kwargs) -> batch or None`: a vectorized core where one exists for these kwargs."""
-    targets_fn: Callable[..., dict[str, Targets]] | None = None
-    """`(**kwargs) -> role -> Targets`: where observations list places to head for, for these kwargs."""
+    targets_fn: Callable[..., dict[str, Targets | Entities]] | None = None
+    """`(**kwargs) -> role -> Targets or Entities`: where observations list places to head for (or a table of
+    entities to act on), for these kwargs."""
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -2,9 +2,12 @@
 
 A role's network is a plain MLP, or, where the game lists places to head for in the observation
 (`games.spec.Targets`, e.g. simple_spread's landmarks), a `ChooseAndSteer` mixture: one net picks a target,
-a small shared net steers toward it. A plain MLP must compute "which landmark is mine" and then select that
-landmark's coordinates (a product of a discrete choice and a position, which MLPs fit poorly); the mixture
-makes that selection part of the architecture and leaves both the choice and the steering to be learned.
+a small shared net steers toward it (`MoveAndSay` where each action is a move and a word at once); where the
+observation is a table of entities with targets among them (`games.spec.Entities`, knights_archers_zombies'
+zombies), a `ChooseAndAct` mixture: one net picks a target row, a small shared net acts on it. A plain MLP
+must compute "which landmark is mine" and then select that landmark's coordinates (a product of a discrete
+choice and a position, which MLPs fit poorly); the mixture makes that selection part of the architecture and
+leaves both the choice and the steering to be learned.
 
 Works on the batched arrays of `games` (`(B, n_agents, obs_dim)`, roles with shorter observations 0-padded) and,
 through `act`, on PettingZoo's dict of observations, so a trained team plays in any script that makes the env.
@@ -18,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from games.spec import role_of
+from games.spec import Entities, Targets, role_of
 from games.vector import batchify
 
 # Logit for action slots a role does not have (roles with fewer actions are padded to the widest role).
@@ -50,7 +53,7 @@ class ChooseAndSteer(nn.Module):
                  steer_hidden: int, n_actions: int) -> None:
         super().__init__()
         self.obs_dim = obs_dim
-        self.velocity, self.first, self.count, self.teammates, self.teammate_count = targets
+        self.velocity, self.first, self.count, self.teammates, self.teammate_count = targets[:5]
         distances = self.count * (1 + self.teammate_count)
         self.choose = mlp(obs_dim + ids + distances, hidden, layers, self.count, nn.ReLU)
         self.steer = mlp(4 + 2 * self.teammate_count, steer_hidden, layers, n_actions, nn.ReLU)
@@ -70,6 +73,65 @@ class ChooseAndSteer(nn.Module):
         return torch.logsumexp(log_choice.unsqueeze(-1) + log_steer, dim=-2)  # (..., A)
 
 
+class ChooseAndAct(nn.Module):
+    """pi(a | o) = sum_k p(k | o) * act(a | own row, row_k) + p(none | o) * act(a | own row, nothing): a mixture
+    over the target rows of an entity table (knights_archers_zombies' zombies). `choose` scores the targets
+    present (a row of zeros is an empty slot and gets no weight) and "none" from the whole observation and the
+    agent id; `act` is one small net shared by all targets that sees the agent's own row (position, heading)
+    and one target's row (distance, offset, heading), so aiming at one zombie is learned for all of them. As in
+    `ChooseAndSteer`, a plain MLP would have to pick a zombie and then route that zombie's numbers to the
+    aiming; here the choice is part of the architecture and both halves are learned from the reward."""
+
+    def __init__(self, obs_dim: int, ids: int, entities: tuple[int, ...], hidden: int, layers: int,
+                 act_hidden: int, n_actions: int) -> None:
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.own, self.first, self.count, self.width = entities
+        if obs_dim % self.width or self.first + self.count > obs_dim // self.width:
+            raise ValueError(f"a {obs_dim}-number observation has no rows {self.first}..{self.first + self.count} "
+                             f"of width {self.width}")
+        self.choose = mlp(obs_dim + ids, hidden, layers, self.count + 1, nn.ReLU)
+        self.act = mlp(2 * self.width + 1, act_hidden, layers, n_actions, nn.ReLU)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x `(..., obs_dim + ids)` (observation, then agent id one-hot) -> action log-probs `(..., A)`."""
+        table = x[..., : self.obs_dim].unflatten(-1, (self.obs_dim // self.width, self.width))  # (..., rows, W)
+        rows = table[..., self.first : self.first + self.count, :]  # (..., K, W)
+        present = rows.abs().sum(-1) > 0  # (..., K)
+        rows = torch.cat([rows, torch.zeros_like(rows[..., :1, :])], -2)  # (..., K + 1, W) last: none
+        present = torch.cat([present, torch.ones_like(present[..., :1])], -1)  # (..., K + 1)
+        own = table[..., self.own : self.own + 1, :].expand_as(rows)  # (..., K + 1, W)
+        flag = present.to(x.dtype).clone()
+        flag[..., -1] = 0.0  # "none" is always possible but is no target
+        log_choice = torch.log_softmax(self.choose(x).masked_fill(~present, MISSING_ACTION), -1)  # (..., K + 1)
+        log_act = torch.log_softmax(self.act(torch.cat([own, rows, flag.unsqueeze(-1)], -1)), -1)  # (..., K+1, A)
+        return torch.logsumexp(log_choice.unsqueeze(-1) + log_act, dim=-2)  # (..., A)
+
+
+class MoveAndSay(nn.Module):
+    """pi(move + moves * word | o) = pi_move(move | o) * pi_word(word | o), for a role whose one Discrete action
+    is a move and a word at once (simple_reference: 5 x 10 = 50). The move is a `ChooseAndSteer` mixture over
+    the landmarks (its `choose` reads the heard word, so "go where my partner says" is one choice); the word is
+    a plain MLP head (what to say depends on the goal colour the agent sees). Factored, each half is learned
+    from the credit of 50 actions pooled into 5 and 10, instead of 50 logits that must each learn the same
+    move for every word."""
+
+    def __init__(self, obs_dim: int, ids: int, targets: tuple[int, ...], hidden: int, layers: int,
+                 steer_hidden: int, n_actions: int) -> None:
+        super().__init__()
+        self.moves = targets[5]
+        if self.moves < 1 or n_actions % self.moves:
+            raise ValueError(f"{n_actions} actions are not moves x words with {self.moves} moves")
+        self.move = ChooseAndSteer(obs_dim, ids, targets[:5], hidden, layers, steer_hidden, self.moves)
+        self.say = mlp(obs_dim + ids, hidden, layers, n_actions // self.moves, nn.ReLU)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x `(..., obs_dim + ids)` -> action log-probs `(..., words * moves)`, action = move + moves * word."""
+        log_move = self.move(x)  # (..., M), already log-probs
+        log_word = torch.log_softmax(self.say(x), -1)  # (..., W)
+        return (log_word.unsqueeze(-1) + log_move.unsqueeze(-2)).flatten(-2)  # (..., W * M)
+
+
 class TeamPolicy(nn.Module):
     """Discrete actions for every seat of a team. Rebuilt from its `args` (stored in checkpoints)."""
 
@@ -82,13 +144,20 @@ class TeamPolicy(nn.Module):
         layers: int = 2,
         targets: dict[str, list[int]] | None = None,
         steer_hidden: int = 32,
+        entities: dict[str, list[int]] | None = None,
     ) -> None:
         """`targets`: role -> [velocity, first, count, teammates, teammate_count] (`games.spec.Targets`) for
-        the roles that get a `ChooseAndSteer` network; every other role gets a plain MLP."""
+        the roles that get a `ChooseAndSteer` network, with a sixth entry `moves` for roles whose action is
+        `move + moves * word` (a `MoveAndSay` network). `entities`: role -> [own, first, count, width]
+        (`games.spec.Entities`) for the roles that get a `ChooseAndAct` network (its act net `steer_hidden`
+        wide). Every other role gets a plain MLP."""
         super().__init__()
         targets = {role: [int(v) for v in t] for role, t in (targets or {}).items()}
+        entities = {role: [int(v) for v in e] for role, e in (entities or {}).items()}
         self.args = {"agents": list(agents), "obs_dims": dict(obs_dims), "n_actions": dict(n_actions),
                      "hidden": hidden, "layers": layers, "targets": targets, "steer_hidden": steer_hidden}
+        if entities:  # only when used, so the args of every other team read as before
+            self.args["entities"] = entities
         self.agents = list(agents)
         self.roles = list(dict.fromkeys(role_of(a) for a in agents))
         self.max_actions = max(n_actions.values())
@@ -97,7 +166,13 @@ class TeamPolicy(nn.Module):
             members = [i for i, a in enumerate(agents) if role_of(a) == role]
             self.register_buffer(f"idx_{role}", torch.tensor(members, dtype=torch.long), persistent=False)
             self.register_buffer(f"onehot_{role}", torch.eye(len(members)), persistent=False)  # (n_role, n_role)
-            if role in targets:
+            if role in entities:
+                self.nets[role] = ChooseAndAct(obs_dims[role], len(members), tuple(entities[role]), hidden, layers,
+                                               steer_hidden, n_actions[role])
+            elif role in targets and len(targets[role]) > 5:
+                self.nets[role] = MoveAndSay(obs_dims[role], len(members), tuple(targets[role]), hidden, layers,
+                                             steer_hidden, n_actions[role])
+            elif role in targets:
                 self.nets[role] = ChooseAndSteer(obs_dims[role], len(members), tuple(targets[role]), hidden, layers,
                                                  steer_hidden, n_actions[role])
             else:
@@ -110,10 +185,15 @@ class TeamPolicy(nn.Module):
     def for_game(cls, info: Any, hidden: int = 128, layers: int = 2, use_targets: bool = True,
                  steer_hidden: int = 32) -> TeamPolicy:
         """A fresh policy for a game's `GameInfo`; `use_targets` gives the roles whose observations list
-        places to head for a `ChooseAndSteer` network."""
+        places to head for a `ChooseAndSteer` (or `MoveAndSay`) network, and those whose observations are
+        tables of entities to act on a `ChooseAndAct` network."""
+        declared = info.targets if use_targets else {}
         targets = {role: [t.velocity, t.first, t.count, t.teammates, t.teammate_count]
-                   for role, t in info.targets.items()} if use_targets else {}
-        return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden)
+                   + ([t.moves] if t.moves else [])  # 5 entries as before unless moves and words share an action
+                   for role, t in declared.items() if isinstance(t, Targets)}
+        entities = {role: [e.own, e.first, e.count, e.width]
+                    for role, e in declared.items() if isinstance(e, Entities)}
+        return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing actions -1e9)."""

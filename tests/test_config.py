@@ -18,12 +18,17 @@ def test_example_config_is_valid_and_means_the_defaults():
 
 
 def test_presets_apply_under_user_settings():
+    from league.config import PRESETS
+
+    groups = PRESETS["pursuit"]["groups"]
+    assert groups != GRPOConfig().groups  # else this test could not tell the preset from the default
     pursuit = LeagueConfig.from_toml({"grpo": {"game": "pursuit"}})
-    assert (pursuit.grpo.groups, pursuit.grpo.lr) == (4, 0.003)
+    assert (pursuit.grpo.groups, pursuit.grpo.lr) == (groups, PRESETS["pursuit"]["lr"])
     mine = LeagueConfig.from_toml({"grpo": {"game": "pursuit", "lr": 0.01}})
-    assert (mine.grpo.groups, mine.grpo.lr) == (4, 0.01)
+    assert (mine.grpo.groups, mine.grpo.lr) == (groups, 0.01)
     cli_game = LeagueConfig.from_toml({"grpo": {"lr": 0.01}}, game="knights_archers_zombies")
-    assert (cli_game.grpo.game, cli_game.grpo.groups, cli_game.grpo.lr) == ("knights_archers_zombies", 8, 0.01)
+    kaz_groups = PRESETS["knights_archers_zombies"].get("groups", GRPOConfig().groups)
+    assert (cli_game.grpo.game, cli_game.grpo.groups, cli_game.grpo.lr) == ("knights_archers_zombies", kaz_groups, 0.01)
 
 
 def test_teams_get_their_own_seed_and_overrides():

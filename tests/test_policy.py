@@ -78,3 +78,72 @@ def test_targets_without_teammates():
     net = ChooseAndSteer(obs_dim=11, ids=1, targets=(0, 2, 3, 0, 0), hidden=8, layers=1, steer_hidden=8, n_actions=5)
     logp = net(torch.cat([torch.randn(4, 11), torch.ones(4, 1)], -1))  # (4, 5)
     assert logp.shape == (4, 5) and torch.allclose(logp.exp().sum(-1), torch.ones(4), atol=1e-5)
+
+
+def test_move_and_say_is_the_product_of_a_move_and_a_word():
+    """simple_reference: log pi(move + 5 * word) = log pi_move(move) + log pi_word(word), by hand."""
+    from league.policy import MoveAndSay
+
+    assert isinstance(new_policy(GRPOConfig(game="simple_reference")).nets["agent"], MoveAndSay)
+    assert isinstance(new_policy(GRPOConfig(game="simple_reference", architecture="mlp")).nets["agent"],
+                      torch.nn.Sequential)
+    torch.manual_seed(0)
+    net = MoveAndSay(obs_dim=21, ids=2, targets=(0, 2, 3, 0, 0, 5), hidden=16, layers=2, steer_hidden=8,
+                     n_actions=50)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    x = torch.cat([torch.randn(6, 21), torch.eye(2)[torch.randint(0, 2, (6,))]], -1)  # (6, 23)
+    logp = net(x)  # (6, 50)
+    assert logp.shape == (6, 50) and torch.allclose(logp.exp().sum(-1), torch.ones(6), atol=1e-5)
+    move, word = net.move(x).exp(), torch.softmax(net.say(x), -1)  # (6, 5), (6, 10)
+    for action in (0, 4, 7, 23, 49):
+        assert torch.allclose(logp[:, action].exp(), move[:, action % 5] * word[:, action // 5], atol=1e-6)
+    with pytest.raises(ValueError, match="moves x words"):
+        MoveAndSay(obs_dim=21, ids=2, targets=(0, 2, 3, 0, 0, 7), hidden=8, layers=1, steer_hidden=8, n_actions=50)
+
+
+def test_choose_and_act_mixes_over_the_targets_present():
+    """pi(a) = sum over present target rows k and "none" of p(k) act(a | own row, row k), by hand; an empty
+    slot (a row of zeros) gets no weight, whatever the choose net scores it."""
+    from league.policy import ChooseAndAct
+
+    torch.manual_seed(0)
+    net = ChooseAndAct(obs_dim=20, ids=2, entities=(0, 2, 2, 5), hidden=16, layers=2, act_hidden=8, n_actions=6)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    table = torch.randn(3, 4, 5)  # rows: self, a teammate, two target slots
+    table[1, 3] = 0.0  # game 1: second slot empty
+    table[2, 2:] = 0.0  # game 2: no target at all
+    x = torch.cat([table.flatten(1), torch.eye(2)[[0, 1, 0]]], -1)  # (3, 22)
+    logp = net(x)  # (3, 6)
+    assert logp.shape == (3, 6) and torch.allclose(logp.exp().sum(-1), torch.ones(3), atol=1e-5)
+    scores = net.choose(x)  # (3, 3): slot 0, slot 1, none
+    by_hand = torch.zeros(3, 6)
+    for g in range(3):
+        present = [k for k in range(2) if table[g, 2 + k].abs().sum() > 0]
+        choice = torch.softmax(scores[g, present + [2]], -1)
+        for weight, k in zip(choice, present + [None]):
+            row, flag = (table[g, 2 + k], 1.0) if k is not None else (torch.zeros(5), 0.0)
+            act = torch.softmax(net.act(torch.cat([table[g, 0], row, torch.tensor([flag])])), -1)
+            by_hand[g] += weight * act
+    assert torch.allclose(logp.exp(), by_hand, atol=1e-5)
+    with pytest.raises(ValueError, match="no rows"):
+        ChooseAndAct(obs_dim=20, ids=2, entities=(0, 3, 2, 5), hidden=8, layers=1, act_hidden=8, n_actions=6)
+
+
+def test_knights_archers_zombies_gets_choose_and_act_and_old_args_rebuild_mlps():
+    from league.policy import ChooseAndAct
+
+    policy = new_policy(GRPOConfig(game="knights_archers_zombies", hidden=16, steer_hidden=8))
+    assert all(isinstance(net, ChooseAndAct) for net in policy.nets.values())
+    assert policy.args["entities"]["archer"] == [0, 17, 10, 5]  # self, 2 archers, 2 knights, 2 maces, 10 arrows
+    again = TeamPolicy(**policy.args)
+    again.load_state_dict(policy.state_dict())
+    obs = torch.as_tensor(games.get("knights_archers_zombies").batch(2).reset([1, 2]))  # (2, 4, 135)
+    assert torch.equal(again(obs), policy(obs))
+    old = {k: v for k, v in policy.args.items() if k != "entities"}  # checkpoints before ChooseAndAct
+    assert all(isinstance(net, torch.nn.Sequential) for net in TeamPolicy(**old).nets.values())
+    masked = new_policy(GRPOConfig(game="knights_archers_zombies", game_kwargs={"obs_method": "vector-masked"}))
+    assert all(isinstance(net, torch.nn.Sequential) for net in masked.nets.values())
+    # simple_spread's stored arguments are unchanged by the new kinds of network
+    assert "entities" not in new_policy(GRPOConfig()).args
