@@ -238,8 +238,9 @@ def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread",
             start = time.perf_counter()
             pool = make_workers(count)
             startup = time.perf_counter() - start
-            store = Store.open(str(Path(tmp) / "league.db"), create=True)
+            store = None
             try:
+                store = Store.open(str(Path(tmp) / "league.db"), create=True)
                 manager = LeagueManager(store, config, Path(tmp) / "checkpoints")
                 start = time.perf_counter()
                 trained = manager.run(workers=pool)
@@ -254,7 +255,8 @@ def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread",
                     store_match(store, manager.league, a, b, result)
                 match_seconds = time.perf_counter() - start
             finally:
-                store.close()
+                if store is not None:
+                    store.close()
                 pool.close()
         rows.append({"workers": count, "runner": "this process" if count == 1 else "ray",
                      "startup_seconds": startup, "generations": trained, "league_seconds": league_seconds,
