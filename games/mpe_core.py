@@ -85,6 +85,15 @@ class World:
         self.incidence[np.arange(len(self.pair_i)), self.pair_i] = 1.0
         self.incidence[np.arange(len(self.pair_i)), self.pair_j] = -1.0
 
+    def start(self, seeds: Sequence[int], goal_draws: int = 0) -> np.ndarray:
+        """Every game from its seed, exactly as `env.reset(seed=s)` places it (`start_draws`); returns the
+        goal landmarks the scenario drew first, `(B, goal_draws)`."""
+        if len(seeds) != len(self.pos):
+            raise ValueError(f"need {len(self.pos)} seeds, got {len(seeds)}")
+        goals, agents, landmarks = start_draws(seeds, self.pos.shape[1], self.landmarks.shape[1], goal_draws)
+        self.reset(agents, landmarks)
+        return goals
+
     def reset(self, agents: np.ndarray, landmarks: np.ndarray) -> None:
         """Place agents `(B, n, 2)` and landmarks `(B, L, 2)`; everyone still and silent, as `reset_world` does."""
         self.pos = agents.copy()

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 from mpe2 import simple_reference_v3
 
-from games.mpe_core import Body, World, start_draws
+from games.mpe_core import Body, World
 from games.spec import GameSpec, KeyMap, Targets
 
 # Scenario.reset_world: landmark colours; each agent sees the colour of the landmark the *other* must reach.
@@ -43,10 +43,7 @@ class ReferenceBatch:
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         """Start each game from its seed, exactly as `env.reset(seed=s)`; returns obs `(B, 2, 21)`."""
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
-        self.goals, agents, landmarks = start_draws(seeds, n_agents=2, n_landmarks=3, goal_draws=2)
-        self.world.reset(agents, landmarks)
+        self.goals = self.world.start(seeds, goal_draws=2)  # (B, 2): agent i's goal_b
         self.steps = 0
         self.done[:] = False
         return self._observe()

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 from mpe2 import simple_speaker_listener_v4
 
-from games.mpe_core import Body, World, start_draws
+from games.mpe_core import Body, World
 from games.simple_spread import ARROWS
 from games.spec import GameSpec, KeyMap, Targets
 
@@ -47,11 +47,7 @@ class SpeakerListenerBatch:
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         """Start each game from its seed, exactly as `env.reset(seed=s)`; returns obs `(B, 2, 11)`."""
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
-        goals, agents, landmarks = start_draws(seeds, n_agents=2, n_landmarks=3, goal_draws=1)
-        self.goal = goals[:, 0]
-        self.world.reset(agents, landmarks)
+        self.goal = self.world.start(seeds, goal_draws=1)[:, 0]  # (B,) the listener's goal landmark
         self.steps = 0
         self.done[:] = False
         return self._observe()

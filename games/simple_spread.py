@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 from mpe2 import simple_spread_v3
 
-from games.mpe_core import Body, World, start_draws
+from games.mpe_core import Body, World
 from games.spec import GameSpec, KeyMap, Targets
 
 ARROWS = KeyMap(
@@ -62,10 +62,7 @@ class SpreadBatch:
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         """Start each game from its seed, exactly as `env.reset(seed=s)`; returns obs `(B, N, obs_dim)`."""
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
-        _, agents, landmarks = start_draws(seeds, n_agents=self.n, n_landmarks=self.n)  # (B, N, 2) each
-        self.world.reset(agents, landmarks)
+        self.world.start(seeds)
         self.steps = 0
         self.done[:] = False
         return self._observe(self.world.to_landmarks())
