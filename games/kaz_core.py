@@ -176,14 +176,19 @@ class _Games:
             else:
                 v[rows] = getattr(part, k)
 
-    def reorder(self, names: tuple[str, ...], key: np.ndarray) -> None:
-        """Sorts the slots of the fields `names` stably by `key` `(B, S)`, in the games whose order changes."""
-        order = np.argsort(key, axis=1, kind="stable")  # (B, S)
-        rows = np.flatnonzero((order != np.arange(key.shape[1])).any(axis=1))
+    def reorder(self, names: tuple[str, ...], key: np.ndarray, touched: np.ndarray) -> None:
+        """Sorts the slots of the fields `names` stably by `key` `(B, S)`, in the games whose order changes;
+        only games `touched` `(B,)` (slots added or freed this cycle) can have changed, so only they are sorted."""
+        candidates = np.flatnonzero(touched)
+        if not len(candidates):
+            return
+        order = np.argsort(key[candidates], axis=1, kind="stable")  # (b, S)
+        moved = (order != np.arange(key.shape[1])).any(axis=1)
+        rows, order = candidates[moved], order[moved]
         if len(rows):
             for name in names:
                 field = getattr(self, name)
-                index = order[rows].reshape(len(rows), -1, *(1,) * (field.ndim - 2))
+                index = order.reshape(len(rows), -1, *(1,) * (field.ndim - 2))
                 field[rows] = np.take_along_axis(field[rows], index, axis=1)
 
 
@@ -261,6 +266,15 @@ class KAZBatch:
         self.done[:] = False
         return self._observe(g, self.alive)
 
+    def clone_rows(self, source: np.ndarray) -> None:
+        """Game i goes on as a copy of game `source[i]` `(B,)`: its whole state, zombie generator and spawn timer
+        included, so copies given the same actions play the same. Lets GRPO branch a group's rollouts from one
+        mid-episode state (`GRPOConfig.branch_every`); every game is at the same cycle, as they reset together."""
+        source = np.asarray(source, dtype=np.int64)
+        self.g.put(np.arange(self.num_envs), self.g.take(source))
+        self.alive[:] = self.alive[source]
+        self.done[:] = self.done[source]
+
     # ------------------------------------------------------------------ step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """actions `(B, n)` in 0..5 -> obs `(B, n, obs_dim)` float32, rewards `(B, n)` float32, done `(B,)`.
@@ -317,6 +331,7 @@ class KAZBatch:
         # Archers shoot in order: each arrow counts toward max_arrows for the archers after it. A try beyond
         # max_arrows is a no-op; others advance the archer's timeout, and its 4th try after a shot shoots.
         count = g.arrow.sum(axis=1)  # (b,)
+        shot = np.zeros(len(count), dtype=bool)  # (b,) games with a new arrow
         for i in range(self.num_archers):
             trying = acts[:, i] & (actions[:, i] == ATTACK) & (count < self.max_arrows)
             waiting = trying & (g.timeout[:, i] >= 0)
@@ -331,7 +346,8 @@ class KAZBatch:
             g.adir[b, slot] = g.heading[b, i]
             g.aowner[b, slot], g.afired[b, slot] = i, self.frames
             count += shoots
-        self._sort_arrows(g)
+            shot |= shoots
+        self._sort_arrows(g, shot)
 
         # Knights' attack starts a mace swing (and the timeout that blocks them).
         knight = np.flatnonzero(~self.is_archer)
@@ -360,10 +376,10 @@ class KAZBatch:
         self._remove(g, out)
         return out
 
-    def _sort_arrows(self, g: _Games) -> None:
+    def _sort_arrows(self, g: _Games, touched: np.ndarray) -> None:
         """Arrows in the env's order (archer_0's by firing time, then archer_1's, ..), free slots last."""
         key = np.where(g.arrow, g.aowner * (self.max_cycles + 1) + g.afired, np.iinfo(np.int64).max)
-        g.reorder(("arrow", "ax", "ay", "aowner", "afired", "adir"), key)
+        g.reorder(("arrow", "ax", "ay", "aowner", "afired", "adir"), key, touched)
 
     def _remove(self, g: _Games, who: np.ndarray) -> None:
         """env._remove_agent for the agents `who` `(b, n)`: out of play, and a knight's mace is dropped."""
@@ -372,6 +388,7 @@ class KAZBatch:
 
     def _apply_weapons(self, g: _Games) -> None:
         """Weapons move (arrows fly on even when their archer is dead), then kill the zombies they touch."""
+        flying = g.arrow.copy()
         centre_x = np.trunc(g.ax + ARROW // 2 + g.adir[..., 0] * C.ARROW_SPEED).astype(np.int64)
         centre_y = np.trunc(g.ay + ARROW // 2 + g.adir[..., 1] * C.ARROW_SPEED).astype(np.int64)
         g.ax, g.ay = centre_x - ARROW // 2, centre_y - ARROW // 2
@@ -403,9 +420,9 @@ class KAZBatch:
         np.add.at(g.score, (games, owner[games, killer]), 1)
         arrow = killer < self.max_arrows
         g.arrow[games[arrow], killer[arrow]] = False
-        self._sort_arrows(g)
+        self._sort_arrows(g, (flying != g.arrow).any(axis=1))
         g.zombie &= ~hit
-        g.reorder(("zombie", "zx", "zy", "wobble"), ~g.zombie)  # the survivors keep their order
+        g.reorder(("zombie", "zx", "zy", "wobble"), ~g.zombie, hit.any(axis=1))  # survivors keep their order
 
     def _zombie_turn(self, g: _Games) -> np.ndarray:
         """Zombies touch players, walk, and spawn; returns the agents they killed `(b, n)`."""
@@ -464,22 +481,29 @@ class KAZBatch:
         exists = np.concatenate([~g.gone, mace, g.arrow, g.zombie], axis=1)  # (b, E)
         shown = seen[:, :, None] & exists[:, None]  # (b, n, E)
 
-        # Built column by column, (width, b, n, rows), then laid out as the env's (rows, width) tables.
-        masks = self.typemask.shape[1]
-        cols = np.zeros((masks + 5, b, n, len(self.typemask)), dtype=np.float32)  # float64 maths, one cast
-        rel_x = (x[:, None, :] - x[:, :n, None]) * shown  # (b, n, E) relative to each viewer
-        rel_y = (y[:, None, :] - y[:, :n, None]) * shown
-        cols[masks, :, :, 1:] = np.sqrt(rel_x * rel_x + rel_y * rel_y) / np.sqrt(2)
-        cols[masks + 1, :, :, 1:], cols[masks + 2, :, :, 1:] = rel_x, rel_y
-        cols[masks + 3, :, :, 1:] = heading[:, None, :, 0] * shown
-        cols[masks + 4, :, :, 1:] = heading[:, None, :, 1] * shown
+        # Written straight into the env's (rows, width) tables, column by column: float64 maths (in place where
+        # it can be), one cast to float32 on writing. Headings are cast first: times 0 or 1 is exact either way.
+        m = self.typemask.shape[1]
+        out = np.zeros((b, n, len(self.typemask), m + 5), dtype=np.float32)  # (b, n, rows, width)
+        rel_x = x[:, None, :] - x[:, :n, None]  # (b, n, E) relative to each viewer
+        rel_x *= shown
+        rel_y = y[:, None, :] - y[:, :n, None]
+        rel_y *= shown
+        distance = rel_x * rel_x
+        distance += rel_y * rel_y
+        np.sqrt(distance, out=distance)
+        distance /= np.sqrt(2)
+        out[:, :, 1:, m], out[:, :, 1:, m + 1], out[:, :, 1:, m + 2] = distance, rel_x, rel_y
+        heading = heading.astype(np.float32)
+        np.multiply(heading[:, None, :, 0], shown, out=out[:, :, 1:, m + 3])
+        np.multiply(heading[:, None, :, 1], shown, out=out[:, :, 1:, m + 4])
         # row 0: the viewer's own position and heading (distance 0)
-        cols[masks + 1, :, :, 0], cols[masks + 2, :, :, 0] = x[:, :n] * seen, y[:, :n] * seen
-        cols[masks + 3 :, :, :, 0] = (g.heading * seen[..., None]).transpose(2, 0, 1)
-        if masks:
+        out[:, :, 0, m + 1], out[:, :, 0, m + 2] = x[:, :n] * seen, y[:, :n] * seen
+        out[:, :, 0, m + 3 :] = g.heading * seen[..., None]
+        if m:
             present = np.concatenate([seen[..., None], shown], axis=2)  # (b, n, rows)
-            cols[:masks] = self.typemask.T[:, None, None, :] * present
-        return np.ascontiguousarray(cols.transpose(1, 2, 3, 0)).reshape(b, n, self.obs_dim)
+            out[..., :m] = self.typemask * present[..., None]
+        return out.reshape(b, n, self.obs_dim)
 
     def close(self) -> None:
         """Nothing to free; here so every batch can be closed the same way."""

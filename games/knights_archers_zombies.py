@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from pettingzoo.butterfly import knights_archers_zombies_v11
+from pettingzoo.butterfly.knights_archers_zombies.src import constants as C
 
 from games.kaz_core import make_batch
 from games.spec import Entities, GameSpec, KeyMap, sum_team_reward
@@ -45,7 +46,8 @@ def zombie_entities(**kwargs: Any) -> dict[str, Entities]:
     if kwargs["obs_method"] != "vector":
         return {}
     first = 1 + kwargs["num_archers"] + 2 * kwargs["num_knights"] + kwargs["max_arrows"]
-    table = Entities(own=0, first=first, count=kwargs["max_zombies"], width=5)
+    table = Entities(own=0, first=first, count=kwargs["max_zombies"], width=5,
+                     aspect=C.SCREEN_HEIGHT / C.SCREEN_WIDTH)
     return {role: table for role, count in (("archer", kwargs["num_archers"]), ("knight", kwargs["num_knights"]))
             if count}
 

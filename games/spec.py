@@ -67,7 +67,11 @@ class Entities:
     count: int
     """How many target rows the table has."""
     width: int
-    """Numbers per row; the flat observation is the table row after row."""
+    """Numbers per row; the flat observation is the table row after row. Rows read [distance, x, y, heading x,
+    heading y]: the own row's x, y are its position, the others' are relative to it (KAZ's vector layout)."""
+    aspect: float = 1.0
+    """Height over width of the units x and y are in (KAZ divides x by 1280 px and y by 720 px: 0.5625), so a
+    policy can turn the relative x, y of a row into a true direction and compare it with its own heading."""
 
 
 @dataclass(frozen=True)

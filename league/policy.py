@@ -86,12 +86,16 @@ class ChooseAndAct(nn.Module):
                  act_hidden: int, n_actions: int) -> None:
         super().__init__()
         self.obs_dim = obs_dim
-        self.own, self.first, self.count, self.width = entities
+        self.own, self.first, self.count, self.width = entities[:4]
+        # Aiming features (checkpoints made before them list 4 numbers and have none): how far the agent's
+        # heading is from the direction of each row, as the cross and dot products of the two unit vectors.
+        self.aspect = float(entities[4]) if len(entities) > 4 else 0.0
+        aim = 2 if self.aspect else 0
         if obs_dim % self.width or self.first + self.count > obs_dim // self.width:
             raise ValueError(f"a {obs_dim}-number observation has no rows {self.first}..{self.first + self.count} "
                              f"of width {self.width}")
         self.choose = mlp(obs_dim + ids, hidden, layers, self.count + 1, nn.ReLU)
-        self.act = mlp(2 * self.width + 1, act_hidden, layers, n_actions, nn.ReLU)
+        self.act = mlp(2 * self.width + 1 + aim, act_hidden, layers, n_actions, nn.ReLU)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x `(..., obs_dim + ids)` (observation, then agent id one-hot) -> action log-probs `(..., A)`."""
@@ -104,7 +108,14 @@ class ChooseAndAct(nn.Module):
         flag = present.to(x.dtype).clone()
         flag[..., -1] = 0.0  # "none" is always possible but is no target
         log_choice = torch.log_softmax(self.choose(x).masked_fill(~present, MISSING_ACTION), -1)  # (..., K + 1)
-        log_act = torch.log_softmax(self.act(torch.cat([own, rows, flag.unsqueeze(-1)], -1)), -1)  # (..., K+1, A)
+        features = [own, rows, flag.unsqueeze(-1)]
+        if self.aspect:
+            offset = rows[..., 1:3] * rows.new_tensor([1.0, self.aspect])  # (..., K + 1, 2) true proportions
+            unit = offset / offset.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+            heading = own[..., 3:5]  # (..., K + 1, 2) a unit vector
+            cross = heading[..., 0] * unit[..., 1] - heading[..., 1] * unit[..., 0]  # sin of the angle to turn
+            features.append(torch.stack([cross, (heading * unit).sum(-1)], -1))  # (..., K + 1, 2)
+        log_act = torch.log_softmax(self.act(torch.cat(features, -1)), -1)  # (..., K + 1, A)
         return torch.logsumexp(log_choice.unsqueeze(-1) + log_act, dim=-2)  # (..., A)
 
 
@@ -148,12 +159,12 @@ class TeamPolicy(nn.Module):
     ) -> None:
         """`targets`: role -> [velocity, first, count, teammates, teammate_count] (`games.spec.Targets`) for
         the roles that get a `ChooseAndSteer` network, with a sixth entry `moves` for roles whose action is
-        `move + moves * word` (a `MoveAndSay` network). `entities`: role -> [own, first, count, width]
+        `move + moves * word` (a `MoveAndSay` network). `entities`: role -> [own, first, count, width, aspect]
         (`games.spec.Entities`) for the roles that get a `ChooseAndAct` network (its act net `steer_hidden`
         wide). Every other role gets a plain MLP."""
         super().__init__()
         targets = {role: [int(v) for v in t] for role, t in (targets or {}).items()}
-        entities = {role: [int(v) for v in e] for role, e in (entities or {}).items()}
+        entities = {role: [int(v) for v in e[:4]] + [float(v) for v in e[4:]] for role, e in (entities or {}).items()}
         self.args = {"agents": list(agents), "obs_dims": dict(obs_dims), "n_actions": dict(n_actions),
                      "hidden": hidden, "layers": layers, "targets": targets, "steer_hidden": steer_hidden}
         if entities:  # only when used, so the args of every other team read as before
@@ -191,7 +202,7 @@ class TeamPolicy(nn.Module):
         targets = {role: [t.velocity, t.first, t.count, t.teammates, t.teammate_count]
                    + ([t.moves] if t.moves else [])  # 5 entries as before unless moves and words share an action
                    for role, t in declared.items() if isinstance(t, Targets)}
-        entities = {role: [e.own, e.first, e.count, e.width]
+        entities = {role: [e.own, e.first, e.count, e.width, e.aspect]
                     for role, e in declared.items() if isinstance(e, Entities)}
         return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities)
 

@@ -94,3 +94,19 @@ def test_repeated_seeds_give_identical_starts_and_other_observations_fall_back()
     assert not SPEC.has_core(obs_method="image") and not SPEC.has_core(obs_method="vector-sequence")
     with pytest.raises(ValueError):
         core.reset([1, 2])
+
+
+def test_cloned_games_play_on_as_their_source():
+    """`clone_rows` copies a whole game (zombie generator and spawn timer included): copies given the same
+    actions stay equal to the source, step after step, over the rest of the episode."""
+    batch = KAZBatch(4)
+    rng = np.random.default_rng(3)
+    batch.reset([11, 12, 13, 14])
+    for _ in range(120):
+        batch.step(rng.integers(0, 6, (4, 4)))
+    batch.clone_rows(np.array([2, 2, 2, 0]))
+    while not batch.done.all():
+        actions = np.repeat(rng.integers(0, 6, (1, 4)), 4, axis=0)
+        obs, rewards, done = batch.step(actions)
+        assert (obs[0] == obs[1]).all() and (obs[1] == obs[2]).all() and (rewards[0] == rewards[2]).all()
+        assert done[0] == done[1] == done[2]

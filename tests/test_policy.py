@@ -136,14 +136,35 @@ def test_knights_archers_zombies_gets_choose_and_act_and_old_args_rebuild_mlps()
 
     policy = new_policy(GRPOConfig(game="knights_archers_zombies", hidden=16, steer_hidden=8))
     assert all(isinstance(net, ChooseAndAct) for net in policy.nets.values())
-    assert policy.args["entities"]["archer"] == [0, 17, 10, 5]  # self, 2 archers, 2 knights, 2 maces, 10 arrows
+    # self, 2 archers, 2 knights, 2 maces, 10 arrows; then the table's aspect (720 / 1280 px)
+    assert policy.args["entities"]["archer"] == [0, 17, 10, 5, 0.5625]
+    assert policy.nets["archer"].act[0].in_features == 2 * 5 + 1 + 2  # own row, target row, flag, cross, dot
     again = TeamPolicy(**policy.args)
     again.load_state_dict(policy.state_dict())
     obs = torch.as_tensor(games.get("knights_archers_zombies").batch(2).reset([1, 2]))  # (2, 4, 135)
     assert torch.equal(again(obs), policy(obs))
+    before_aim = {**policy.args, "entities": {r: e[:4] for r, e in policy.args["entities"].items()}}
+    assert all(net.act[0].in_features == 11 for net in TeamPolicy(**before_aim).nets.values())  # no aiming inputs
     old = {k: v for k, v in policy.args.items() if k != "entities"}  # checkpoints before ChooseAndAct
     assert all(isinstance(net, torch.nn.Sequential) for net in TeamPolicy(**old).nets.values())
     masked = new_policy(GRPOConfig(game="knights_archers_zombies", game_kwargs={"obs_method": "vector-masked"}))
     assert all(isinstance(net, torch.nn.Sequential) for net in masked.nets.values())
     # simple_spread's stored arguments are unchanged by the new kinds of network
     assert "entities" not in new_policy(GRPOConfig()).args
+
+
+def test_choose_and_act_aims_with_the_angle_to_each_zombie():
+    """The act net's last two inputs are sin and cos of the angle between the agent's heading and a zombie's
+    direction, measured in true proportions (y is in units of 720 px, x of 1280 px)."""
+    from league.policy import ChooseAndAct
+
+    net = ChooseAndAct(15, 1, (0, 1, 2, 5, 0.5), hidden=4, layers=1, act_hidden=4, n_actions=3)
+    seen = []
+    net.act.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    own = [0, 0.5, 0.5, 0.0, -1.0]  # facing up (y grows downward)
+    ahead = [0.1, 0.0, -0.2, 0.0, 1.0]  # straight up from the agent
+    up_right = [0.1, 0.2, -0.4, 0.0, 1.0]  # 0.2 right, 0.4 x 0.5 = 0.2 up: an eighth of a turn clockwise
+    net(torch.tensor([own + ahead + up_right + [1.0]]))
+    features = seen[0][0, :, -2:]  # (K + 1, 2): cross, dot per row (last row: none)
+    half = 0.5**0.5
+    torch.testing.assert_close(features, torch.tensor([[0.0, 1.0], [half, half], [0.0, 0.0]]))
