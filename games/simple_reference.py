@@ -100,7 +100,7 @@ SPEC = GameSpec(
     key_maps={
         # Moves only; the person always says word 0 (action = move + 5 * word).
         "agent": KeyMap(
-            keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=0, help="arrow keys move (you always say word 0)"
+            keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=0, help="arrow keys move (you always say word A)"
         ),
     },
     batch_core=make_batch,

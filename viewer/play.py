@@ -4,6 +4,10 @@ Held keys act every frame (the first held key of the map wins; none held = the m
 episode is stored as a `human` match in duplicate with the all-agent team on the same seed, so the person
 (`human:<name>`) gets a rating like any generation. Closing the window or Esc abandons the episode; nothing
 is stored then.
+
+In games with words (simple_speaker_listener, simple_reference) the partners speak a code of their own, so a
+panel right of the game shows it, read off their play before the episode starts (`league.conventions`): the
+word a partner sends for each goal, and where a partner goes for each word you can send.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import pygame
 import games
 from games.spec import KeyMap, close_env, role_of
 from games.vector import batchify
+from league.conventions import WORD_GAMES, describe, word_meanings
 from league.matches import NO_ACTION, Episode, MatchResult, outcome, play_episodes, state_checksum
 from viewer.app import BACKGROUND, DIM, HUD_HEIGHT, HUMAN_COLOUR, TEXT, panel_size
 from viewer.frames import panel_positions, to_surface
@@ -23,6 +28,11 @@ from viewer.frames import panel_positions, to_surface
 HeldKeys = Callable[[], set[str]]
 HUD = HUD_HEIGHT
 """Pixels above the game frame (who you are, your keys, step and return): the replay viewer's HUD height."""
+WORDS_WIDTH = 420
+"""Pixels right of the game frame for the partners' words, in games with words."""
+WORDS_TITLE = ("What your partners' words mean", "(read off how they play)")
+UNSURE, UNSURE_COLOUR = 0.8, (255, 190, 80)
+"""A meaning that fewer than this share of episodes agree with has its share drawn in amber."""
 
 
 def keyboard_keys(keymap: KeyMap) -> HeldKeys:
@@ -41,11 +51,68 @@ def human_action(keymap: KeyMap, held: set[str]) -> int:
     return next((action for key, action in keymap.keys.items() if key in held), keymap.idle)
 
 
+def play_window_size(game: str, game_kwargs: dict[str, Any]) -> tuple[int, int]:
+    """Window (width, height) for human play: the HUD, the game frame and, in games with words, the panel of
+    the partners' words to its right."""
+    width, height = panel_size(game, game_kwargs)
+    words = WORDS_WIDTH if game in WORD_GAMES else 0
+    return max(width + 20 + words, 640), height + HUD + 10
+
+
+def draw_words(screen: pygame.Surface, lines: list[str], colours: dict[str, tuple[int, int, int]],
+               topleft: tuple[int, int], font: pygame.font.Font) -> int:
+    """Draws the title and `lines` (from `league.conventions.describe`) at `topleft`: each landmark name with a
+    disc of the colour the game draws it in and the name in a bright version of it (the game's colours are too
+    dark to read on the background), shares in grey (amber when unsure). Returns the width drawn, in pixels."""
+    left, top = topleft
+    right = left
+    rows = [[(WORDS_TITLE[0], TEXT)], [(WORDS_TITLE[1], DIM)], []]
+    for line in lines:
+        rows.append([(word, _share_colour(word) if word.endswith("%") else TEXT) for word in line.split(" ")])
+    space = font.size(" ")[0]
+    for i, row in enumerate(rows):
+        x, y = left, top + 26 * i
+        for word, colour in row:
+            if word in colours:
+                pygame.draw.circle(screen, colours[word], (x + 7, y + 8), 7)
+                pygame.draw.circle(screen, TEXT, (x + 7, y + 8), 7, 1)
+                x += 18
+                colour = _bright(colours[word])
+            text = font.render(word, True, colour)
+            screen.blit(text, (x, y))
+            x += text.get_width() + space
+        right = max(right, x - space)
+    return right - left
+
+
+def _share_colour(share: str) -> tuple[int, int, int]:
+    """Grey for a share of episodes ("100%") a person can rely on, amber below UNSURE."""
+    return DIM if float(share.rstrip("%")) >= 100 * UNSURE else UNSURE_COLOUR
+
+
+def _bright(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The colour scaled up to full brightness, a quarter of the way to white."""
+    top = max(max(colour), 1)
+    r, g, b = (int(0.75 * 255 * c / top + 0.25 * 255) for c in colour)
+    return r, g, b
+
+
+def _widen(screen: pygame.Surface, width: int) -> pygame.Surface:
+    """The window, grown to `width` and centred again when it is the display and narrower (a caller that sized
+    it without the words panel); any other surface is drawn on as it is."""
+    if screen.get_width() >= width or screen is not pygame.display.get_surface():
+        return screen
+    screen = pygame.display.set_mode((width, screen.get_height()))
+    pygame.Window.from_display_module().position = pygame.WINDOWPOS_CENTERED  # grown rightwards it may leave the screen
+    return screen
+
+
 def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.ndarray, Any], np.ndarray],
                  seat: str, seed: int, fps: float, screen: pygame.Surface, held_keys: HeldKeys | None = None,
                  title: str = "") -> Episode | None:
     """Plays one episode in real time; the person's seat is marked 0 in `seats`, the partners' 1. Returns
-    None when the person quits before the end."""
+    None when the person quits before the end. In games with words the partners' code is read off `partners`
+    first and shown right of the game (the window grows to fit it)."""
     spec = games.get(game)
     info = spec.info(**game_kwargs)
     keymap = spec.key_maps[role_of(seat)]
@@ -56,6 +123,12 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
     panel = panel_size(game, game_kwargs)
     source = None
     font = pygame.font.Font(None, 24)
+    meanings = word_meanings(partners, game, game_kwargs, [a for a in agents if a != seat])
+    words = describe(meanings, you=seat)
+    if meanings is not None:
+        colours = dict(zip(meanings.landmarks, meanings.colours))
+        # measured by drawing off-screen; the window grows if the panel does not fit
+        screen = _widen(screen, panel[0] + 30 + draw_words(pygame.Surface((1, 1)), words, colours, (0, 0), font) + 10)
     clock = pygame.time.Clock()
     obs, _ = env.reset(seed=int(seed))
     actions_log, checks, team_return = [], [], 0.0
@@ -84,6 +157,8 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
             alive = "" if seat in env.agents or not env.agents else "  (your agent is out)"
             screen.blit(font.render(f"{title}   you: {seat} (red ring)", True, TEXT), (10, 8))
             screen.blit(font.render(keymap.help, True, DIM), (10, 32))
+            if meanings is not None:
+                draw_words(screen, words, colours, (panel[0] + 30, HUD), font)
             screen.blit(font.render(f"step {len(actions_log)}/{info.horizon}   team return {team_return:.2f}"
                                     f"{alive}   Esc quits", True, DIM), (10, 56))
             pygame.display.flip()

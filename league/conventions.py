@@ -1,0 +1,236 @@
+"""What a team's words mean, read off how it plays: for a person who takes a seat beside it (`league play`).
+
+In simple_speaker_listener and simple_reference a team invents its own code. Which word names which landmark
+is whatever training happened to settle on; it differs from team to team and from the scripted baseline. A
+person who plays with the team must follow that code, so the viewer shows it.
+
+Why behavioural: the code is not written anywhere inside a network. A plain MLP, a `ChooseAndSteer` listener
+and a `MoveAndSay` agent all hold it spread over their weights, and a scripted or random team has no weights at
+all. What every policy shares is that it acts, so we watch it act and read the code off its actions:
+
+- a speaking seat's word for goal g: play the team greedily on held-out seeds (the batched core); in each
+  episode take the seat's majority word over the steps after the first SETTLE (in simple_reference a word may
+  depend on what the agent has heard, and nothing is heard on the first step), then the majority over the
+  episodes whose goal is g. Its consistency is the share of those episodes that agree.
+- a listening seat's landmark for word w: the same seeds, with the seat it hears replaced by a constant
+  speaker that says w at every step (and does not move); the landmark the listener ends nearest to, majority
+  over the episodes, with the share that agree.
+
+The goal colour a speaker sees and the landmarks a listener sees are read from their observations, the words
+from their actions; `WORD_GAMES` says where each game puts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+import games
+from games import simple_reference, simple_speaker_listener
+from games.spec import role_of
+from league.evaluate import EVAL_SEED
+
+Policy = Callable[[np.ndarray, Any], np.ndarray]
+
+SETTLE = 3
+"""Steps at the start of an episode whose words do not count (nothing has been heard yet)."""
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+"""mpe2 writes word w on screen as LETTERS[w] ("speaker_0 sends B"), so people see the words as letters."""
+COLOUR_NAMES = ("red", "green", "blue")
+"""A landmark's name: its colour's strongest channel (both games colour landmarks 0, 1, 2 red, green, blue)."""
+
+
+@dataclass(frozen=True)
+class WordGame:
+    """Where a game with words puts them, read from the mpe2 scenario (and the batched core, which equals it)."""
+
+    words: int
+    """How many words a speaker has."""
+    colours: np.ndarray
+    """`(L, 3)` landmark colours as the scenario sets them: what a speaker sees of its goal."""
+    goal: dict[str, int]
+    """Speaking role -> index of the goal colour (3 numbers) in its observation."""
+    landmarks: dict[str, int]
+    """Listening role -> index of the landmarks relative to the agent (L (x, y) pairs) in its observation."""
+    hears: dict[str, str]
+    """Listening seat -> the seat whose word it hears."""
+    moves: int = 0
+    """0: a speaker's action is its word; above 0 an action is `move + moves * word` (simple_reference)."""
+
+    def word_of(self, role: str, actions: np.ndarray | int) -> np.ndarray | int | None:
+        """The word in a role's actions; None for roles that do not speak."""
+        if role not in self.goal:
+            return None
+        return actions // self.moves if self.moves else actions
+
+    def saying(self, words: np.ndarray) -> np.ndarray:
+        """The actions of a constant speaker that says `words` and does not move (move 0 is no-op)."""
+        return words * self.moves if self.moves else words
+
+
+WORD_GAMES: dict[str, WordGame] = {
+    # The speaker sees the goal colour (obs 0..2, padded to 11); the listener sees its velocity, the landmarks
+    # (2..7) and the word (8..10). The speaker's action is its word.
+    "simple_speaker_listener": WordGame(
+        words=3, colours=simple_speaker_listener.LANDMARK_COLOURS, goal={"speaker": 0}, landmarks={"listener": 2},
+        hears={"listener_0": "speaker_0"}),
+    # Each agent sees its velocity, the landmarks (2..7), the colour of the landmark the *other* agent must reach
+    # (8..10) and the other's word (11..20); its action is move + 5 * word.
+    "simple_reference": WordGame(
+        words=10, colours=simple_reference.LANDMARK_COLOURS, goal={"agent": 8}, landmarks={"agent": 2},
+        hears={"agent_0": "agent_1", "agent_1": "agent_0"}, moves=5),
+}
+"""Games whose teams talk; every other game has no words to show."""
+
+
+class Meaning(NamedTuple):
+    """One entry of a code: a word (what a speaker says for a goal) or a landmark (where a listener goes)."""
+
+    value: int
+    consistency: float
+    """Share of the episodes that agree with `value` (1.0: always)."""
+
+
+@dataclass(frozen=True)
+class WordMeanings:
+    """A team's code as it plays it, for some of its seats."""
+
+    game: str
+    landmarks: tuple[str, ...]
+    """Landmark names by index ("red", "green", "blue")."""
+    colours: tuple[tuple[int, int, int], ...]
+    """RGB of each landmark as mpe2 draws it (its colour x 200)."""
+    says: dict[str, dict[int, Meaning]]
+    """Speaking seat -> goal landmark -> the word it says for it."""
+    goes: dict[str, dict[int, Meaning]]
+    """Listening seat -> word -> the landmark it goes to when it hears it."""
+    hears: dict[str, str]
+    """Listening seat -> the seat whose word it hears."""
+
+
+def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = None,
+                  seats: Sequence[str] | None = None, episodes: int = 64, seed: int = EVAL_SEED) -> WordMeanings | None:
+    """The code of `policy` (a `TeamPolicy`, played greedily, or any `obs (B, n, D) -> actions (B, n)`
+    callable) for `seats` (default: all), read off its play on `episodes` held-out seeds from `seed` (see the
+    module docstring). None for games without words."""
+    words = WORD_GAMES.get(game)
+    if words is None:
+        return None
+    kwargs = dict(game_kwargs or {})
+    spec = games.get(game)
+    info = spec.info(**kwargs)
+    act = policy.numpy_policy(deterministic=True) if hasattr(policy, "numpy_policy") else policy
+    seats = list(info.agents if seats is None else seats)
+    seeds = list(range(seed, seed + episodes))
+
+    says: dict[str, dict[int, Meaning]] = {}
+    speakers = [s for s in seats if role_of(s) in words.goal]
+    if speakers:
+        obs, actions, _ = _play(spec, info, kwargs, act, seeds)  # (T, B, n, D), (T, B, n)
+        settle = min(SETTLE, len(actions) - 1)
+        for seat in speakers:
+            i, role = info.agents.index(seat), role_of(seat)
+            seen = obs[0, :, i, words.goal[role] : words.goal[role] + 3]  # (B, 3) the goal colour it sees
+            goal = np.argmin(np.linalg.norm(seen[:, None] - words.colours[None], axis=-1), axis=-1)  # (B,)
+            spoken = words.word_of(role, actions[settle:, :, i])  # (T - settle, B)
+            word = np.array([_majority(spoken[:, b]).value for b in range(len(seeds))])  # (B,) per episode
+            says[seat] = {int(g): _majority(word[goal == g]) for g in np.unique(goal)}
+
+    goes: dict[str, dict[int, Meaning]] = {}
+    for seat in (s for s in seats if role_of(s) in words.landmarks):
+        said = np.repeat(np.arange(words.words), episodes)  # (W * E,) word by word, each on every seed
+        speaker = info.agents.index(words.hears[seat])
+        _, _, last = _play(spec, info, kwargs, act, seeds * words.words, (speaker, words.saying(said)))
+        first = words.landmarks[role_of(seat)]
+        places = last[:, info.agents.index(seat), first : first + 2 * len(words.colours)].reshape(len(said), -1, 2)
+        nearest = np.argmin(np.linalg.norm(places, axis=-1), axis=-1)  # (W * E,) relative to the listener
+        goes[seat] = {w: _majority(nearest[said == w]) for w in range(words.words)}
+
+    names = tuple(COLOUR_NAMES[int(np.argmax(c))] for c in words.colours)
+    colours = tuple(tuple(int(v) for v in c * 200) for c in words.colours)  # mpe2 draws `entity.color * 200`
+    hears = {s: words.hears[s] for s in goes}
+    return WordMeanings(game, names, colours, says, goes, hears)
+
+
+def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]:
+    """One line per entry of the code, as the viewer shows it: "speaker_0 sends B for red  100%", "listener_0
+    hears A: goes to green  98%" (words as the game writes them on screen, then the share of episodes that
+    agree). With `you` (the person's seat) the lines say what to do: for a partner you listen to, where each
+    word sends you ("speaker_0 sends B: you go to red"); for a partner who listens to you, which of your keys
+    sends which word and where that partner then goes ("key 2 sends B: listener_0 goes to red"), or "you
+    always send A: ..." when your keys cannot choose a word (simple_reference's key map). A word a speaker
+    sends for several goals names none of them, so a line under that seat's says so ("  so C could be red /
+    green")."""
+    if meanings is None:
+        return []
+    place = meanings.landmarks
+    heard = WORD_GAMES[meanings.game].hears.get(you or "")  # the seat you listen to, if any
+    lines = []
+    for seat, code in meanings.says.items():
+        if seat == heard:  # what you hear, in the order you look it up: by word
+            lines += [f"{seat} sends {LETTERS[m.value]}: you go to {place[goal]}  {m.consistency:.0%}"
+                      for goal, m in sorted(code.items(), key=lambda item: item[1].value)]
+        else:
+            lines += [f"{seat} sends {LETTERS[m.value]} for {place[goal]}  {m.consistency:.0%}"
+                      for goal, m in sorted(code.items())]
+        for word in sorted({m.value for m in code.values()}):  # a word sent for several goals names none of them
+            named = [place[goal] for goal, m in sorted(code.items()) if m.value == word]
+            if len(named) > 1:
+                lines.append(f"  so {LETTERS[word]} could be {' / '.join(named)}")
+    for seat, code in meanings.goes.items():
+        keys = _word_keys(meanings.game, you) if you is not None and meanings.hears[seat] == you else {}
+        if len(keys) == 1:
+            m = code[next(iter(keys))]
+            lines.append(f"you always send {LETTERS[next(iter(keys))]}: {seat} goes to {place[m.value]}  "
+                         f"{m.consistency:.0%}")
+        elif keys:
+            lines += [f"key {'/'.join(names)} sends {LETTERS[w]}: {seat} goes to {place[code[w].value]}  "
+                      f"{code[w].consistency:.0%}" for w, names in keys.items() if names]
+        else:
+            lines += [f"{seat} hears {LETTERS[w]}: goes to {place[m.value]}  {m.consistency:.0%}"
+                      for w, m in code.items()]
+    return lines
+
+
+def _word_keys(game: str, seat: str) -> dict[int, list[str]]:
+    """Word -> the keys of the seat's key map that send it (the idle action's word too, with no key); empty
+    when the seat does not speak."""
+    role = role_of(seat)
+    keymap = games.get(game).key_maps[role]
+    words = WORD_GAMES[game]
+    if words.word_of(role, keymap.idle) is None:
+        return {}
+    keys: dict[int, list[str]] = {int(words.word_of(role, keymap.idle)): []}
+    for name, action in keymap.keys.items():
+        keys.setdefault(int(words.word_of(role, action)), []).append(name)
+    return dict(sorted(keys.items()))
+
+
+def _majority(values: np.ndarray) -> Meaning:
+    """The most frequent value (ties: the smallest) and its share."""
+    counts = np.bincount(np.asarray(values, dtype=np.int64))
+    return Meaning(int(np.argmax(counts)), float(counts.max() / len(values)))
+
+
+def _play(spec: Any, info: Any, kwargs: dict[str, Any], policy: Policy, seeds: list[int],
+          forced: tuple[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One episode per seed on `spec.batch`; `forced = (seat index, actions (B,))` replaces that seat's
+    actions at every step. -> observations before each step `(T, B, n, D)`, actions `(T, B, n)`, the last
+    observation `(B, n, D)`."""
+    batch = spec.batch(len(seeds), **kwargs)
+    try:
+        obs = batch.reset(seeds)
+        seen, acted = [], []
+        done = np.zeros(len(seeds), dtype=bool)
+        while not done.all():
+            actions = np.array(policy(obs, info), dtype=np.int64)  # (B, n)
+            if forced is not None:
+                actions[:, forced[0]] = forced[1]
+            seen.append(obs)
+            acted.append(actions)
+            obs, _, done = batch.step(actions)
+        return np.stack(seen), np.stack(acted), obs
+    finally:
+        batch.close()
