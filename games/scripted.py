@@ -41,6 +41,7 @@ on seeds 0..199 (returns are flat for K_VEL from 0.18 to 0.25; the coasting 0.4 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -109,7 +110,7 @@ def simple_spread(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     return steer(target, obs[..., 0:2])
 
 
-def _named_landmark(landmarks: np.ndarray, word: np.ndarray) -> np.ndarray:
+def named_landmark(landmarks: np.ndarray, word: np.ndarray) -> np.ndarray:
     """The landmark a one-hot `word` `(B, W)` names among `landmarks` `(B, L, 2)`; before any word is heard
     (the first step) the centre of the landmarks, the best guess under a distance reward. -> `(B, 2)`."""
     named = landmarks[np.arange(len(word)), np.argmax(word[:, : landmarks.shape[1]], axis=-1)]
@@ -120,7 +121,7 @@ def simple_speaker_listener(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     """Speaker (obs 3: goal colour) says the goal's index; listener (obs 11: vel 2, landmarks 6, word 3) goes."""
     word = np.argmax(obs[:, 0, 0:3], axis=-1)  # (B,)
     listener = obs[:, 1]  # (B, 11)
-    target = _named_landmark(listener[:, 2:8].reshape(-1, 3, 2), listener[:, 8:11])  # (B, 2)
+    target = named_landmark(listener[:, 2:8].reshape(-1, 3, 2), listener[:, 8:11])  # (B, 2)
     return np.stack([word, steer(target, listener[:, 0:2])], axis=1).astype(np.int64)
 
 
@@ -130,7 +131,7 @@ def simple_reference(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     B, n = obs.shape[:2]
     flat = obs.reshape(B * n, -1)  # (B*2, 21)
     word = np.argmax(flat[:, 8:11], axis=-1)  # (B*2,)
-    target = _named_landmark(flat[:, 2:8].reshape(-1, 3, 2), flat[:, 11:21])  # (B*2, 2)
+    target = named_landmark(flat[:, 2:8].reshape(-1, 3, 2), flat[:, 11:21])  # (B*2, 2)
     return (steer(target, flat[:, 0:2]) + 5 * word).reshape(B, n).astype(np.int64)
 
 
@@ -141,17 +142,28 @@ def pursuit(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     x offset + cols // 2, the pursuer at the centre; moves are 0 -x (column - 1), 1 +x, 2 +y (row + 1), 3 -y,
     4 stay.
     """
+    return pursuit_toward(obs, info, pursuit_window(obs, info)[..., 2] > 0)
+
+
+def pursuit_window(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """Each pursuer's window `(B, N, rows, cols, 3)` (walls, pursuers, evaders) from the padded observations."""
     rows, cols, _ = info.obs_shapes["pursuer"]
     B, n = obs.shape[:2]
-    grid = obs[..., : rows * cols * 3].reshape(B, n, rows, cols, 3)
+    return obs[..., : rows * cols * 3].reshape(B, n, rows, cols, 3)
+
+
+def pursuit_toward(obs: np.ndarray, info: GameInfo, chase: np.ndarray) -> np.ndarray:
+    """pursuit's plan toward chosen evaders: `chase` `(B, N, rows, cols)` bool marks, in each pursuer's window,
+    the evaders it goes for (all visible ones in the scripted plan; one in `games.styles`' stubborn pursuer)."""
+    grid = pursuit_window(obs, info)
+    B, n, rows, cols, _ = grid.shape
     others = grid[..., 1].copy()  # (B, N, rows, cols) pursuers per cell, less the viewer itself
     others[..., rows // 2, cols // 2] -= 1
-    evaders = grid[..., 2] > 0
-    beside = np.zeros_like(evaders)  # cells next to an evader (4-neighbourhood)
-    beside[..., 1:, :] |= evaders[..., :-1, :]
-    beside[..., :-1, :] |= evaders[..., 1:, :]
-    beside[..., :, 1:] |= evaders[..., :, :-1]
-    beside[..., :, :-1] |= evaders[..., :, 1:]
+    beside = np.zeros_like(chase)  # cells next to a chased evader (4-neighbourhood)
+    beside[..., 1:, :] |= chase[..., :-1, :]
+    beside[..., :-1, :] |= chase[..., 1:, :]
+    beside[..., :, 1:] |= chase[..., :, :-1]
+    beside[..., :, :-1] |= chase[..., :, 1:]
     goal = (beside & (grid[..., 0] == 0) & (others <= 0)).reshape(B, n, -1)  # (B, N, cells)
     dy, dx = np.divmod(np.arange(rows * cols), cols)
     dy, dx = dy - rows // 2, dx - cols // 2  # (cells,) offsets of each cell from the pursuer
@@ -178,23 +190,58 @@ def knights_archers_zombies(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     exactly (0, 1): they always walk straight down, while arrows and maces carry turned headings.
     Moves: 0 forward, 1 back, 2 turn counter-clockwise, 3 turn clockwise, 4 attack, 5 no-op.
     """
+    view = kaz_view(obs, info)
+    return kaz_moves(view, kaz_pick(view))
+
+
+@dataclass
+class KazView:
+    """What each agent of knights_archers_zombies sees, read off its table; E = arrow and zombie rows."""
+
+    dx: np.ndarray
+    """`(B, n, E)` px from the agent's centre to each row's centre (as if it were a zombie)."""
+    dy: np.ndarray
+    """`(B, n, E)` px, y pointing down."""
+    zombie: np.ndarray
+    """`(B, n, E)` bool: the row is a zombie."""
+    corner: np.ndarray
+    """`(B, n, E, 2)` px: each row's top-left corner on the screen (where a zombie is, whoever looks)."""
+    heading: np.ndarray
+    """`(B, n, 2)` the agent's heading."""
+    archer: np.ndarray
+    """`(n,)` bool: the seat is an archer."""
+
+
+def kaz_view(obs: np.ndarray, info: GameInfo) -> KazView:
+    """Each agent's zombies, relative and on the screen, from the padded observations `(B, n, D)`."""
     B, n = obs.shape[:2]
     width = info.obs_shapes[info.role_of(info.agents[0])][-1]
     rows = obs.reshape(B, n, -1, width)[..., -5:].astype(np.float64)  # (B, n, rows, 5), type masks dropped
-    heading = rows[:, :, 0, 3:5]  # (B, n, 2)
     things = rows[:, :, 1 + n + len(info.roles.get("knight", ())) :]  # (B, n, E, 5) arrows and zombies
     zombie = (things[..., 3] == 0) & (things[..., 4] == 1)  # (B, n, E)
     # centre of each zombie (29 x 31) relative to the agent's centre (a 32-45 px rect, ~19 px to its centre)
     dx = things[..., 1] * 1280 + 14.5 - 19  # (B, n, E) px
     dy = things[..., 2] * 720 + 15.5 - 19
-    dist = np.where(zombie, np.hypot(dx, dy), np.inf)
+    corner = (rows[:, :, :1, 1:3] + things[..., 1:3]) * np.array([1280.0, 720.0])  # (B, n, E, 2)
     archer = np.array([info.role_of(a) == "archer" for a in info.agents])  # (n,)
-    # archers take the lowest zombie, knights the nearest
-    pick = np.where(archer[:, None], np.where(zombie, -things[..., 2], np.inf), dist)
-    target = np.argmin(pick, axis=-1)[..., None]  # (B, n, 1)
-    tx = np.take_along_axis(dx, target, axis=-1)[..., 0]  # (B, n)
-    ty = np.take_along_axis(dy, target, axis=-1)[..., 0]
-    seen = zombie.any(axis=-1)
+    return KazView(dx, dy, zombie, corner, rows[:, :, 0, 3:5], archer)
+
+
+def kaz_pick(view: KazView) -> np.ndarray:
+    """The zombie row each agent takes on `(B, n)`: archers the lowest (the next to cross), knights the
+    nearest. Meaningless where an agent sees no zombie (`kaz_moves` then faces up)."""
+    lowest = np.where(view.zombie, -view.dy, np.inf)
+    nearest = np.where(view.zombie, np.hypot(view.dx, view.dy), np.inf)
+    return np.argmin(np.where(view.archer[:, None], lowest, nearest), axis=-1)
+
+
+def kaz_moves(view: KazView, target: np.ndarray) -> np.ndarray:
+    """Moves toward each agent's `target` row `(B, n)`: archers aim ahead of its walk and shoot once it is in
+    their line of fire, knights walk up and swing once it is in reach and in front; no zombie: face up."""
+    archer, heading = view.archer, view.heading
+    tx = np.take_along_axis(view.dx, target[..., None], axis=-1)[..., 0]  # (B, n)
+    ty = np.take_along_axis(view.dy, target[..., None], axis=-1)[..., 0]
+    seen = view.zombie.any(axis=-1)
     # archers lead the zombie by its walk while the arrow flies
     ty = np.where(archer, ty + KAZ_ZOMBIE_SPEED * np.hypot(tx, ty) / KAZ_ARROW_SPEED, ty)
     tx, ty = np.where(seen, tx, 0.0), np.where(seen, ty, -1.0)  # no zombie: face up

@@ -425,17 +425,19 @@ def show_cmd(generation: str, league_name: str, db: str, as_json: bool) -> None:
     with opened(db) as store:
         g = store.generation(generation, league_name)
         parent = store.generation(g["parent_id"]) if g["parent_id"] else None
+        partners = store.generation_partners(g["id"])
     try:
         load_checkpoint(g["checkpoint"], g["sha256"])
         check = "ok"
     except CheckpointError as e:
         check = f"FAILED: {e}"
-    data = {**g, "parent": parent["name"] if parent else None, "checkpoint_check": check}
+    data = {**g, "parent": parent["name"] if parent else None, "trained_with": partners, "checkpoint_check": check}
     if as_json:
         echo_json(data)
         return
     click.echo(f"{g['name']}  (id {g['id']}, created {g['created_at']})")
     click.echo(f"  parent      {data['parent'] or '-'}")
+    click.echo(f"  partners    {', '.join(partners) or '- (self-play only)'}")
     click.echo(f"  checkpoint  {g['checkpoint']}")
     click.echo(f"  sha256      {g['sha256']}  [{check}]")
     click.echo(f"  training    {g['train_steps']:,} env steps in {g['wall_time']:.1f}s")
@@ -534,25 +536,84 @@ def matches_cmd(league_name: str, player: str | None, db: str, as_json: bool) ->
 @db_option
 @json_option
 def crossplay_cmd(league_name: str, db: str, as_json: bool) -> None:
-    """The generation x partner matrix of mean team returns from mixed-team matches.
+    """The generation x partner matrix of mean team returns from mixed-team matches, and the stored partner
+    scores (`league partners`).
 
     Example: league crossplay --json
     """
-    from league.reports import crossplay
+    from league.reports import crossplay, partner_table
 
     with opened(db) as store:
-        names, matrix = crossplay(store, store.league(league_name))
+        league = store.league(league_name)
+        names, matrix = crossplay(store, league)
+        partners = partner_table(store, league)
     cells = [[None if v != v else round(float(v), 3) for v in row] for row in matrix]
     if as_json:
-        echo_json({"players": names, "matrix": cells})
+        echo_json({"players": names, "matrix": cells, "partners": partners})
         return
     if not names:
         click.echo("no mixed-team matches yet (league match A B --mixed)")
+    else:
+        width = max(len(n) for n in names)
+        click.echo(" " * width + "".join(f"{i:>9}" for i in range(len(names))))
+        for i, (name, row) in enumerate(zip(names, cells)):
+            click.echo(f"{name:<{width}}" + "".join(f"{'-' if v is None else f'{v:.2f}':>9}" for v in row)
+                       + f"  [{i}]")
+    if partners:
+        click.echo("\npartner scores (partners never trained with; 1 = scripted, 0 = random with the same partner):")
+        for r in partners:
+            click.echo(f"  {r['generation']:<24} {r['partner']:<24} {r['kind']:<10} "
+                       f"{plus_minus(r['score'], r['score_ci'])}")
+
+
+def plus_minus(value: float | None, half: float | None, digits: int = 2) -> str:
+    """`value +- half`, with '-' for a missing value or interval."""
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f} +- " + ("-" if half is None or half != half else f"{half:.{digits}f}")
+
+
+@cli.command("partners")
+@click.argument("generation")
+@click.option("--seeds", type=click.IntRange(min=2, max=10_000), default=32, show_default=True,
+              help="Held-out seeds, played with the partner in each seat.")
+@click.option("--partner", "only", multiple=True, metavar="NAME",
+              help="Only this partner: a style (see the README) or another team's generation; repeatable.")
+@click.option("--reference-env", is_flag=True, help="Play in the PettingZoo env itself (slower; the batched "
+              "cores are parity-tested against it).")
+@league_option
+@db_option
+@json_option
+def partners_cmd(generation: str, seeds: int, only: tuple[str, ...], reference_env: bool, league_name: str, db: str,
+                 as_json: bool) -> None:
+    """Score a generation with partners it never trained with: people-like styles and other teams' generations.
+
+    A partner takes one seat at a time (every seat in turn) and the generation fills the others. Partner
+    score = (R(team + P) - R(random + P)) / (R(scripted + P) - R(random + P)) on held-out seeds: 1.0 plays
+    with P as well as the scripted baseline does, 0.0 no better than random. Stored (see `league crossplay`).
+
+    Example: league partners default/alpha/g2 --seeds 32
+    """
+    from league.partners import partner_summary, score_generation
+
+    with opened(db) as store:
+        g, scores = score_generation(store, store.league(league_name), generation, seeds, only, reference_env)
+    summary = partner_summary(scores)
+    if as_json:
+        echo_json({"generation": g["name"], "seeds": seeds, "partners": [s.to_dict() for s in scores],
+                   "summary": summary})
         return
-    width = max(len(n) for n in names)
-    click.echo(" " * width + "".join(f"{i:>9}" for i in range(len(names))))
-    for i, (name, row) in enumerate(zip(names, cells)):
-        click.echo(f"{name:<{width}}" + "".join(f"{'-' if v is None else f'{v:.2f}':>9}" for v in row) + f"  [{i}]")
+    seats = scores[0].seats if scores else []
+    click.echo(f"{g['name']} with partners it never trained with: {seeds} held-out seeds x {len(seats)} seats "
+               f"({'PettingZoo env' if reference_env else 'batched core'})")
+    click.echo(f"  {'partner':<24} {'kind':<10} {'team return':>18}   {'partner score':>16}")
+    for s in scores:
+        click.echo(f"  {s.partner:<24} {s.kind:<10} {plus_minus(s.team_return, s.team_return_ci):>18}   "
+                   f"{plus_minus(s.score, s.score_ci):>16}")
+    for kind, label in (("style", "styles"), ("generation", "generations")):
+        mean = summary[kind]
+        click.echo(f"{label}: mean partner score {'-' if mean is None else f'{mean:.2f}'} over "
+                   f"{summary[kind + '_partners']} partner(s)")
 
 
 @cli.command("export")
@@ -575,12 +636,12 @@ def export_cmd(fmt: str, out_dir: str, league_name: str, db: str) -> None:
 
 
 @cli.command("plot")
-@click.argument("what", type=click.Choice(["ratings", "learning", "crossplay"]))
+@click.argument("what", type=click.Choice(["ratings", "learning", "crossplay", "partners"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
 @league_option
 @db_option
 def plot_cmd(what: str, out: str, league_name: str, db: str) -> None:
-    """Plot Elo by generation, training curves, or the cross-play heatmap to a PNG.
+    """Plot Elo by generation, training curves, the cross-play heatmap or the partner scores to a PNG.
 
     Example: league plot ratings --out ratings.png
     """
@@ -721,7 +782,8 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
 
 
 @cli.command("play")
-@click.option("--with", "generation", required=True, help="Generation whose agents fill the other seats.")
+@click.option("--with", "generation", help="Generation whose agents fill the other seats (default: the "
+              "league's best partner by `league partners` scores, else the top-rated generation).")
 @click.option("--seat", help="Agent you control (default: the first).")
 @click.option("--fps", type=click.FloatRange(min=1, max=120), help="Frames per second (default: the game's).")
 @click.option("--name", default=lambda: os.environ.get("USER") or "player", show_default="$USER",
@@ -729,8 +791,8 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
 @click.option("--seed", type=int, help="Start seed (default: a fresh held-out seed).")
 @league_option
 @db_option
-def play_cmd(generation: str, seat: str | None, fps: float | None, name: str, seed: int | None, league_name: str,
-             db: str) -> None:
+def play_cmd(generation: str | None, seat: str | None, fps: float | None, name: str, seed: int | None,
+             league_name: str, db: str) -> None:
     """Play one seat alongside a trained generation; the episode is stored as a human match.
 
     Your episode is compared in duplicate with the all-agent team on the same seed, so human:NAME gets a
@@ -738,14 +800,17 @@ def play_cmd(generation: str, seat: str | None, fps: float | None, name: str, se
 
     Example: league play --with default/alpha/g2 --seat agent_1
     """
+    from league.partners import play_partner
     from league.players import next_seeds, player_policy
-    from viewer.app import panel_size
-    from viewer.play import HUD, human_match, play_episode
+    from viewer.play import human_match, play_episode, play_window_size
 
     if not name or "/" in name or ":" in name:
         raise click.BadParameter("a name without '/' or ':'", param_hint="--name")
     with opened(db) as store:
         league = store.league(league_name)
+        if generation is None:
+            generation, why = play_partner(store, league)
+            click.echo(why)
         partner, policy = player_policy(store, league, generation)
         info = games.get(league["game"]).info(**league["game_kwargs"])
         seat = seat or info.agents[0]
@@ -753,8 +818,7 @@ def play_cmd(generation: str, seat: str | None, fps: float | None, name: str, se
             raise click.BadParameter(f"{seat!r} is not a seat of {league['game']}; seats: {', '.join(info.agents)}",
                                      param_hint="--seat")
         seed = seed if seed is not None else next_seeds(store, league, 1)[0]
-        width, height = panel_size(league["game"], league["game_kwargs"])
-        screen = open_window((max(width + 20, 640), height + HUD + 10))
+        screen = open_window(play_window_size(league["game"], league["game_kwargs"]))
         import pygame
 
         pygame.display.set_caption(f"league play: {seat} with {partner['name']}")

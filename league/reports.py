@@ -45,6 +45,12 @@ def crossplay(store: Store, league: dict[str, Any]) -> tuple[list[str], np.ndarr
     return names, matrix
 
 
+def partner_table(store: Store, league: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stored partner scores (`league partners`) of the league's generations, one row per (generation, partner)."""
+    keys = ("generation", "partner", "kind", "episodes", "team_return", "team_return_ci", "score", "score_ci")
+    return [{k: r[k] for k in keys} for r in store.league_partner_scores(league["id"])]
+
+
 def results_rows(store: Store, league: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per played seed of every match (rated or not), for outside tools."""
     rows = []
@@ -80,7 +86,8 @@ def export(store: Store, league: dict[str, Any], fmt: str, out_dir: str | Path) 
 
 def plot(store: Store, league: dict[str, Any], what: str, out: str | Path) -> Path:
     """Saves a PNG: `ratings` (Elo by generation per team, 95% intervals), `learning` (training return by
-    env steps per team), or `crossplay` (the generation x partner heatmap)."""
+    env steps per team), `crossplay` (the generation x partner heatmap) or `partners` (the generation x
+    never-met partner heatmap of stored partner scores)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,8 +126,30 @@ def plot(store: Store, league: dict[str, Any], what: str, out: str | Path) -> Pa
         ax.set_yticks(range(len(names)), names, fontsize=7)
         ax.set(xlabel="partner", ylabel="generation", title=f"{league['name']}: cross-play team return")
         fig.colorbar(image)
+    elif what == "partners":
+        rows = partner_table(store, league)
+        if not rows:
+            plt.close(fig)
+            raise ValueError("no partner scores yet: run `league partners GENERATION` first")
+        generations = sorted({r["generation"] for r in rows})
+        partners = list(dict.fromkeys(r["partner"] for r in sorted(rows, key=lambda r: (r["kind"] != "style",
+                                                                                     r["partner"]))))
+        matrix = np.full((len(generations), len(partners)), np.nan)
+        for r in rows:
+            if r["score"] is not None:
+                matrix[generations.index(r["generation"]), partners.index(r["partner"])] = r["score"]
+        image = ax.imshow(matrix, cmap="viridis", aspect="auto")
+        for (i, j), v in np.ndenumerate(matrix):
+            if v == v:
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                        bbox=dict(facecolor="white", alpha=0.7, linewidth=0))
+        ax.set_xticks(range(len(partners)), partners, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(generations)), generations, fontsize=7)
+        ax.set(xlabel="partner (never trained with)", ylabel="generation",
+               title=f"{league['name']}: partner score (1 = scripted, 0 = random, same partner)")
+        fig.colorbar(image)
     else:
-        raise ValueError(f"unknown plot {what!r}; plots: ratings, learning, crossplay")
+        raise ValueError(f"unknown plot {what!r}; plots: ratings, learning, crossplay, partners")
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

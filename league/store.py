@@ -15,6 +15,7 @@ import contextlib
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,34 @@ def m002_matches_results_episodes(db: Database) -> None:
         CREATE INDEX results_match ON results(match_id);
         CREATE INDEX episodes_match ON episodes(match_id);
         CREATE INDEX matches_players ON matches(player_a, player_b);
+        """
+    )
+
+
+@migrations()
+def m003_partner_scores_generation_partners(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE generation_partners (  -- who a generation trained with besides itself (league manager)
+            generation_id INTEGER NOT NULL REFERENCES generations(id),
+            partner TEXT NOT NULL,  -- a generation name ('default/beta/g2') or a baseline ('scripted')
+            PRIMARY KEY (generation_id, partner)
+        );
+        CREATE TABLE partner_scores (  -- `league partners`: play with partners never trained with
+            generation_id INTEGER NOT NULL REFERENCES generations(id),
+            partner TEXT NOT NULL,  -- a style ('slow') or a generation name
+            kind TEXT NOT NULL CHECK (kind IN ('style', 'generation')),
+            seats TEXT NOT NULL,    -- json: the seats the partner took, one at a time
+            episodes INTEGER NOT NULL,  -- per team: seeds x seats
+            team_return REAL,
+            team_return_ci REAL,    -- half-width of the 95% interval
+            scripted_return REAL,   -- the scripted team with the same partner in the same seats (the 1.0)
+            random_return REAL,     -- random play with the same partner (the 0.0)
+            score REAL,             -- NULL when scripted does no better than random with this partner
+            score_ci REAL,
+            created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            PRIMARY KEY (generation_id, partner)
+        );
         """
     )
 
@@ -289,8 +318,10 @@ class Store:
         wall_time: float,
         metrics: dict,
         iterations: list[dict],
+        partners: list[str] = (),
     ) -> dict:
-        """Store a new generation, its per-iteration metrics and its player, all in one transaction.
+        """Store a new generation, its per-iteration metrics, its player and the partners it trained with
+        (`add_generation_partners`), all in one transaction.
 
         `number` must be the team's latest number + 1 (0 for a team's first). An iteration's number is its
         "iteration" key if it has one, else its index in `iterations`.
@@ -330,6 +361,8 @@ class Store:
                     generation_id=generation_id,
                 )
             )
+            if partners:
+                self.add_generation_partners(generation_id, list(partners))
         return generation
 
     def generation(self, name_or_id: str | int, league: str | None = None) -> dict:
@@ -467,3 +500,60 @@ class Store:
             "SELECT pa.name AS name_a, pb.name AS name_b, e.side, e.seats, e.team_return FROM episodes e "
             "JOIN matches m ON m.id = e.match_id JOIN players pa ON pa.id = m.player_a "
             "JOIN players pb ON pb.id = m.player_b WHERE m.league_id = ? AND m.kind = 'mixed'", [league_id])
+
+    # ---- partners: who a generation trained with, and how it plays with partners it never met ----
+
+    def add_generation_partners(self, generation_id: int, partners: list[str]) -> None:
+        """Records the partners a generation trained with (generation names or 'scripted'); rerunning with the
+        same names adds nothing."""
+        with self._transaction():
+            self.generation(generation_id)  # unknown id: StoreError
+            for partner in partners:
+                if not partner:
+                    raise StoreError("a partner name must be non-empty")
+                self.db.execute("INSERT OR IGNORE INTO generation_partners (generation_id, partner) VALUES (?, ?)",
+                                [generation_id, partner])
+
+    def generation_partners(self, generation_id: int) -> list[str]:
+        """The partners a generation trained with, sorted (empty: it trained only with itself)."""
+        return [r["partner"] for r in self._rows(
+            "SELECT partner FROM generation_partners WHERE generation_id = ? ORDER BY partner", [generation_id])]
+
+    def add_partner_scores(self, generation_id: int, rows: list[dict]) -> list[dict]:
+        """Stores a generation's partner scores (keys as in the `partner_scores` table, `seats` a list), one
+        transaction; a partner scored before is replaced. Returns the generation's stored scores."""
+        columns = ("partner", "kind", "seats", "episodes", "team_return", "team_return_ci", "scripted_return",
+                   "random_return", "score", "score_ci")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._transaction():
+            for row in rows:
+                record = {k: row.get(k) for k in columns}
+                self.db["partner_scores"].upsert(
+                    dict(record, generation_id=generation_id, seats=_encode(record["seats"]), created_at=now),
+                    pk=("generation_id", "partner"))
+        return self.partner_scores(generation_id)
+
+    _PARTNER_SCORES_SQL = """
+        SELECT p.*, g.name AS generation FROM partner_scores p
+        JOIN (""" + _GENERATIONS_SQL + """) g ON g.id = p.generation_id
+    """
+
+    def partner_scores(self, generation_id: int) -> list[dict]:
+        """A generation's stored partner scores: styles first, then generations, by name."""
+        return self._rows(self._PARTNER_SCORES_SQL + " WHERE p.generation_id = ? ORDER BY p.kind DESC, p.partner",
+                          [generation_id])
+
+    def league_partner_scores(self, league_id: int) -> list[dict]:
+        """Every stored partner score of the league, by generation then partner."""
+        return self._rows(self._PARTNER_SCORES_SQL + " WHERE g.league_id = ? ORDER BY g.name, p.kind DESC, "
+                          "p.partner", [league_id])
+
+    def best_partner_generation(self, league_id: int) -> dict | None:
+        """The league's generation with the highest mean score over its style partners (`partner_score`, with
+        `styles` the number of them), or None when no generation has one."""
+        rows = self._rows(
+            "SELECT g.*, avg(p.score) AS partner_score, count(p.score) AS styles FROM partner_scores p "
+            "JOIN (" + _GENERATIONS_SQL + ") g ON g.id = p.generation_id "
+            "WHERE g.league_id = ? AND p.kind = 'style' AND p.score IS NOT NULL "
+            "GROUP BY g.id ORDER BY partner_score DESC, g.id DESC LIMIT 1", [league_id])
+        return rows[0] if rows else None

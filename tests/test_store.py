@@ -37,7 +37,7 @@ def test_migrations_are_applied_once_and_rerunnable(tmp_path):
     applied = list(s.db.query("SELECT migration_set, name FROM _sqlite_migrations"))
     assert {r["migration_set"] for r in applied} == {"league"}
     names = [r["name"] for r in applied]
-    assert len(names) == len(set(names)) == 2  # each migration recorded exactly once
+    assert len(names) == len(set(names)) == 3  # each migration recorded exactly once
     assert {"leagues", "teams", "generations", "training_metrics", "players"} <= set(s.db.table_names())
     s.close()
 
