@@ -36,6 +36,11 @@ class GRPOConfig:
     gamma: float = 0.8
     """Discount of the step form's reward-to-go; below 1 it cuts the variance that far-future steps (where
     sibling rollouts have long diverged) add to each action's credit."""
+    branch_every: int = 0
+    """0: a group's G rollouts play the whole episode from their shared start. Above 0 (long games; the game's
+    batched core must have `clone_rows`): episodes are cut into segments of this many steps, one update each,
+    and before every segment all rows of a group become copies of one of them still playing (drawn at random),
+    so siblings are compared from the same mid-episode state instead of a start they left long ago."""
     scale_by_std: bool = True
     """Divide by the group's std (GRPO). False keeps only the mean baseline (Dr. GRPO, arXiv:2503.20783)."""
     epochs: int = 1
@@ -70,6 +75,18 @@ class GRPOConfig:
     MLP. 'mlp': a plain MLP for every role. Continuing from a checkpoint keeps the checkpoint's architecture."""
     steer_hidden: int = 32
     """Width of the steering (or acting) net's hidden layers (choose-and-steer and choose-and-act roles only)."""
+    partner_share: float = 0.5
+    """Share of each update's groups whose rollouts give some seats to a partner from the league's population
+    (its trained generations, other teams' and this team's past ones, and the scripted baseline), so the team
+    learns to play with partners it was not copied from, people included; the rest play self-play. Used once the
+    league has a trained generation; 0 = self-play only. Only the team's own seats are trained."""
+    partner_seats: int = 1
+    """Seats a partner fills in a partnered group (one, as a person does in `league play`); drawn per group."""
+    partner_draw: str = "uniform"
+    """How a partnered group draws its partner: 'uniform', or 'prioritized' (the partners the team has scored
+    worst with so far in this generation are drawn more often: weight 1 / rank, never-played ones first)."""
+    partner_pool: int = 8
+    """Most league generations in the pool: the other teams' latest first, then the most recent others."""
     eps: float = 1e-6
     """Added to the group std before dividing."""
     device: str = "cpu"
@@ -100,6 +117,24 @@ class GRPOConfig:
         for name in ("lr", "max_grad_norm", "eps"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 <= self.partner_share <= 1:
+            raise ConfigError(f"partner_share must be between 0 and 1, got {self.partner_share!r}")
+        if self.partner_draw not in ("uniform", "prioritized"):
+            raise ConfigError(f"partner_draw must be 'uniform' or 'prioritized', got {self.partner_draw!r}")
+        if not isinstance(self.partner_pool, int) or self.partner_pool < 0:
+            raise ConfigError(f"partner_pool must be an integer >= 0, got {self.partner_pool!r}")
+        try:
+            seats = len(games.get(self.game).info(**self.game_kwargs).agents)
+        except games.GameError as e:
+            raise ConfigError(str(e)) from None
+        if not isinstance(self.partner_seats, int) or not 1 <= self.partner_seats < max(seats, 2):
+            raise ConfigError(f"partner_seats must be an integer from 1 to {seats - 1} ({self.game} has {seats} "
+                              f"seats and the team keeps at least one), got {self.partner_seats!r}")
+        if not isinstance(self.branch_every, int) or self.branch_every < 0:
+            raise ConfigError(f"branch_every must be an integer >= 0, got {self.branch_every!r}")
+        if self.branch_every and not hasattr(games.get(self.game).batch(1, **self.game_kwargs), "clone_rows"):
+            raise ConfigError(f"branch_every needs a batched core that can copy games (clone_rows); {self.game} "
+                              f"with these options has none: set branch_every = 0")
         if not isinstance(self.lr_half_life, int) or self.lr_half_life < 0:
             raise ConfigError(f"lr_half_life must be an integer >= 0, got {self.lr_half_life!r}")
         if not 0 < self.gamma <= 1:
@@ -145,8 +180,8 @@ class GRPOConfig:
 # the sampled return fastest of 0.003-0.03 (2 -> about 11 zombies in 3.5 minutes), halving every 200 updates.
 # Greedy play has not followed yet: the policy stays near uniform and its most likely action is "attack".
 PRESETS: dict[str, dict[str, Any]] = {
-    "knights_archers_zombies": {"groups": 16, "group_size": 8, "minibatch_size": 8192, "gamma": 0.99, "lr": 0.03,
-                                "lr_half_life": 200},
+    "knights_archers_zombies": {"groups": 32, "group_size": 8, "minibatch_size": 8192, "branch_every": 64,
+                                "gamma": 0.98, "lr": 0.01, "lr_half_life": 0},
     "pursuit": {"groups": 16, "group_size": 8, "minibatch_size": 8192, "gamma": 0.95, "lr": 0.003,
                 "lr_half_life": 0},
 }

@@ -4,6 +4,9 @@ No critic. Each update plays M start states x G rollouts; the G rollouts of a gr
 start state, so comparing a rollout's team return with its siblings' tells how much better its actions were
 than the team's usual play from *that* start. That relative advantage drives a PPO-style clipped update with
 a k3 KL penalty to a frozen reference policy (the parent generation in a league).
+Long games branch (`branch_every`): each group's rows are made copies of one mid-episode state before every
+segment, so siblings are compared from the same state. Partners (`partners`, `partner_share`): some groups give
+some seats to a frozen player from the league's population; only the team's own seats are trained.
 References: GRPO (DeepSeekMath, arXiv:2402.03300), Dr. GRPO (arXiv:2503.20783), clip-higher (DAPO,
 arXiv:2503.14476), k3 KL estimator (http://joschu.net/blog/kl-approx.html).
 """
@@ -62,6 +65,50 @@ def first_train_seed(seed: int, offset: int) -> int:
     return int(np.random.SeedSequence([seed, offset]).generate_state(1)[0]) % 2**29
 
 
+Partner = Callable[[np.ndarray, Any], np.ndarray]
+"""A partner's play: obs `(b, n, D)` and the game's info -> actions `(b, n)` for every seat (only its own are used)."""
+
+
+def partner_weights(draw: str, returns_with: list[list[float]]) -> np.ndarray | None:
+    """Draw weights of the pool `(P,)`: equal ('uniform'), or 1 / rank by the team's mean return with each
+    partner so far, worst first ('prioritized'; partners not played yet rank first). None: no pool."""
+    if not returns_with:
+        return None
+    if draw == "uniform":
+        return np.ones(len(returns_with))
+    means = np.array([np.mean(r) if r else -np.inf for r in returns_with])
+    rank = np.argsort(np.argsort(means, kind="stable"), kind="stable")  # 0 = the worst partner
+    return 1.0 / (rank + 1)
+
+
+def draw_partners(M: int, share: float, n: int, seats: int, weights: np.ndarray | None,
+                  generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Which pool partner each group plays with `(M,)` (-1: self-play) and the seats it fills `(M, n)`: the
+    first round(share * M) groups get a partner drawn by `weights`, in `seats` seats drawn uniformly."""
+    who, mask = np.full(M, -1), np.zeros((M, n), dtype=bool)
+    k = round(share * M) if weights is not None else 0
+    if k:
+        w = torch.as_tensor(weights, dtype=torch.float32, device=generator.device)
+        who[:k] = torch.multinomial(w, k, replacement=True, generator=generator).cpu().numpy()
+        chosen = torch.rand((k, n), generator=generator, device=generator.device).argsort(-1)[:, :seats]
+        np.put_along_axis(mask[:k], chosen.cpu().numpy(), True, axis=1)
+    return who, mask
+
+
+def branch_sources(done: np.ndarray, M: int, G: int, generator: torch.Generator) -> np.ndarray:
+    """For branching: the row `(B,)` each row of the batch becomes a copy of, one per group, drawn uniformly
+    from the group's rows still playing. A group whose rows have all ended takes a row still playing in any
+    group instead, so no row of the batch idles until the last group ends (all ended: rows keep their own)."""
+    playing = torch.as_tensor(~done, dtype=torch.float32, device=generator.device)  # (B,)
+    if not playing.any():
+        return np.arange(M * G)
+    weights = torch.eye(M, device=generator.device).repeat_interleave(G, dim=1) * playing  # (M, B) own rows
+    ended = weights.sum(-1) == 0
+    weights[ended] = playing
+    pick = torch.multinomial(weights, 1, generator=generator).squeeze(-1).cpu().numpy()  # (M,) rows
+    return np.repeat(pick, G)
+
+
 def reward_to_go(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
     """rewards `(T, B)` -> discounted sums of the rewards from each step on, `(T, B)`."""
     out = torch.zeros_like(rewards)
@@ -96,12 +143,14 @@ def train(
     progress: bool = False,
     label: str = "",
     score_baselines: tuple[float, float] | None = None,
+    partners: dict[str, Partner] | None = None,
 ) -> TrainResult:
     """Trains until `max_env_steps` env steps or `max_seconds` (at least one update), or `on_iteration`
     returns True. `policy` continues from given weights (else a fresh one); `reference` is the frozen KL
     anchor (else a frozen copy of the starting policy). `seed_offset` picks a disjoint stretch of start seeds
     (the league gives each generation its own). `score_baselines` = (random, scripted) team returns for the
-    normalized-score metric; `label` names the progress bar."""
+    normalized-score metric; `label` names the progress bar. `partners`: the population (name -> greedy play)
+    that `cfg.partner_share` of the groups play with, in `cfg.partner_seats` seats; empty or None = self-play."""
     # ---------------------------------------------------------------- settings (plumbing)
     cfg = config.validate()
     device = resolve_device(cfg.device)
@@ -113,6 +162,8 @@ def train(
     B = M * G
     batch = spec.batch(B, **cfg.game_kwargs)
     generator = torch.Generator(device=device).manual_seed(first_train_seed(cfg.seed, seed_offset))
+    pool = sorted(partners or {}) if cfg.partner_share > 0 else []  # names, in a fixed order
+    returns_with: list[list[float]] = [[] for _ in pool]  # team returns of the groups with each partner
 
     # ---------------------------------------------------------------- policy, reference, optimizer
     policy = (policy if policy is not None else new_policy(cfg)).to(device)
@@ -127,42 +178,79 @@ def train(
     result = TrainResult(policy, {})
     bar = tqdm(total=max_env_steps, desc=label or cfg.game, unit="step", unit_scale=True, disable=not progress,
                dynamic_ncols=True)
+    H = cfg.branch_every or T  # steps per update: a segment, or the whole episode
     start = time.perf_counter()
-    iteration = 0
+    iteration = episodes = clock = 0
+    done = np.ones(B, dtype=bool)
+    trunk = np.zeros(M)  # (M,) return so far of each group's branched-from path (branching only)
+    finished: list[float] = []  # returns of the paths from a start that ended (branching only)
+    finished_return = float("nan")  # mean of the last M of them
     while True:
         tick = time.perf_counter()
         # ------------------------------------------------------------ grouped rollouts
-        # Group m plays seed s_m G times: rows m*G .. m*G+G-1 of the batch.
-        first_seed = first_train_seed(cfg.seed, seed_offset) + iteration * M
-        seeds = np.repeat(np.arange(first_seed, first_seed + M), G)  # (B,)
-        obs_np = batch.reset(seeds)
-        obs = torch.zeros((T, B, n, batch.obs_dim), device=device)  # (T, B, n, D)
-        actions = torch.zeros((T, B, n), dtype=torch.long, device=device)
-        old_logp = torch.zeros((T, B, n), device=device)
-        alive = torch.zeros((T, B, n), dtype=torch.bool, device=device)  # agent acts at step t
-        team_reward = torch.zeros((T, B), device=device)
-        done = np.zeros(B, dtype=bool)
-        for t in range(T):
+        # Group m plays one state G times: rows m*G .. m*G+G-1 of the batch. The state is the start of seed s_m,
+        # or, when branching, the state one of the group's rows reached (all G rows become copies of it).
+        if done.all() or clock >= T:
+            first_seed = first_train_seed(cfg.seed, seed_offset) + episodes * M
+            seeds = np.repeat(np.arange(first_seed, first_seed + M), G)  # (B,)
+            obs_np = batch.reset(seeds)
+            done = np.zeros(B, dtype=bool)
+            # Partners: the first groups play with one (same partner, same seats for all G rows of a group).
+            who, seats = draw_partners(M, cfg.partner_share, n, cfg.partner_seats,
+                                       partner_weights(cfg.partner_draw, returns_with), generator)  # (M,), (M, n)
+            who_row, partner_seat = np.repeat(who, G), np.repeat(seats, G, axis=0)  # (B,), (B, n)
+            own_seat = torch.as_tensor(~partner_seat, device=device)  # (B, n) seats the team plays and trains
+            episodes, clock, trunk = episodes + 1, 0, np.zeros(M)
+        else:  # branching: `source` was drawn at the end of the last segment
+            batch.clone_rows(source)
+            obs_np, done = obs_np[source], done[source]  # a group that ended goes on from another's state
+        steps = min(H, T - clock)
+        obs = torch.zeros((steps, B, n, batch.obs_dim), device=device)  # (T, B, n, D)
+        actions = torch.zeros((steps, B, n), dtype=torch.long, device=device)
+        old_logp = torch.zeros((steps, B, n), device=device)
+        alive = torch.zeros((steps, B, n), dtype=torch.bool, device=device)  # agent acts at step t
+        team_reward = torch.zeros((steps, B), device=device)
+        for t in range(steps):
             if done.all():
                 break
             obs[t] = torch.as_tensor(obs_np, device=device)
             alive[t] = torch.as_tensor(batch.alive & ~done[:, None], device=device)
             actions[t], old_logp[t] = policy.sample(obs[t], generator)
-            obs_np, rewards, now_done = batch.step(actions[t].cpu().numpy())
+            act = actions[t].cpu().numpy()  # (B, n)
+            for k in np.unique(who[who >= 0]):  # partners take their seats' actions
+                rows = np.flatnonzero(who_row == k)
+                act[rows] = np.where(partner_seat[rows], partners[pool[k]](obs_np[rows], info), act[rows])
+            actions[t] = torch.as_tensor(act, device=device)
+            obs_np, rewards, now_done = batch.step(act)
             team_reward[t] = torch.as_tensor(np.where(done, 0.0, spec.team_reward(rewards)), device=device)
             done = now_done
+        clock += steps
         running = alive.any(-1)  # (T, B) env still playing at step t
         env_steps = int(running.sum())
-        returns = team_reward.sum(0)  # (B,) team return of each rollout
+        returns = team_reward.sum(0)  # (B,) team return of each rollout (of its segment, when branching)
+        if cfg.branch_every:  # each group's path goes on with the row it is copied from next
+            source = branch_sources(done, M, G, generator)  # (B,)
+            segment = returns.cpu().numpy()  # (B,)
+            over = done.reshape(M, G).all(-1) | (clock >= T)  # (M,) the groups whose path ended
+            finished += [float(x) for x in trunk[over] + segment.reshape(M, G)[over].mean(-1) if x == x]
+            follow = source[::G] // G  # (M,) the group each group goes on from: itself unless it ended
+            # A path copied into an ended group is counted once, where it goes on in its own group (nan: a copy).
+            trunk = np.where(follow == np.arange(M), trunk[follow] + segment[source[::G]], np.nan)
+            finished = finished[-M:]
+            finished_return = float(np.mean(finished)) if finished else float("nan")
 
         # ------------------------------------------------------------ advantages
         if cfg.advantage == "episode":
             adv = group_advantages(returns.view(1, M, G), running[:1].view(1, M, G), cfg.scale_by_std, cfg.eps)
-            adv = adv.view(1, B).expand(T, B)
+            adv = adv.view(1, B).expand(steps, B)
         else:
             to_go = reward_to_go(team_reward, cfg.gamma)  # (T, B)
-            adv = group_advantages(to_go.view(T, M, G), running.view(T, M, G), cfg.scale_by_std, cfg.eps).view(T, B)
+            adv = group_advantages(to_go.view(steps, M, G), running.view(steps, M, G), cfg.scale_by_std,
+                                   cfg.eps).view(steps, B)
         zero_var = float((returns.view(M, G).std(-1) < 1e-8).float().mean())
+        group_returns = returns.view(M, G).mean(-1).cpu().numpy()  # (M,)
+        for m in np.flatnonzero(who >= 0):
+            returns_with[who[m]].append(float(group_returns[m]))
 
         # ------------------------------------------------------------ clipped update with KL to the reference
         if cfg.lr_half_life:
@@ -170,7 +258,8 @@ def train(
                 group["lr"] = cfg.lr * 0.5 ** (iteration / cfg.lr_half_life)
         rows = running.flatten().nonzero().squeeze(-1)  # team-steps that happened
         flat_obs, flat_act = obs.flatten(0, 1)[rows], actions.flatten(0, 1)[rows]  # (R, n, D), (R, n)
-        flat_old, flat_mask = old_logp.flatten(0, 1)[rows], alive.flatten(0, 1)[rows].float()  # (R, n)
+        trained = alive & own_seat  # (T, B, n) the team's own seats: partner seats get no gradient
+        flat_old, flat_mask = old_logp.flatten(0, 1)[rows], trained.flatten(0, 1)[rows].float()  # (R, n)
         flat_adv = adv.flatten()[rows].unsqueeze(-1).expand(-1, n)  # (R, n) the team's advantage, every seat
         with torch.no_grad():
             ref_logp = torch.log_softmax(reference(flat_obs), -1).gather(-1, flat_act.unsqueeze(-1)).squeeze(-1)
@@ -203,7 +292,7 @@ def train(
         # ------------------------------------------------------------ metrics (plumbing)
         elapsed = time.perf_counter() - tick
         result.env_steps += env_steps
-        mean_return = float(returns.mean())
+        mean_return = finished_return if cfg.branch_every else float(returns.mean())
         metrics = {
             "iteration": iteration,
             "env_steps": result.env_steps,
@@ -216,6 +305,10 @@ def train(
             "steps_per_s": env_steps / elapsed,
             "seconds": time.perf_counter() - start,
         }
+        if pool:
+            with_partner = torch.as_tensor(who_row >= 0, device=device)
+            metrics["partner_return"] = float(returns[with_partner].mean()) if with_partner.any() else float("nan")
+            metrics["self_return"] = float(returns[~with_partner].mean()) if (~with_partner).any() else float("nan")
         result.metrics.append(metrics)
         bar.update(env_steps)
         bar.set_postfix(it=iteration, ret=f"{mean_return:.2f}", kl=f"{metrics['kl']:.3f}", sps=f"{metrics['steps_per_s']:,.0f}")

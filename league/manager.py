@@ -100,7 +100,28 @@ class LeagueManager:
         if parent["number"] != number - 1:
             raise ValueError(f"{team['name']}/g{number} needs g{number - 1}, latest is g{parent['number']}")
         data = checkpoint_bytes(parent["checkpoint"], parent["sha256"])
-        return TrainJob(self.config, self.league["name"], team["name"], number, data, parent["sha256"])
+        from league.players import player_seat
+
+        partners = tuple(player_seat(self.store, self.league, name)[1] for name in self.partner_pool(team))
+        return TrainJob(self.config, self.league["name"], team["name"], number, data, parent["sha256"], partners)
+
+    def partner_pool(self, team: dict[str, Any]) -> list[str]:
+        """Whom the team's next generation may train with: once the league has a trained generation, up to
+        `partner_pool` of them (the other teams' latest first, then the most recent others; never the parent,
+        which the team already is) and the scripted baseline. Empty when `partner_share` is 0."""
+        from games.scripted import scripted_policy
+
+        cfg = self.config.team_config(team["name"])
+        trained = [g for g in self.store.generations(self.league["id"]) if g["number"] >= 1]
+        if not cfg.partner_share or not trained:
+            return []
+        parent = self.store.latest_generation(team["id"])
+        latest = [self.store.latest_generation(t["id"]) for t in self.teams if t["id"] != team["id"]]
+        latest = [g for g in latest if g["number"] >= 1]
+        rest = sorted((g for g in trained if g["id"] != parent["id"] and g["id"] not in {x["id"] for x in latest}),
+                      key=lambda g: -g["id"])
+        names = [g["name"] for g in (latest + rest)[: cfg.partner_pool]]
+        return names + (["scripted"] if scripted_policy(self.league["game"]) else [])
 
     # ------------------------------------------------------------ matches
     def opponents(self, generation: dict[str, Any]) -> list[str]:
@@ -171,7 +192,7 @@ class LeagueManager:
         cfg = self.config.team_config(team["name"])
         final = trained.metrics[-1] if trained.metrics else {}
         return self.store.add_generation(team["id"], number, parent_id, str(path), trained.sha256, cfg.to_dict(),
-                                         trained.env_steps, trained.seconds, final, trained.metrics)
+                                         trained.env_steps, trained.seconds, final, trained.metrics, trained.partners)
 
     def run(self, on_round: Callable[[RoundReport], None] | None = None,
             on_iteration: Callable[[dict[str, Any]], None] | None = None, progress: bool = False,

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from league.checkpoints import make_payload, payload_bytes, payload_from_bytes, policy_from_payload
 from league.config import ConfigError, LeagueConfig
 from league.matches import MatchResult
-from league.players import MatchJob, play_job
+from league.players import MatchJob, Seat, play_job, seat_policy
 
 TIMING_METRICS = ("steps_per_s", "seconds")
 """Metrics that measure the machine, not the policy: kept in the database, left out of the checkpoint so the
@@ -77,6 +77,9 @@ class TrainJob:
     parent: bytes
     """The parent generation's checkpoint file, byte for byte (also the KL reference)."""
     parent_sha256: str
+    partners: tuple[Seat, ...] = ()
+    """The population the generation trains with (`GRPOConfig.partner_share`): league generations as
+    checkpoint bytes, and baselines; empty = self-play only."""
 
 
 @dataclass
@@ -89,6 +92,8 @@ class TrainedGeneration:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     env_steps: int = 0
     seconds: float = 0.0
+    partners: list[str] = field(default_factory=list)
+    """Names of the players it trained with (recorded with the generation, so partner scores can hold them out)."""
 
 
 def train_generation(job: TrainJob, on_iteration: Callable[[dict[str, Any]], None] | None = None,
@@ -116,12 +121,19 @@ def train_generation(job: TrainJob, on_iteration: Callable[[dict[str, Any]], Non
         on_iteration=each_iteration,
         progress=progress,
         label=f"{job.league}/{job.team}/g{job.number}",
+        partners={partner_name(seat): seat_policy(cfg.game, cfg.game_kwargs, seat) for seat in job.partners},
     )
     final = {k: v for k, v in (result.metrics[-1] if result.metrics else {}).items() if k not in TIMING_METRICS}
     data, digest = payload_bytes(make_payload(result.policy, cfg.game, cfg.game_kwargs, cfg.to_dict(),
                                               result.optimizer_state, generation=job.number, team=job.team,
                                               league=job.league, metrics=final))
-    return TrainedGeneration(data, digest, result.metrics, result.env_steps, result.seconds)
+    return TrainedGeneration(data, digest, result.metrics, result.env_steps, result.seconds,
+                             [partner_name(seat) for seat in job.partners])
+
+
+def partner_name(seat: Seat) -> str:
+    """A partner's player name: the generation's, or the baseline's kind."""
+    return seat.name or seat.kind
 
 
 # ---------------------------------------------------------------- where it runs

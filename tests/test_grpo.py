@@ -119,3 +119,30 @@ def test_learning_rate_halves_every_half_life():
     assert result.optimizer_state["param_groups"][0]["lr"] == pytest.approx(0.01 * 0.5 ** (2 / 2))
     constant = train(GRPOConfig(groups=4, group_size=2, hidden=16, lr=0.01, lr_half_life=0), max_env_steps=3 * 8 * 25)
     assert constant.optimizer_state["param_groups"][0]["lr"] == 0.01
+
+
+# ---------------------------------------------------------------- branching groups from mid-episode states
+
+def test_branch_sources_copy_a_playing_sibling():
+    from league.grpo import branch_sources
+
+    gen = torch.Generator().manual_seed(0)
+    done = np.array([True, False, True,  # group 0: only row 1 plays
+                     True, True, True,  # group 1: ended -> a row still playing anywhere (1 or 7)
+                     False, False, True])  # group 2: row 6 or 7
+    for _ in range(20):
+        src = branch_sources(done, 3, 3, gen)
+        assert list(src[:3]) == [1, 1, 1]
+        assert src[3] == src[4] == src[5] and src[3] in (1, 6, 7)
+        assert src[6] == src[7] == src[8] and src[6] in (6, 7)
+    assert list(branch_sources(np.ones(9, dtype=bool), 3, 3, gen)) == list(range(9))
+
+
+def test_branching_is_deterministic_and_needs_a_core_that_copies():
+    cfg = GRPOConfig(game="knights_archers_zombies", groups=2, group_size=2, branch_every=16, threads=1)
+    a = train(cfg, max_env_steps=400)
+    b = train(cfg, max_env_steps=400)
+    assert len(a.metrics) >= 6  # an update per 16-step segment
+    assert all(torch.equal(x, y) for x, y in zip(a.policy.state_dict().values(), b.policy.state_dict().values()))
+    with pytest.raises(ConfigError, match="branch_every"):
+        GRPOConfig(game="simple_spread", branch_every=8).validate()
