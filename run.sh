@@ -22,6 +22,7 @@ case "${1:-}" in
     league train --game simple_spread --teams 2 --generations 2 --steps-per-generation 1500000
     league generations
     league ratings
+    league partners default/beta/g2 --seeds 32
     ;;
   test)
     setup
