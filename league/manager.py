@@ -21,6 +21,7 @@ import games
 from league.checkpoints import checkpoint_bytes, make_payload, payload_bytes, save_generation_checkpoint
 from league.config import ConfigError, LeagueConfig
 from league.grpo import new_policy
+from league.players import player_seat
 from league.store import Store
 from league.workers import InProcess, RayWorkers, TrainedGeneration, TrainJob, crash_point
 
@@ -100,8 +101,6 @@ class LeagueManager:
         if parent["number"] != number - 1:
             raise ValueError(f"{team['name']}/g{number} needs g{number - 1}, latest is g{parent['number']}")
         data = checkpoint_bytes(parent["checkpoint"], parent["sha256"])
-        from league.players import player_seat
-
         partners = tuple(player_seat(self.store, self.league, name)[1] for name in self.partner_pool(team))
         return TrainJob(self.config, self.league["name"], team["name"], number, data, parent["sha256"], partners)
 

@@ -20,8 +20,8 @@ seats, on the same held-out seeds (`league.evaluate.eval_seeds`):
 the ratio of the mean returns over seeds (each seed's return is the mean over seats), not a mean of per-seed
 ratios: a seed on which scripted and random play happen to tie would divide by almost zero. Its 95% interval
 is the delta method's: 1.96 standard errors of the per-seed residuals of the ratio,
-`((T_s - R_s) - score * (S_s - R_s)) / mean(S - R)`. Where scripted play does no better than random with P,
-the score is undefined (None).
+`((T_s - R_s) - score * (S_s - R_s)) / mean(S - R)`. Where scripted play is not better than random with P by
+more than that gap's own 95% interval, the score is undefined (None): dividing by it would be noise.
 
 Episodes play on the game's batched core (parity-tested against PettingZoo) unless `reference_env=True`.
 """
