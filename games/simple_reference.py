@@ -21,7 +21,7 @@ import numpy as np
 from mpe2 import simple_reference_v3
 
 from games.mpe_core import Body, World
-from games.spec import GameSpec, KeyMap, Targets
+from games.spec import GameSpec, KeyMap, Targets, Words
 
 # Scenario.reset_world: landmark colours; each agent sees the colour of the landmark the *other* must reach.
 LANDMARK_COLOURS = np.array([[0.75, 0.25, 0.25], [0.25, 0.75, 0.25], [0.25, 0.25, 0.75]])  # (L, 3)
@@ -105,4 +105,8 @@ SPEC = GameSpec(
     },
     batch_core=make_batch,
     targets_fn=landmark_targets,
+    # Each agent sees its velocity, the landmarks (2..7), the colour of the landmark the *other* agent must reach
+    # (8..10) and the other's word (11..20); its action is move + 5 * word.
+    words=Words(words=10, colours=tuple(map(tuple, LANDMARK_COLOURS.tolist())), goal={"agent": 8},
+                landmarks={"agent": 2}, hears={"agent_0": "agent_1", "agent_1": "agent_0"}, moves=5),
 )

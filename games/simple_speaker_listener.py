@@ -23,7 +23,7 @@ from mpe2 import simple_speaker_listener_v4
 
 from games.mpe_core import Body, World
 from games.simple_spread import ARROWS
-from games.spec import GameSpec, KeyMap, Targets
+from games.spec import GameSpec, KeyMap, Targets, Words
 
 # Scenario.reset_world: landmark colours, the speaker sees the goal's.
 LANDMARK_COLOURS = np.array([[0.65, 0.15, 0.15], [0.15, 0.65, 0.15], [0.15, 0.15, 0.65]])  # (L, 3)
@@ -102,4 +102,8 @@ SPEC = GameSpec(
     batch_core=make_batch,
     # The listener sees its velocity (0), then the 3 landmarks relative to itself (2..7), then the word.
     targets_fn=lambda **kwargs: {"listener": Targets(velocity=0, first=2, count=3)},
+    # The speaker sees the goal colour (obs 0..2, padded to 11); the listener sees its velocity, the landmarks
+    # (2..7) and the word (8..10). The speaker's action is its word.
+    words=Words(words=3, colours=tuple(map(tuple, LANDMARK_COLOURS.tolist())), goal={"speaker": 0},
+                landmarks={"listener": 2}, hears={"listener_0": "speaker_0"}),
 )

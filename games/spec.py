@@ -75,6 +75,35 @@ class Entities:
 
 
 @dataclass(frozen=True)
+class Words:
+    """Where a game whose agents talk (simple_speaker_listener, simple_reference) puts its words, so a person
+    can be shown a team's code (`league.conventions`) and partner styles can speak the natural one."""
+
+    words: int
+    """How many words a speaker has."""
+    colours: tuple[tuple[float, float, float], ...]
+    """Landmark colours as the scenario sets them (landmark 0, 1, ..): what a speaker sees of its goal."""
+    goal: dict[str, int]
+    """Speaking role -> index of the goal colour (3 numbers) in its observation."""
+    landmarks: dict[str, int]
+    """Listening role -> index of the landmarks relative to the agent (L (x, y) pairs) in its observation."""
+    hears: dict[str, str]
+    """Listening seat -> the seat whose word it hears."""
+    moves: int = 0
+    """0: a speaker's action is its word; above 0 an action is `move + moves * word` (simple_reference)."""
+
+    def word_of(self, role: str, actions: Any) -> Any:
+        """The word in a role's actions (an int or an array of them); None for roles that do not speak."""
+        if role not in self.goal:
+            return None
+        return actions // self.moves if self.moves else actions
+
+    def saying(self, words: np.ndarray) -> np.ndarray:
+        """The actions of a constant speaker that says `words` and does not move (move 0 is no-op)."""
+        return words * self.moves if self.moves else words
+
+
+@dataclass(frozen=True)
 class GameInfo:
     """Facts about a game made with particular kwargs; read off a real env once and cached."""
 
@@ -154,6 +183,8 @@ class GameSpec:
     targets_fn: Callable[..., dict[str, Targets | Entities]] | None = None
     """`(**kwargs) -> role -> Targets or Entities`: where observations list places to head for (or a table of
     entities to act on), for these kwargs."""
+    words: Words | None = None
+    """Where the game's words are (games whose agents talk); None for the others."""
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -61,14 +61,13 @@ SLOW_SECONDS = 0.3  # a person's reaction time: 3 steps at mpe's 10 fps, 2 in pu
 SLIP_RATE = 0.1  # share of steps on which a `slips` seat presses a random key
 STUBBORN_SAY = 3  # steps a stubborn speaker says its word before it lets go of the key
 KAZ_TRACK = (35.0, 3.0)  # px (x, y) within which a zombie seen now is the one chosen last step, moved on
-WORD_GAMES = ("simple_speaker_listener", "simple_reference")
 BASE_STYLES = ("slow", "slips", "stubborn")
 
 
 def style_names(game: str) -> list[str]:
     """The partner styles of `game` (every game: slow, slips, stubborn; games with words also natural)."""
-    games.get(game)  # unknown game: GameError listing the known ones
-    return list(BASE_STYLES) + (["natural"] if game in WORD_GAMES else [])
+    talks = games.get(game).words is not None  # unknown game: GameError listing the known ones
+    return list(BASE_STYLES) + (["natural"] if talks else [])
 
 
 def partner_style(game: str, name: str, info: GameInfo, seed: int = 0) -> Policy:

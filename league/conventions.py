@@ -17,7 +17,7 @@ all. What every policy shares is that it acts, so we watch it act and read the c
   over the episodes, with the share that agree.
 
 The goal colour a speaker sees and the landmarks a listener sees are read from their observations, the words
-from their actions; `WORD_GAMES` says where each game puts them.
+from their actions; each game's `GameSpec.words` says where it puts them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 import games
-from games import simple_reference, simple_speaker_listener
 from games.spec import role_of
 from league.evaluate import EVAL_SEED
 
@@ -40,49 +39,6 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 """mpe2 writes word w on screen as LETTERS[w] ("speaker_0 sends B"), so people see the words as letters."""
 COLOUR_NAMES = ("red", "green", "blue")
 """A landmark's name: its colour's strongest channel (both games colour landmarks 0, 1, 2 red, green, blue)."""
-
-
-@dataclass(frozen=True)
-class WordGame:
-    """Where a game with words puts them, read from the mpe2 scenario (and the batched core, which equals it)."""
-
-    words: int
-    """How many words a speaker has."""
-    colours: np.ndarray
-    """`(L, 3)` landmark colours as the scenario sets them: what a speaker sees of its goal."""
-    goal: dict[str, int]
-    """Speaking role -> index of the goal colour (3 numbers) in its observation."""
-    landmarks: dict[str, int]
-    """Listening role -> index of the landmarks relative to the agent (L (x, y) pairs) in its observation."""
-    hears: dict[str, str]
-    """Listening seat -> the seat whose word it hears."""
-    moves: int = 0
-    """0: a speaker's action is its word; above 0 an action is `move + moves * word` (simple_reference)."""
-
-    def word_of(self, role: str, actions: np.ndarray | int) -> np.ndarray | int | None:
-        """The word in a role's actions; None for roles that do not speak."""
-        if role not in self.goal:
-            return None
-        return actions // self.moves if self.moves else actions
-
-    def saying(self, words: np.ndarray) -> np.ndarray:
-        """The actions of a constant speaker that says `words` and does not move (move 0 is no-op)."""
-        return words * self.moves if self.moves else words
-
-
-WORD_GAMES: dict[str, WordGame] = {
-    # The speaker sees the goal colour (obs 0..2, padded to 11); the listener sees its velocity, the landmarks
-    # (2..7) and the word (8..10). The speaker's action is its word.
-    "simple_speaker_listener": WordGame(
-        words=3, colours=simple_speaker_listener.LANDMARK_COLOURS, goal={"speaker": 0}, landmarks={"listener": 2},
-        hears={"listener_0": "speaker_0"}),
-    # Each agent sees its velocity, the landmarks (2..7), the colour of the landmark the *other* agent must reach
-    # (8..10) and the other's word (11..20); its action is move + 5 * word.
-    "simple_reference": WordGame(
-        words=10, colours=simple_reference.LANDMARK_COLOURS, goal={"agent": 8}, landmarks={"agent": 2},
-        hears={"agent_0": "agent_1", "agent_1": "agent_0"}, moves=5),
-}
-"""Games whose teams talk; every other game has no words to show."""
 
 
 class Meaning(NamedTuple):
@@ -115,11 +71,12 @@ def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = N
     """The code of `policy` (a `TeamPolicy`, played greedily, or any `obs (B, n, D) -> actions (B, n)`
     callable) for `seats` (default: all), read off its play on `episodes` held-out seeds from `seed` (see the
     module docstring). None for games without words."""
-    words = WORD_GAMES.get(game)
+    spec = games.get(game)
+    words = spec.words
     if words is None:
         return None
     kwargs = dict(game_kwargs or {})
-    spec = games.get(game)
+    colours = np.array(words.colours)  # (L, 3)
     info = spec.info(**kwargs)
     act = policy.numpy_policy(deterministic=True) if hasattr(policy, "numpy_policy") else policy
     seats = list(info.agents if seats is None else seats)
@@ -133,7 +90,7 @@ def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = N
         for seat in speakers:
             i, role = info.agents.index(seat), role_of(seat)
             seen = obs[0, :, i, words.goal[role] : words.goal[role] + 3]  # (B, 3) the goal colour it sees
-            goal = np.argmin(np.linalg.norm(seen[:, None] - words.colours[None], axis=-1), axis=-1)  # (B,)
+            goal = np.argmin(np.linalg.norm(seen[:, None] - colours[None], axis=-1), axis=-1)  # (B,)
             spoken = words.word_of(role, actions[settle:, :, i])  # (T - settle, B)
             word = np.array([_majority(spoken[:, b]).value for b in range(len(seeds))])  # (B,) per episode
             says[seat] = {int(g): _majority(word[goal == g]) for g in np.unique(goal)}
@@ -148,10 +105,10 @@ def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = N
         nearest = np.argmin(np.linalg.norm(places, axis=-1), axis=-1)  # (W * E,) relative to the listener
         goes[seat] = {w: _majority(nearest[said == w]) for w in range(words.words)}
 
-    names = tuple(COLOUR_NAMES[int(np.argmax(c))] for c in words.colours)
-    colours = tuple(tuple(int(v) for v in c * 200) for c in words.colours)  # mpe2 draws `entity.color * 200`
+    names = tuple(COLOUR_NAMES[int(np.argmax(c))] for c in colours)
+    drawn = tuple(tuple(int(v) for v in c * 200) for c in colours)  # mpe2 draws `entity.color * 200`
     hears = {s: words.hears[s] for s in goes}
-    return WordMeanings(game, names, colours, says, goes, hears)
+    return WordMeanings(game, names, drawn, says, goes, hears)
 
 
 def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]:
@@ -166,7 +123,7 @@ def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]
     if meanings is None:
         return []
     place = meanings.landmarks
-    heard = WORD_GAMES[meanings.game].hears.get(you or "")  # the seat you listen to, if any
+    heard = games.get(meanings.game).words.hears.get(you or "")  # the seat you listen to, if any
     lines = []
     for seat, code in meanings.says.items():
         if seat == heard:  # what you hear, in the order you look it up: by word
@@ -199,7 +156,7 @@ def _word_keys(game: str, seat: str) -> dict[int, list[str]]:
     when the seat does not speak."""
     role = role_of(seat)
     keymap = games.get(game).key_maps[role]
-    words = WORD_GAMES[game]
+    words = games.get(game).words
     if words.word_of(role, keymap.idle) is None:
         return {}
     keys: dict[int, list[str]] = {int(words.word_of(role, keymap.idle)): []}

@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def m003_partner_scores_generation_partners(db: Database) -> None:
             team_return_ci REAL,    -- half-width of the 95% interval
             scripted_return REAL,   -- the scripted team with the same partner in the same seats (the 1.0)
             random_return REAL,     -- random play with the same partner (the 0.0)
-            score REAL,             -- NULL when scripted does no better than random with this partner
+            score REAL,             -- NULL when scripted is not surely better than random with this partner
             score_ci REAL,
             created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
             PRIMARY KEY (generation_id, partner)
@@ -318,7 +318,7 @@ class Store:
         wall_time: float,
         metrics: dict,
         iterations: list[dict],
-        partners: list[str] = (),
+        partners: Sequence[str] = (),
     ) -> dict:
         """Store a new generation, its per-iteration metrics, its player and the partners it trained with
         (`add_generation_partners`), all in one transaction.

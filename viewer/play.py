@@ -20,7 +20,7 @@ import pygame
 import games
 from games.spec import KeyMap, close_env, role_of
 from games.vector import batchify
-from league.conventions import WORD_GAMES, describe, word_meanings
+from league.conventions import describe, word_meanings
 from league.matches import NO_ACTION, Episode, MatchResult, outcome, play_episodes, state_checksum
 from viewer.app import BACKGROUND, DIM, HUD_HEIGHT, HUMAN_COLOUR, TEXT, panel_size
 from viewer.frames import panel_positions, to_surface
@@ -55,7 +55,7 @@ def play_window_size(game: str, game_kwargs: dict[str, Any]) -> tuple[int, int]:
     """Window (width, height) for human play: the HUD, the game frame and, in games with words, the panel of
     the partners' words to its right."""
     width, height = panel_size(game, game_kwargs)
-    words = WORDS_WIDTH if game in WORD_GAMES else 0
+    words = WORDS_WIDTH if games.get(game).words is not None else 0
     return max(width + 20 + words, 640), height + HUD + 10
 
 
