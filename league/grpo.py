@@ -199,6 +199,7 @@ def train(
             who, seats = draw_partners(M, cfg.partner_share, n, cfg.partner_seats,
                                        partner_weights(cfg.partner_draw, returns_with), generator)  # (M,), (M, n)
             who_row, partner_seat = np.repeat(who, G), np.repeat(seats, G, axis=0)  # (B,), (B, n)
+            partner_rows = [(pool[k], np.flatnonzero(who_row == k)) for k in np.unique(who[who >= 0])]
             own_seat = torch.as_tensor(~partner_seat, device=device)  # (B, n) seats the team plays and trains
             episodes, clock, trunk = episodes + 1, 0, np.zeros(M)
         else:  # branching: `source` was drawn at the end of the last segment
@@ -217,9 +218,8 @@ def train(
             alive[t] = torch.as_tensor(batch.alive & ~done[:, None], device=device)
             actions[t], old_logp[t] = policy.sample(obs[t], generator)
             act = actions[t].cpu().numpy()  # (B, n)
-            for k in np.unique(who[who >= 0]):  # partners take their seats' actions
-                rows = np.flatnonzero(who_row == k)
-                act[rows] = np.where(partner_seat[rows], partners[pool[k]](obs_np[rows], info), act[rows])
+            for name, rows in partner_rows:  # partners take their seats' actions
+                act[rows] = np.where(partner_seat[rows], partners[name](obs_np[rows], info), act[rows])
             actions[t] = torch.as_tensor(act, device=device)
             obs_np, rewards, now_done = batch.step(act)
             team_reward[t] = torch.as_tensor(np.where(done, 0.0, spec.team_reward(rewards)), device=device)
