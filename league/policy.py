@@ -102,20 +102,26 @@ class ChooseAndAct(nn.Module):
         table = x[..., : self.obs_dim].unflatten(-1, (self.obs_dim // self.width, self.width))  # (..., rows, W)
         rows = table[..., self.first : self.first + self.count, :]  # (..., K, W)
         present = rows.abs().sum(-1) > 0  # (..., K)
-        rows = torch.cat([rows, torch.zeros_like(rows[..., :1, :])], -2)  # (..., K + 1, W) last: none
-        present = torch.cat([present, torch.ones_like(present[..., :1])], -1)  # (..., K + 1)
-        own = table[..., self.own : self.own + 1, :].expand_as(rows)  # (..., K + 1, W)
+        # Slots past the last one any row fills are empty everywhere and weigh nothing: leave them out (the game
+        # fills slots first to last, so this mostly halves the work; the result is the same either way).
+        filled = present.reshape(-1, self.count).any(0).nonzero()
+        used = int(filled.max()) + 1 if len(filled) else 0
+        logits = self.choose(x)  # (..., K + 1), last: none
+        logits = torch.cat([logits[..., :used], logits[..., -1:]], -1)  # (..., U + 1)
+        rows = torch.cat([rows[..., :used, :], torch.zeros_like(rows[..., :1, :])], -2)  # (..., U + 1, W) last: none
+        present = torch.cat([present[..., :used], torch.ones_like(present[..., :1])], -1)  # (..., U + 1)
+        own = table[..., self.own : self.own + 1, :].expand_as(rows)  # (..., U + 1, W)
         flag = present.to(x.dtype).clone()
         flag[..., -1] = 0.0  # "none" is always possible but is no target
-        log_choice = torch.log_softmax(self.choose(x).masked_fill(~present, MISSING_ACTION), -1)  # (..., K + 1)
+        log_choice = torch.log_softmax(logits.masked_fill(~present, MISSING_ACTION), -1)  # (..., U + 1)
         features = [own, rows, flag.unsqueeze(-1)]
         if self.aspect:
-            offset = rows[..., 1:3] * rows.new_tensor([1.0, self.aspect])  # (..., K + 1, 2) true proportions
+            offset = rows[..., 1:3] * rows.new_tensor([1.0, self.aspect])  # (..., U + 1, 2) true proportions
             unit = offset / offset.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-            heading = own[..., 3:5]  # (..., K + 1, 2) a unit vector
+            heading = own[..., 3:5]  # (..., U + 1, 2) a unit vector
             cross = heading[..., 0] * unit[..., 1] - heading[..., 1] * unit[..., 0]  # sin of the angle to turn
-            features.append(torch.stack([cross, (heading * unit).sum(-1)], -1))  # (..., K + 1, 2)
-        log_act = torch.log_softmax(self.act(torch.cat(features, -1)), -1)  # (..., K + 1, A)
+            features.append(torch.stack([cross, (heading * unit).sum(-1)], -1))  # (..., U + 1, 2)
+        log_act = torch.log_softmax(self.act(torch.cat(features, -1)), -1)  # (..., U + 1, A)
         return torch.logsumexp(log_choice.unsqueeze(-1) + log_act, dim=-2)  # (..., A)
 
 

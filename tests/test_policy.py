@@ -127,6 +127,9 @@ def test_choose_and_act_mixes_over_the_targets_present():
             act = torch.softmax(net.act(torch.cat([table[g, 0], row, torch.tensor([flag])])), -1)
             by_hand[g] += weight * act
     assert torch.allclose(logp.exp(), by_hand, atol=1e-5)
+    # slots that no row of a batch fills are skipped: games 1 and 2 alone (no second zombie; none at all) give
+    # what they gave beside game 0
+    assert torch.allclose(net(x[1:]), logp[1:], atol=1e-6) and torch.allclose(net(x[2:]), logp[2:], atol=1e-6)
     with pytest.raises(ValueError, match="no rows"):
         ChooseAndAct(obs_dim=20, ids=2, entities=(0, 3, 2, 5), hidden=8, layers=1, act_hidden=8, n_actions=6)
 
