@@ -175,12 +175,14 @@ class GRPOConfig:
 # teams (simple_spread, simple_speaker_listener's listener, simple_reference's move-and-say): one pass, a rate
 # that halves. pursuit's 500-step episodes run on the batched core: 16 groups of 8 (a 64,000-step update) and a
 # lower, constant rate went past the scripted baseline within a minute of training. knights_archers_zombies
-# (choose-and-act team that sees the angle to each zombie, up to 900-step episodes) branches every 64 steps, so
-# siblings are compared from one mid-episode state: 64 groups of 8 (a 32,768-step update: with 32 groups greedy
-# play swung between scores 0.3 and 0.9 from one evaluation to the next), gamma 0.98 (about a 50-step horizon,
-# within a segment), lr 0.01 halving every 150 updates. With neither branching nor the angle
-# inputs, greedy play stayed at random level whatever the rate and discount (the most likely action was "attack"
-# everywhere); branching alone doubled the sampled return but greedy play stayed near random (3.7 after 4 min).
+# (choose-and-act team that sees the angle to each zombie and scores each zombie row with one shared net; up to
+# 900-step episodes) branches every 64 steps, so siblings are compared from one mid-episode state: 64 groups of
+# 8 (a 32,768-step update: with 32 groups greedy play swung between scores 0.3 and 0.9 from one evaluation to
+# the next), gamma 0.98 (about a 50-step horizon, within a segment), lr 0.01 halving every 150 updates. With
+# neither branching nor the angle inputs, greedy play stayed at random level whatever the rate and discount (the
+# most likely action was "attack" everywhere); branching alone doubled the sampled return but greedy play stayed
+# near random (3.7 after 4 min). Crediting a segment's playing rows with the mean return still to come (so a
+# game lost mid-segment costs the rest of the episode; gamma 0.98, 0.995 or 1) changed nothing measurable.
 PRESETS: dict[str, dict[str, Any]] = {
     "knights_archers_zombies": {"groups": 64, "group_size": 8, "minibatch_size": 8192, "branch_every": 64,
                                 "gamma": 0.98, "lr": 0.01, "lr_half_life": 150},

@@ -80,7 +80,10 @@ class ChooseAndAct(nn.Module):
     agent id; `act` is one small net shared by all targets that sees the agent's own row (position, heading)
     and one target's row (distance, offset, heading), so aiming at one zombie is learned for all of them. As in
     `ChooseAndSteer`, a plain MLP would have to pick a zombie and then route that zombie's numbers to the
-    aiming; here the choice is part of the architecture and both halves are learned from the reward."""
+    aiming; here the choice is part of the architecture and both halves are learned from the reward. The act
+    net also scores its row (one more output, added to `choose`'s score of that slot): `choose` sees zombies
+    by slot, and slots follow spawn order, so what it learns of one slot ("a zombie low on the screen comes
+    first") holds for no other; the row's own score holds for every zombie wherever it is listed."""
 
     def __init__(self, obs_dim: int, ids: int, entities: tuple[int, ...], hidden: int, layers: int,
                  act_hidden: int, n_actions: int) -> None:
@@ -91,11 +94,13 @@ class ChooseAndAct(nn.Module):
         # heading is from the direction of each row, as the cross and dot products of the two unit vectors.
         self.aspect = float(entities[4]) if len(entities) > 4 else 0.0
         aim = 2 if self.aspect else 0
+        self.scored = len(entities) > 5 and bool(entities[5])  # checkpoints made before it list 5 numbers
+        self.n_actions = n_actions
         if obs_dim % self.width or self.first + self.count > obs_dim // self.width:
             raise ValueError(f"a {obs_dim}-number observation has no rows {self.first}..{self.first + self.count} "
                              f"of width {self.width}")
         self.choose = mlp(obs_dim + ids, hidden, layers, self.count + 1, nn.ReLU)
-        self.act = mlp(2 * self.width + 1 + aim, act_hidden, layers, n_actions, nn.ReLU)
+        self.act = mlp(2 * self.width + 1 + aim, act_hidden, layers, n_actions + self.scored, nn.ReLU)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x `(..., obs_dim + ids)` (observation, then agent id one-hot) -> action log-probs `(..., A)`."""
@@ -113,7 +118,6 @@ class ChooseAndAct(nn.Module):
         own = table[..., self.own : self.own + 1, :].expand_as(rows)  # (..., U + 1, W)
         flag = present.to(x.dtype).clone()
         flag[..., -1] = 0.0  # "none" is always possible but is no target
-        log_choice = torch.log_softmax(logits.masked_fill(~present, MISSING_ACTION), -1)  # (..., U + 1)
         features = [own, rows, flag.unsqueeze(-1)]
         if self.aspect:
             offset = rows[..., 1:3] * rows.new_tensor([1.0, self.aspect])  # (..., U + 1, 2) true proportions
@@ -121,7 +125,11 @@ class ChooseAndAct(nn.Module):
             heading = own[..., 3:5]  # (..., U + 1, 2) a unit vector
             cross = heading[..., 0] * unit[..., 1] - heading[..., 1] * unit[..., 0]  # sin of the angle to turn
             features.append(torch.stack([cross, (heading * unit).sum(-1)], -1))  # (..., U + 1, 2)
-        log_act = torch.log_softmax(self.act(torch.cat(features, -1)), -1)  # (..., U + 1, A)
+        out = self.act(torch.cat(features, -1))  # (..., U + 1, A + scored)
+        if self.scored:
+            logits = logits + out[..., -1]  # the row's own score of itself
+        log_choice = torch.log_softmax(logits.masked_fill(~present, MISSING_ACTION), -1)  # (..., U + 1)
+        log_act = torch.log_softmax(out[..., : self.n_actions], -1)  # (..., U + 1, A)
         return torch.logsumexp(log_choice.unsqueeze(-1) + log_act, dim=-2)  # (..., A)
 
 
@@ -165,7 +173,7 @@ class TeamPolicy(nn.Module):
     ) -> None:
         """`targets`: role -> [velocity, first, count, teammates, teammate_count] (`games.spec.Targets`) for
         the roles that get a `ChooseAndSteer` network, with a sixth entry `moves` for roles whose action is
-        `move + moves * word` (a `MoveAndSay` network). `entities`: role -> [own, first, count, width, aspect]
+        `move + moves * word` (a `MoveAndSay` network). `entities`: role -> [own, first, count, width, aspect, scored]
         (`games.spec.Entities`) for the roles that get a `ChooseAndAct` network (its act net `steer_hidden`
         wide). Every other role gets a plain MLP."""
         super().__init__()
@@ -208,7 +216,7 @@ class TeamPolicy(nn.Module):
         targets = {role: [t.velocity, t.first, t.count, t.teammates, t.teammate_count]
                    + ([t.moves] if t.moves else [])  # 5 entries as before unless moves and words share an action
                    for role, t in declared.items() if isinstance(t, Targets)}
-        entities = {role: [e.own, e.first, e.count, e.width, e.aspect]
+        entities = {role: [e.own, e.first, e.count, e.width, e.aspect, 1]  # 1: rows score themselves
                     for role, e in declared.items() if isinstance(e, Entities)}
         return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities)
 

@@ -102,13 +102,16 @@ def test_move_and_say_is_the_product_of_a_move_and_a_word():
         MoveAndSay(obs_dim=21, ids=2, targets=(0, 2, 3, 0, 0, 7), hidden=8, layers=1, steer_hidden=8, n_actions=50)
 
 
-def test_choose_and_act_mixes_over_the_targets_present():
+@pytest.mark.parametrize("scored", [False, True])
+def test_choose_and_act_mixes_over_the_targets_present(scored):
     """pi(a) = sum over present target rows k and "none" of p(k) act(a | own row, row k), by hand; an empty
-    slot (a row of zeros) gets no weight, whatever the choose net scores it."""
+    slot (a row of zeros) gets no weight, whatever the choose net scores it. `scored`: p(k) also counts the
+    score the act net gives row k (its extra output), the same net for every slot."""
     from league.policy import ChooseAndAct
 
     torch.manual_seed(0)
-    net = ChooseAndAct(obs_dim=20, ids=2, entities=(0, 2, 2, 5), hidden=16, layers=2, act_hidden=8, n_actions=6)
+    entities = (0, 2, 2, 5, 0.0, 1) if scored else (0, 2, 2, 5)  # aspect 0: no aiming inputs
+    net = ChooseAndAct(obs_dim=20, ids=2, entities=entities, hidden=16, layers=2, act_hidden=8, n_actions=6)
     for p in net.parameters():
         torch.nn.init.normal_(p, std=0.5)
     table = torch.randn(3, 4, 5)  # rows: self, a teammate, two target slots
@@ -121,11 +124,12 @@ def test_choose_and_act_mixes_over_the_targets_present():
     by_hand = torch.zeros(3, 6)
     for g in range(3):
         present = [k for k in range(2) if table[g, 2 + k].abs().sum() > 0]
-        choice = torch.softmax(scores[g, present + [2]], -1)
-        for weight, k in zip(choice, present + [None]):
-            row, flag = (table[g, 2 + k], 1.0) if k is not None else (torch.zeros(5), 0.0)
-            act = torch.softmax(net.act(torch.cat([table[g, 0], row, torch.tensor([flag])])), -1)
-            by_hand[g] += weight * act
+        outs = [net.act(torch.cat([table[g, 0], table[g, 2 + k], torch.ones(1)])) for k in present]
+        outs.append(net.act(torch.cat([table[g, 0], torch.zeros(5), torch.zeros(1)])))  # none
+        own_scores = torch.stack([o[6] for o in outs]) if scored else 0.0
+        choice = torch.softmax(scores[g, present + [2]] + own_scores, -1)
+        for weight, out in zip(choice, outs):
+            by_hand[g] += weight * torch.softmax(out[:6], -1)
     assert torch.allclose(logp.exp(), by_hand, atol=1e-5)
     # slots that no row of a batch fills are skipped: games 1 and 2 alone (no second zombie; none at all) give
     # what they gave beside game 0
@@ -139,15 +143,18 @@ def test_knights_archers_zombies_gets_choose_and_act_and_old_args_rebuild_mlps()
 
     policy = new_policy(GRPOConfig(game="knights_archers_zombies", hidden=16, steer_hidden=8))
     assert all(isinstance(net, ChooseAndAct) for net in policy.nets.values())
-    # self, 2 archers, 2 knights, 2 maces, 10 arrows; then the table's aspect (720 / 1280 px)
-    assert policy.args["entities"]["archer"] == [0, 17, 10, 5, 0.5625]
+    # self, 2 archers, 2 knights, 2 maces, 10 arrows; the table's aspect (720 / 1280 px); rows score themselves
+    assert policy.args["entities"]["archer"] == [0, 17, 10, 5, 0.5625, 1.0]
     assert policy.nets["archer"].act[0].in_features == 2 * 5 + 1 + 2  # own row, target row, flag, cross, dot
+    assert policy.nets["archer"].act[-1].out_features == 6 + 1  # the actions, then the row's score
     again = TeamPolicy(**policy.args)
     again.load_state_dict(policy.state_dict())
     obs = torch.as_tensor(games.get("knights_archers_zombies").batch(2).reset([1, 2]))  # (2, 4, 135)
     assert torch.equal(again(obs), policy(obs))
     before_aim = {**policy.args, "entities": {r: e[:4] for r, e in policy.args["entities"].items()}}
     assert all(net.act[0].in_features == 11 for net in TeamPolicy(**before_aim).nets.values())  # no aiming inputs
+    before_score = {**policy.args, "entities": {r: e[:5] for r, e in policy.args["entities"].items()}}
+    assert all(net.act[-1].out_features == 6 for net in TeamPolicy(**before_score).nets.values())
     old = {k: v for k, v in policy.args.items() if k != "entities"}  # checkpoints before ChooseAndAct
     assert all(isinstance(net, torch.nn.Sequential) for net in TeamPolicy(**old).nets.values())
     masked = new_policy(GRPOConfig(game="knights_archers_zombies", game_kwargs={"obs_method": "vector-masked"}))
