@@ -100,7 +100,7 @@ class ChooseAndAct(nn.Module):
             raise ValueError(f"a {obs_dim}-number observation has no rows {self.first}..{self.first + self.count} "
                              f"of width {self.width}")
         self.choose = mlp(obs_dim + ids, hidden, layers, self.count + 1, nn.ReLU)
-        self.act = mlp(2 * self.width + 1 + aim, act_hidden, layers, n_actions + self.scored, nn.ReLU)
+        self.act = mlp(2 * self.width + 1 + aim, act_hidden, layers, n_actions + int(self.scored), nn.ReLU)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x `(..., obs_dim + ids)` (observation, then agent id one-hot) -> action log-probs `(..., A)`."""
@@ -108,7 +108,7 @@ class ChooseAndAct(nn.Module):
         rows = table[..., self.first : self.first + self.count, :]  # (..., K, W)
         present = rows.abs().sum(-1) > 0  # (..., K)
         # Slots past the last one any row fills are empty everywhere and weigh nothing: leave them out (the game
-        # fills slots first to last, so this mostly halves the work; the result is the same either way).
+        # fills slots first to last, so this mostly halves the work; the result is the same up to rounding).
         filled = present.reshape(-1, self.count).any(0).nonzero()
         used = int(filled.max()) + 1 if len(filled) else 0
         logits = self.choose(x)  # (..., K + 1), last: none
