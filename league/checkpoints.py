@@ -174,7 +174,8 @@ def policy_from_payload(payload: dict[str, Any]) -> TeamPolicy:
         policy = TeamPolicy(**payload["policy_args"])
         policy.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"checkpoint weights do not fit its policy arguments: {e}") from None
+        detail = " ".join(line.strip() for line in str(e).splitlines()[:2])  # torch lists every mismatch, a line each
+        raise CheckpointError(f"checkpoint weights do not fit its policy arguments: {detail}") from None
     return policy.eval()
 
 

@@ -147,8 +147,9 @@ def test_policy_args_that_build_nothing_are_a_checkpoint_error(tmp_path, saved):
     cfg = GRPOConfig(hidden=16)
     payload = make_payload(policy, cfg.game, {}, cfg.to_dict())
     args = payload["policy_args"]
-    for bad in ({**args, "attention_heads": 4}, {**args, "targets": {"agent": [0]}}):
+    for bad in ({**args, "attention_heads": 4}, {**args, "targets": {"agent": [0]}}, {**args, "hidden": 32}):
         path = tmp_path / "odd.pt"
         save_checkpoint(path, {**payload, "policy_args": bad})
-        with pytest.raises(CheckpointError, match="do not fit"):
+        with pytest.raises(CheckpointError, match="do not fit") as caught:
             load_team(path)
+        assert "\n" not in str(caught.value)  # one line, however many weights mismatch
