@@ -42,13 +42,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from games.rollout import Policy
 from games.spec import GameInfo
 
-Policy = Callable[[np.ndarray, GameInfo], np.ndarray]
 
 K_VEL = 0.2  # braking distance per unit of speed (the D of the PD rule)
 DEAD_ZONE = 0.025  # no-op once the braking point is this close to the target on both axes

@@ -53,9 +53,9 @@ from games.scripted import (
     pursuit_window,
     steer,
 )
+from games.rollout import Policy
 from games.spec import GameError, GameInfo
 
-Policy = Callable[[np.ndarray, GameInfo], np.ndarray]
 
 SLOW_SECONDS = 0.3  # a person's reaction time: 3 steps at mpe's 10 fps, 2 in pursuit (5 fps), 5 in KAZ (15 fps)
 SLIP_RATE = 0.1  # share of steps on which a `slips` seat presses a random key

@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 import games
+from games.rollout import rollout
 
 
 def _rate(run_once: Callable[[], int], seconds: float) -> float:
@@ -42,17 +43,16 @@ def batch_rate(game: str, num_envs: int, seconds: float = 2.0, seed: int = 0, **
     """Env steps/s of `spec.batch(num_envs)`: whole episodes, random actions, counting only live envs."""
     spec = games.get(game)
     batch = spec.batch(num_envs, **kwargs)
-    n_actions = np.array([spec.info(**kwargs).n_actions[games.spec.role_of(a)] for a in batch.agents])
+    info = spec.info(**kwargs)
+    n_actions = np.array([info.n_actions[games.spec.role_of(a)] for a in batch.agents])
     rng = np.random.default_rng(seed)
     episode = iter(range(seed, 2**31, num_envs))
 
+    def random_keys(obs: np.ndarray, _: Any) -> np.ndarray:
+        return rng.integers(0, n_actions, (num_envs, len(n_actions)))
+
     def one_round() -> int:
-        batch.reset(np.arange(num_envs) + next(episode))
-        done, n = np.zeros(num_envs, dtype=bool), 0
-        while not done.all():
-            n += int((~done).sum())
-            _, _, done = batch.step(rng.integers(0, n_actions, (num_envs, len(n_actions))))
-        return n
+        return rollout(batch, np.arange(num_envs) + next(episode), random_keys, info, spec.team_reward).env_steps
 
     try:
         return _rate(one_round, seconds)
@@ -188,33 +188,6 @@ def bench_ratings(players: int, results: int, seed: int = 0) -> dict[str, Any]:
             "mean_interval": float(np.mean([r.interval for r in ratings.values()]))}
 
 
-def bench_viewer(frames: int = 2000) -> dict[str, Any]:
-    """Frames/s of the viewer's side-by-side drawing (HUD, both panels, timeline) for simple_spread, headless,
-    cycling through a pre-simulated duplicate match. Reference: the game's own fps."""
-    from games.scripted import scripted_policy
-    from league.evaluate import random_policy
-    from league.matches import duplicate_match
-    from viewer.app import MatchView, StoredEpisode
-    from viewer.render import offscreen_viewer
-
-    game = "simple_spread"
-    info = games.get(game).info()
-    result = duplicate_match(game, {}, scripted_policy(game), random_policy(info), [11, 12])
-    stored = [StoredEpisode(game, {}, e.seed, e.seats, e.team_return, e.actions, e.checksums)
-              for e in result.episodes]
-    view = MatchView(0, "duplicate", ("scripted", "random"), (None, None), [(stored[0], stored[2]),
-                                                                            (stored[1], stored[3])])
-    viewer = offscreen_viewer(view)
-    viewer.seek(viewer.length - 1)
-    viewer.update(0.0)  # simulate every frame first: only drawing is timed
-    start = time.perf_counter()
-    for i in range(frames):
-        viewer.seek(i % viewer.length)
-        viewer.draw()
-    fps = frames / (time.perf_counter() - start)
-    return {"game": game, "frames": frames, "fps": fps, "game_fps": viewer.fps, "ratio": fps / viewer.fps}
-
-
 def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread", teams: int = 2,
                  generations: int = 2, steps: int = 200_000, matches: int = 24, seeds: int = 16) -> dict[str, Any]:
     """The same small league run once per worker count (1 = this process, the serial reference; more = a
@@ -226,7 +199,7 @@ def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread",
 
     from league.config import GRPOConfig, LeagueConfig, with_preset
     from league.manager import LeagueManager
-    from league.players import prepare_match, store_match
+    from league.matches import prepare_match, store_match
     from league.store import Store
     from league.workers import make_workers
 

@@ -23,15 +23,14 @@ from their actions; each game's `GameSpec.words` says where it puts them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 import games
+from games.rollout import Policy, rollout
 from games.spec import role_of
 from league.evaluate import EVAL_SEED
-
-Policy = Callable[[np.ndarray, Any], np.ndarray]
 
 SETTLE = 3
 """Steps at the start of an episode whose words do not count (nothing has been heard yet)."""
@@ -176,18 +175,16 @@ def _play(spec: Any, info: Any, kwargs: dict[str, Any], policy: Policy, seeds: l
     """One episode per seed on `spec.batch`; `forced = (seat index, actions (B,))` replaces that seat's
     actions at every step. -> observations before each step `(T, B, n, D)`, actions `(T, B, n)`, the last
     observation `(B, n, D)`."""
+
+    def played(obs: np.ndarray, info: Any) -> np.ndarray:
+        actions = np.array(policy(obs, info), dtype=np.int64)  # (B, n)
+        if forced is not None:
+            actions[:, forced[0]] = forced[1]
+        return actions
+
     batch = spec.batch(len(seeds), **kwargs)
     try:
-        obs = batch.reset(seeds)
-        seen, acted = [], []
-        done = np.zeros(len(seeds), dtype=bool)
-        while not done.all():
-            actions = np.array(policy(obs, info), dtype=np.int64)  # (B, n)
-            if forced is not None:
-                actions[:, forced[0]] = forced[1]
-            seen.append(obs)
-            acted.append(actions)
-            obs, _, done = batch.step(actions)
-        return np.stack(seen), np.stack(acted), obs
+        out = rollout(batch, seeds, played, info, spec.team_reward, record=True)
+        return out.observations, out.actions, out.last_obs
     finally:
         batch.close()

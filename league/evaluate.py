@@ -6,15 +6,14 @@ A policy here is `obs (B, n, D) -> actions (B, n)` over the padded arrays of `ga
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 import games
+from games.rollout import Policy, rollout
 from games.spec import role_of
 from games.vector import VectorBatch
-
-Policy = Callable[[np.ndarray, Any], np.ndarray]
 
 # Held-out start seeds: training draws seeds below 2**30 (see grpo.train), evaluation from here up.
 EVAL_SEED = 2**30 + 7
@@ -45,15 +44,7 @@ def play(game: str, policy: Policy, seeds: Sequence[int], game_kwargs: dict | No
     info = spec.info(**kwargs)
     batch = VectorBatch(spec, len(seeds), **kwargs) if reference_env else spec.batch(len(seeds), **kwargs)
     try:
-        obs = batch.reset(list(seeds))
-        returns = np.zeros(len(seeds))
-        done = np.zeros(len(seeds), dtype=bool)
-        while not done.all():
-            actions = policy(obs, info)
-            obs, rewards, now_done = batch.step(actions)
-            returns += np.where(done, 0.0, spec.team_reward(rewards))
-            done = now_done
-        return returns
+        return rollout(batch, seeds, policy, info, spec.team_reward).returns
     finally:
         batch.close()
 

@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 import games
+from games.rollout import Policy
 from league.config import GRPOConfig
 from league.policy import TeamPolicy
 
@@ -63,10 +64,6 @@ def first_train_seed(seed: int, offset: int) -> int:
     """Where a run's start seeds begin: mixed by SeedSequence so teams and generations draw different
     stretches, and below 2**29 so training never plays the held-out evaluation seeds (2**30 and up)."""
     return int(np.random.SeedSequence([seed, offset]).generate_state(1)[0]) % 2**29
-
-
-Partner = Callable[[np.ndarray, Any], np.ndarray]
-"""A partner's play: obs `(b, n, D)` and the game's info -> actions `(b, n)` for every seat (only its own are used)."""
 
 
 def partner_weights(draw: str, returns_with: list[list[float]]) -> np.ndarray | None:
@@ -143,7 +140,7 @@ def train(
     progress: bool = False,
     label: str = "",
     score_baselines: tuple[float, float] | None = None,
-    partners: dict[str, Partner] | None = None,
+    partners: dict[str, Policy] | None = None,
 ) -> TrainResult:
     """Trains until `max_env_steps` env steps or `max_seconds` (at least one update), or `on_iteration`
     returns True. `policy` continues from given weights (else a fresh one); `reference` is the frozen KL

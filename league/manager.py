@@ -20,10 +20,11 @@ from typing import Any, Callable
 import games
 from league.checkpoints import checkpoint_bytes, make_payload, payload_bytes, save_generation_checkpoint
 from league.config import ConfigError, LeagueConfig
+from league.faults import crash_point
 from league.grpo import new_policy
-from league.players import player_seat
+from league.players import portable_player
 from league.store import Store
-from league.workers import InProcess, RayWorkers, TrainedGeneration, TrainJob, crash_point
+from league.workers import InProcess, RayWorkers, TrainedGeneration, TrainJob
 
 
 @dataclass
@@ -101,7 +102,7 @@ class LeagueManager:
         if parent["number"] != number - 1:
             raise ValueError(f"{team['name']}/g{number} needs g{number - 1}, latest is g{parent['number']}")
         data = checkpoint_bytes(parent["checkpoint"], parent["sha256"])
-        partners = tuple(player_seat(self.store, self.league, name)[1] for name in self.partner_pool(team))
+        partners = tuple(portable_player(self.store, self.league, name)[1] for name in self.partner_pool(team))
         return TrainJob(self.config, self.league["name"], team["name"], number, data, parent["sha256"], partners)
 
     def partner_pool(self, team: dict[str, Any]) -> list[str]:
@@ -164,7 +165,7 @@ class LeagueManager:
         """Duplicate matches of a new generation against its scheduled opponents: seeds are handed out in
         schedule order, the matches play at once on `workers`, results are committed in schedule order, so
         the database ends up the same wherever they played."""
-        from league.players import prepare_match, store_match
+        from league.matches import prepare_match, store_match
 
         workers = workers or InProcess()
         played = len(self.store.matches(self.league["id"]))

@@ -6,47 +6,38 @@ There is no opponent on the field, so a match compares teams on identical condit
 - mixed (cross-play): the two players' agents share one team, in both seatings (A in the even seats and B in
   the odd ones, then swapped), on the same seeds. Not rated; it fills the generation x partner matrix.
 
-Every episode is kept as a replay: the seed, every step's actions for every seat, and a crc32 of the env's
-`state()` after each step. `resimulate` replays the actions in a fresh env and checks every checksum.
+Every episode is kept as a replay (`league.replays`): the seed, every step's actions for every seat, and a crc32
+of the env's `state()` after each step.
+
+Playing a league's match: both players resolved (`league.players`) into a `MatchJob` of plain data, played
+anywhere (`play_job`: this process or a Ray worker), then stored by the one writer (`store_match`).
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 import games
-from games.spec import close_env
-from games.vector import VectorBatch, unbatchify
+from games.rollout import Policy, rollout
+from games.vector import VectorBatch
+from league.evaluate import EVAL_SEED
+from league.players import PortablePolicy, portable_player, rebuild_policy
+from league.replays import NO_ACTION, Episode, state_checksum
+from league.store import Store
 
 DRAW_TOLERANCE = 1e-3
 """Team returns closer than this are a draw: identical play gives identical returns, and anything smaller is
 floating-point noise, not skill."""
-NO_ACTION = 255
-"""Stored action of a seat whose agent is gone (never sent to the env)."""
-
-Policy = Callable[[np.ndarray, Any], np.ndarray]
+MATCH_SEED_BASE = EVAL_SEED + 1_000_000
+"""Match seeds start here (held out from training) and move on by MAX_MATCH_SEEDS with every match."""
+MAX_MATCH_SEEDS = 10_000
 
 
 class MatchError(ValueError):
-    """A match cannot be played as asked (bad seed count, unknown player); the message says why."""
-
-
-@dataclass
-class Episode:
-    """One played episode: enough to re-simulate it exactly."""
-
-    seed: int
-    seats: list[int]
-    """Per agent (possible_agents order): 0 = player A's policy, 1 = player B's."""
-    team_return: float
-    actions: np.ndarray
-    """`(T, n_agents)` uint8; NO_ACTION where the agent was gone."""
-    checksums: np.ndarray
-    """`(T,)` uint32: crc32 of `env.state()` after each step."""
+    """A match cannot be played as asked (bad seed count, a one-seat game mixed); the message says why."""
 
 
 @dataclass
@@ -67,43 +58,32 @@ class MatchResult:
         return float(sum(o for o in self.outcomes if o is not None))
 
 
-def state_checksum(env: Any) -> int:
-    """crc32 of the env's full state: equal states give equal checksums, a drift shows at the first step."""
-    return zlib.crc32(np.ascontiguousarray(np.asarray(env.state())).tobytes())
-
-
 def play_episodes(game: str, game_kwargs: dict[str, Any], policies: Sequence[Policy], seats: Sequence[Sequence[int]],
                   seeds: Sequence[int]) -> list[Episode]:
     """Plays one episode per (seed, seating) in the PettingZoo env; agent k of episode e acts with
     `policies[seats[e][k]]`. Every policy sees every observation; a seat takes only its owner's action."""
     spec = games.get(game)
     batch = VectorBatch(spec, len(seeds), **game_kwargs)
-    info = batch.info
     seat_of = np.array(seats)  # (E, n)
+
+    def seated(obs: np.ndarray, info: Any) -> np.ndarray:
+        proposals = np.stack([np.asarray(p(obs, info)) for p in policies])  # (P, E, n)
+        return np.take_along_axis(proposals, seat_of[None], axis=0)[0]  # (E, n)
+
+    def checksums(done: np.ndarray) -> np.ndarray:  # (E,) crc32 of each env still playing
+        return np.array([0 if done[e] else state_checksum(env) for e, env in enumerate(batch.envs)], dtype=np.uint32)
+
     try:
-        obs = batch.reset(list(seeds))
-        returns = np.zeros(len(seeds))
-        actions_log: list[np.ndarray] = []
-        checks: list[np.ndarray] = []
-        done = np.zeros(len(seeds), dtype=bool)
-        while not done.all():
-            proposals = np.stack([np.asarray(p(obs, info)) for p in policies])  # (P, E, n)
-            actions = np.take_along_axis(proposals, seat_of[None], axis=0)[0]  # (E, n)
-            acting = batch.alive & ~done[:, None]
-            actions_log.append(np.where(acting, actions, NO_ACTION).astype(np.uint8))
-            obs, rewards, now_done = batch.step(actions)
-            returns += np.where(done, 0.0, spec.team_reward(rewards))
-            checks.append(np.array([0 if done[e] else state_checksum(env) for e, env in enumerate(batch.envs)],
-                                   dtype=np.uint32))
-            done = now_done
+        played = rollout(batch, seeds, seated, batch.info, spec.team_reward, record=True, after_step=checksums)
     finally:
         batch.close()
-    actions_all, checks_all = np.stack(actions_log), np.stack(checks)  # (T, E, n), (T, E)
+    actions_all = np.where(played.acting, played.actions, NO_ACTION).astype(np.uint8)  # (T, E, n)
     episodes = []
     for e, seed in enumerate(seeds):
         steps = int((actions_all[:, e] != NO_ACTION).any(-1).sum())
-        episodes.append(Episode(int(seed), [int(x) for x in seat_of[e]], float(returns[e]),
-                                actions_all[:steps, e].copy(), checks_all[:steps, e].copy()))
+        episodes.append(Episode(int(seed), [int(x) for x in seat_of[e]], float(played.returns[e]),
+                                actions_all[:steps, e].copy(), played.after[:steps, e].copy(), game,
+                                dict(game_kwargs)))
     return episodes
 
 
@@ -147,27 +127,65 @@ def outcome(return_a: float, return_b: float) -> float:
     return 1.0 if return_a > return_b else 0.0
 
 
-def resimulate(game: str, game_kwargs: dict[str, Any], seed: int, actions: np.ndarray,
-               checksums: np.ndarray) -> int | None:
-    """Replays stored actions in a fresh PettingZoo env; returns the first step whose state checksum
-    differs (or where the episode ends early or runs on), None when every step matches."""
-    env = games.get(game).make_env(**game_kwargs)
-    agents = env.possible_agents
-    try:
-        env.reset(seed=int(seed))
-        for t, row in enumerate(actions):
-            if not env.agents:
-                return t
-            env.step(unbatchify(row, agents, env.agents))
-            if state_checksum(env) != int(checksums[t]):
-                return t
-        return None if not env.agents else len(actions)
-    finally:
-        close_env(env)
-
-
 def match_seeds(first: int, count: int) -> list[int]:
     """The seeds of a match: a fresh stretch of `count` held-out-range seeds starting at `first`."""
     if count < 1:
         raise MatchError(f"seeds must be >= 1, got {count}")
     return list(range(first, first + count))
+
+
+def seeds_after(played: int, count: int) -> list[int]:
+    """`count` held-out seeds for the match that follows `played` matches."""
+    if not 1 <= count <= MAX_MATCH_SEEDS:
+        raise MatchError(f"seeds must be between 1 and {MAX_MATCH_SEEDS}, got {count}")
+    return match_seeds(MATCH_SEED_BASE + played * MAX_MATCH_SEEDS, count)
+
+
+def next_seeds(store: Store, league: dict[str, Any], count: int) -> list[int]:
+    """Fresh held-out seeds for the league's next match (each match gets its own stretch)."""
+    return seeds_after(len(store.matches(league["id"])), count)
+
+
+@dataclass(frozen=True)
+class MatchJob:
+    """Everything needed to play one match anywhere (this process or a Ray worker): plain data only."""
+
+    game: str
+    game_kwargs: dict[str, Any]
+    policy_a: PortablePolicy
+    policy_b: PortablePolicy
+    seeds: list[int]
+    mixed: bool = False
+
+
+def prepare_match(store: Store, league: dict[str, Any], name_a: str, name_b: str, seeds: int, played: int,
+                  mixed: bool = False) -> tuple[dict[str, Any], dict[str, Any], MatchJob]:
+    """Both players resolved (checkpoints found) and the seeds of the match that follows `played` matches."""
+    chosen = seeds_after(played, seeds)
+    player_a, policy_a = portable_player(store, league, name_a, seed=played)
+    player_b, policy_b = portable_player(store, league, name_b, seed=played + 1)
+    return player_a, player_b, MatchJob(league["game"], dict(league["game_kwargs"]), policy_a, policy_b, chosen,
+                                        mixed)
+
+
+def play_job(job: MatchJob) -> MatchResult:
+    """Plays a prepared match in this process; pure: the same job always gives the same result."""
+    run = mixed_match if job.mixed else duplicate_match
+    policy_a = rebuild_policy(job.game, job.game_kwargs, job.policy_a)
+    policy_b = rebuild_policy(job.game, job.game_kwargs, job.policy_b)
+    return run(job.game, job.game_kwargs, policy_a, policy_b, job.seeds)
+
+
+def store_match(store: Store, league: dict[str, Any], player_a: dict[str, Any], player_b: dict[str, Any],
+                result: MatchResult) -> dict[str, Any]:
+    """Commits a played match with its replays (one transaction)."""
+    return store.add_match(league["id"], result.kind, player_a["id"], player_b["id"], result)
+
+
+def play_match(store: Store, league: dict[str, Any], name_a: str, name_b: str, seeds: int = 16,
+               mixed: bool = False) -> dict[str, Any]:
+    """Plays a duplicate (or mixed-team) match between two players on fresh held-out seeds and stores it
+    with its replays. Both players are resolved (and checkpoints verified) before anything is played."""
+    player_a, player_b, job = prepare_match(store, league, name_a, name_b, seeds, len(store.matches(league["id"])),
+                                            mixed)
+    return store_match(store, league, player_a, player_b, play_job(job))

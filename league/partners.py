@@ -34,10 +34,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import games
+from games.rollout import Policy, rollout
 from games.scripted import scripted_policy
 from games.styles import partner_style, style_names
 from games.vector import VectorBatch
-from league.evaluate import Policy, eval_seeds, mean_interval, random_policy
+from league.evaluate import eval_seeds, mean_interval, random_policy
 from league.players import player_policy
 from league.reports import leaderboard
 from league.store import Store, StoreError
@@ -84,21 +85,18 @@ def seat_returns(game: str, game_kwargs: dict[str, Any], team: Policy, partner: 
     n, S = len(info.agents), len(seeds)
     partner_seat = np.repeat(np.eye(n, dtype=bool), S, axis=0)  # (n*S, n): episode k*S + s has P in seat k
     batch = VectorBatch(spec, n * S, **game_kwargs) if reference_env else spec.batch(n * S, **game_kwargs)
+
+    def seated(obs: np.ndarray, info: Any) -> np.ndarray:
+        return np.where(partner_seat, partner(obs, info), team(obs, info))  # (n*S, n)
+
     try:
-        obs = batch.reset(list(seeds) * n)
-        returns = np.zeros(n * S)
-        done = np.zeros(n * S, dtype=bool)
-        while not done.all():
-            actions = np.where(partner_seat, partner(obs, info), team(obs, info))  # (n*S, n)
-            obs, rewards, now_done = batch.step(actions)
-            returns += np.where(done, 0.0, spec.team_reward(rewards))
-            done = now_done
+        returns = rollout(batch, list(seeds) * n, seated, info, spec.team_reward).returns  # (n*S,)
     finally:
         batch.close()
     return returns.reshape(n, S).T
 
 
-def normalized_score(team: np.ndarray, scripted: np.ndarray, random: np.ndarray) -> tuple[float | None, float | None]:
+def score_with_interval(team: np.ndarray, scripted: np.ndarray, random: np.ndarray) -> tuple[float | None, float | None]:
     """Score and 95% half-width from per-seed returns `(S,)` of the three teams with one partner: the ratio of
     mean gains over random, with the delta-method interval (see the module docstring). None where the scripted
     baseline's gain over random with this partner is not above its own 95% interval: a trained partner with a
@@ -133,7 +131,7 @@ def partner_scores(game: str, game_kwargs: dict[str, Any], team: Policy, partner
             seat_returns(game, game_kwargs, policy, make(PARTNER_SEED), seeds, reference_env).mean(axis=1)
             for policy in (team, scripted, random_policy(info, PARTNER_SEED)))
         mean, half = mean_interval(with_team)
-        score, score_half = normalized_score(with_team, with_scripted, with_random)
+        score, score_half = score_with_interval(with_team, with_scripted, with_random)
         out.append(PartnerScore(name, "style" if name in styles else "generation", list(info.agents),
                                 len(seeds) * len(info.agents), mean, half, float(with_scripted.mean()),
                                 float(with_random.mean()), score, score_half))
@@ -218,7 +216,7 @@ def score_generation(store: Store, league: dict[str, Any], name: str, seeds: int
     return generation, scores
 
 
-def play_partner(store: Store, league: dict[str, Any]) -> tuple[str, str]:
+def best_partner(store: Store, league: dict[str, Any]) -> tuple[str, str]:
     """The generation `league play` pairs a person with when none is given, and one line that says why: the
     best mean style-partner score stored; without any, the top-rated generation (the newest if none is
     rated yet)."""

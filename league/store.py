@@ -1,7 +1,7 @@
 """The league's SQLite database, through sqlite-utils.
 
 Results stored here are the source of truth: ratings, tables and replays are all recomputed from them. The
-database runs in WAL mode, so `league status` and the viewer read while `league train` writes, and a
+database runs in WAL mode, so `league generations` and the viewer read while `league train` writes, and a
 reader never blocks the writer (one writer at a time; others wait up to `BUSY_TIMEOUT_MS`). The schema
 changes only through the migrations below, applied on open and safe to rerun. Every multi-row write is one
 transaction: a crash leaves either all of it or none.
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database, Migrations
+
+from league.replays import Episode, episode_columns, episode_from_columns
 
 BUSY_TIMEOUT_MS = 10_000
 JSON_COLUMNS = {"game_kwargs", "config", "metrics", "seats"}
@@ -430,8 +432,7 @@ class Store:
 
     # ---- matches ----
 
-    def add_match(self, league_id: int, kind: str, player_a: int, player_b: int, result: Any, game: str,
-                  game_kwargs: dict) -> dict:
+    def add_match(self, league_id: int, kind: str, player_a: int, player_b: int, result: Any) -> dict:
         """A played match with its per-seed results and every episode's replay, in one transaction."""
         rated = [o for o in result.outcomes if o is not None]
         with self._transaction():
@@ -442,11 +443,8 @@ class Store:
                 dict(match_id=match_id, seed=seed, return_a=ra, return_b=rb, outcome=o)
                 for seed, ra, rb, o in zip(result.seeds, result.returns_a, result.returns_b, result.outcomes))
             per_side = len(result.episodes) // 2 if len(result.episodes) > 1 else 1
-            self.db["episodes"].insert_all(
-                dict(match_id=match_id, seed=e.seed, side=i // per_side, seats=_encode(e.seats),
-                     team_return=e.team_return, steps=len(e.actions), game=game, game_kwargs=_encode(game_kwargs),
-                     actions=e.actions.astype("uint8").tobytes(), checksums=e.checksums.astype("uint32").tobytes())
-                for i, e in enumerate(result.episodes))
+            self.db["episodes"].insert_all(dict(match_id=match_id, side=i // per_side, **episode_columns(e))
+                                           for i, e in enumerate(result.episodes))
         return self.match(match_id)
 
     _MATCHES_SQL = """
@@ -473,9 +471,10 @@ class Store:
             sql, params = sql + " AND (pa.name = ? OR pb.name = ?)", params + [player, player]
         return self._rows(sql + " ORDER BY m.id DESC", params)
 
-    def episodes(self, match_id: int) -> list[dict]:
-        """A match's episodes (replays) in play order, with actions and checksums still as bytes."""
-        return self._rows("SELECT * FROM episodes WHERE match_id = ? ORDER BY id", [match_id])
+    def episodes(self, match_id: int) -> list[Episode]:
+        """A match's episodes (replays) in play order."""
+        return [episode_from_columns(row)
+                for row in self._rows("SELECT * FROM episodes WHERE match_id = ? ORDER BY id", [match_id])]
 
     def rated_results(self, league_id: int) -> list[tuple[str, str, float]]:
         """Every rated seed of the league as (player a, player b, score of a): the input of the rating fit."""

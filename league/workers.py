@@ -4,7 +4,7 @@ A league hands out two kinds of work, both pure functions of plain data, so they
 wherever they run:
 - training one generation: `TrainJob` (the config, the team, the parent's checkpoint *bytes* and sha256) ->
   `TrainedGeneration` (the new checkpoint's bytes and sha256, metrics);
-- playing one match: `league.players.MatchJob` -> `MatchResult`.
+- playing one match: `league.matches.MatchJob` -> `MatchResult`.
 Checkpoints travel as bytes with their sha256 and are checked where they land (a worker loading a parent, the
 head writing a new generation), so nothing depends on a shared disk. The head process stays the only writer
 of the database and the checkpoint folder: workers return results, the head commits them in order.
@@ -17,15 +17,15 @@ machines without our code, and the same script runs on a laptop and on a cluster
 from __future__ import annotations
 
 import os
-import signal
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from league.checkpoints import make_payload, payload_bytes, payload_from_bytes, policy_from_payload
 from league.config import ConfigError, LeagueConfig
-from league.matches import MatchResult
-from league.players import MatchJob, Seat, play_job, seat_policy
+from league.faults import crash_point
+from league.matches import MatchJob, MatchResult, play_job
+from league.players import PortablePolicy, rebuild_policy
 
 TIMING_METRICS = ("steps_per_s", "seconds")
 """Metrics that measure the machine, not the policy: kept in the database, left out of the checkpoint so the
@@ -37,31 +37,6 @@ class WorkerError(ChildProcessError):
 
 
 RAY_HINT = 'Ray is not installed; install the extra with: pip install -e ".[ray]"'
-
-
-# ---------------------------------------------------------------- fault injection (crash tests only)
-
-_crash_counts: dict[str, int] = {}
-
-
-def crash_point(name: str) -> None:
-    """Fault injection for the crash tests: `LEAGUE_CRASH_AT=<name>[:k]` kills this process with SIGKILL the
-    k-th time (default 1st) it passes here, exactly as a power cut or the OOM killer would. With
-    `LEAGUE_CRASH_ONCE=<file>` only the first process to get there dies (it creates the file), so a retried
-    Ray task survives. Unset, as always outside tests, it does nothing."""
-    target, _, nth = os.environ.get("LEAGUE_CRASH_AT", "").partition(":")
-    if target != name:
-        return
-    _crash_counts[name] = _crash_counts.get(name, 0) + 1
-    if _crash_counts[name] != int(nth or 1):
-        return
-    once = os.environ.get("LEAGUE_CRASH_ONCE")
-    if once:
-        try:
-            os.close(os.open(once, os.O_CREAT | os.O_EXCL))
-        except FileExistsError:
-            return
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 # ---------------------------------------------------------------- the work itself
@@ -77,7 +52,7 @@ class TrainJob:
     parent: bytes
     """The parent generation's checkpoint file, byte for byte (also the KL reference)."""
     parent_sha256: str
-    partners: tuple[Seat, ...] = ()
+    partners: tuple[PortablePolicy, ...] = ()
     """The population the generation trains with (`GRPOConfig.partner_share`): league generations as
     checkpoint bytes, and baselines; empty = self-play only."""
 
@@ -121,19 +96,19 @@ def train_generation(job: TrainJob, on_iteration: Callable[[dict[str, Any]], Non
         on_iteration=each_iteration,
         progress=progress,
         label=f"{job.league}/{job.team}/g{job.number}",
-        partners={partner_name(seat): seat_policy(cfg.game, cfg.game_kwargs, seat) for seat in job.partners},
+        partners={partner_name(p): rebuild_policy(cfg.game, cfg.game_kwargs, p) for p in job.partners},
     )
     final = {k: v for k, v in (result.metrics[-1] if result.metrics else {}).items() if k not in TIMING_METRICS}
     data, digest = payload_bytes(make_payload(result.policy, cfg.game, cfg.game_kwargs, cfg.to_dict(),
                                               result.optimizer_state, generation=job.number, team=job.team,
                                               league=job.league, metrics=final))
     return TrainedGeneration(data, digest, result.metrics, result.env_steps, result.seconds,
-                             [partner_name(seat) for seat in job.partners])
+                             [partner_name(p) for p in job.partners])
 
 
-def partner_name(seat: Seat) -> str:
+def partner_name(portable: PortablePolicy) -> str:
     """A partner's player name: the generation's, or the baseline's kind."""
-    return seat.name or seat.kind
+    return portable.name or portable.kind
 
 
 # ---------------------------------------------------------------- where it runs

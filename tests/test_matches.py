@@ -8,8 +8,9 @@ import games
 from league.cli import cli
 from league.config import GRPOConfig, LeagueConfig
 from league.manager import LeagueManager
-from league.matches import MatchError, duplicate_match, outcome, resimulate
-from league.players import play_match
+from league.matches import MatchError, duplicate_match, outcome, play_match
+from league.players import PlayerError
+from league.replays import resimulate
 from league.store import Store, StoreError
 
 SHORT = {"knights_archers_zombies": {"max_cycles": 60}, "pursuit": {"max_cycles": 40}}
@@ -37,20 +38,17 @@ def test_replays_resimulate_exactly(game, tmp_path):
     league = manager.league
     match = play_match(store, league, "default/alpha/g0", "random", seeds=2)
     episodes = store.episodes(match["id"])
-    assert len(episodes) == 4 and [e["side"] for e in episodes] == [0, 0, 1, 1]
-    n = len(games.get(game).info(**league["game_kwargs"]).agents)
+    assert len(episodes) == 4 and [e.seed for e in episodes[:2]] == [e.seed for e in episodes[2:]]
     for e in episodes:
-        actions = np.frombuffer(e["actions"], dtype=np.uint8).reshape(e["steps"], n)
-        checksums = np.frombuffer(e["checksums"], dtype=np.uint32)
-        assert resimulate(e["game"], e["game_kwargs"], e["seed"], actions, checksums) is None
+        assert e.game == game and e.game_kwargs == league["game_kwargs"]
+        assert resimulate(e) is None
     # a changed action is caught at the first step whose state differs
     e = episodes[0]
-    actions = np.frombuffer(e["actions"], dtype=np.uint8).reshape(e["steps"], n).copy()
-    checksums = np.frombuffer(e["checksums"], dtype=np.uint32)
-    row = int(np.argmax((actions != 255).all(1)))
-    actions[row] = (actions[row] + 1) % games.get(game).info(**league["game_kwargs"]).n_actions[
-        games.spec.role_of(games.get(game).info(**league["game_kwargs"]).agents[0])]
-    bad = resimulate(e["game"], e["game_kwargs"], e["seed"], actions, checksums)
+    e.actions = e.actions.copy()
+    row = int(np.argmax((e.actions != 255).all(1)))
+    info = games.get(game).info(**league["game_kwargs"])
+    e.actions[row] = (e.actions[row] + 1) % info.n_actions[games.spec.role_of(info.agents[0])]
+    bad = resimulate(e)
     assert bad is not None and bad >= row
     store.close()
 
@@ -77,7 +75,7 @@ def test_mixed_match_records_seats(tmp_path):
     rated = store.rated_results(manager.league["id"])
     m = play_match(store, manager.league, "alpha/g0", "scripted", seeds=3, mixed=True)
     assert m["kind"] == "mixed" and m["score_a"] is None
-    seats = [e["seats"] for e in store.episodes(m["id"])]
+    seats = [e.seats for e in store.episodes(m["id"])]
     assert seats == [[0, 1, 0]] * 3 + [[1, 0, 1]] * 3
     assert store.rated_results(manager.league["id"]) == rated  # mixed matches are not rated
     store.close()
@@ -91,7 +89,7 @@ def test_bad_matches_are_refused_and_store_nothing(tmp_path):
         play_match(store, league, "omega/g0", "random")
     with pytest.raises(MatchError, match="seeds"):
         play_match(store, league, "alpha/g0", "random", seeds=0)
-    with pytest.raises(MatchError, match="viewer"):
+    with pytest.raises(PlayerError, match="viewer"):
         play_match(store, league, "human:ann", "random")
     path = store.generation("alpha/g0", "default")["checkpoint"]
     import os

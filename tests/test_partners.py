@@ -19,10 +19,10 @@ from league.manager import LeagueManager
 from league.partners import (
     PARTNER_SEED,
     held_out_generations,
-    normalized_score,
+    score_with_interval,
     partner_scores,
     partner_summary,
-    play_partner,
+    best_partner,
     seat_returns,
 )
 from league.store import Store, StoreError
@@ -158,15 +158,15 @@ def test_stubborn_pursuer_keeps_chasing_its_evader():
 # ---------------------------------------------------------------- partner scores
 
 
-def test_normalized_score_by_hand():
-    score, half = normalized_score(np.array([2.0, 4.0]), np.array([3.0, 5.0]), np.array([1.0, 1.0]))
+def test_score_with_interval_by_hand():
+    score, half = score_with_interval(np.array([2.0, 4.0]), np.array([3.0, 5.0]), np.array([1.0, 1.0]))
     assert score == pytest.approx(2 / 3)  # gains 1, 3 over scales 2, 4: 2 / 3
     assert half == pytest.approx(1.96 / 9)  # residuals -1/9, +1/9
-    assert normalized_score(np.ones(3), np.zeros(3), np.zeros(3)) == (None, None)  # scripted no better
+    assert score_with_interval(np.ones(3), np.zeros(3), np.zeros(3)) == (None, None)  # scripted no better
     # scripted ahead of random on average, but not beyond its own interval: no scale to divide by
     noisy = np.array([3.0, -2.5, 2.0, -2.0])
-    assert normalized_score(np.ones(4), noisy, np.zeros(4)) == (None, None)
-    assert normalized_score(np.ones(4), noisy + 10, np.zeros(4))[0] == pytest.approx(1 / 10.125)
+    assert score_with_interval(np.ones(4), noisy, np.zeros(4)) == (None, None)
+    assert score_with_interval(np.ones(4), noisy + 10, np.zeros(4))[0] == pytest.approx(1 / 10.125)
 
 
 def test_a_partner_takes_only_its_seat(monkeypatch):
@@ -344,16 +344,16 @@ def score(generation, value):
 
 def test_play_picks_the_best_partner_by_stored_score(lg, run):
     store, league, _ = lg
-    name, why = play_partner(store, league)  # nothing scored yet: the top-rated generation
+    name, why = best_partner(store, league)  # nothing scored yet: the top-rated generation
     from league.reports import leaderboard
     top = next(r["player"] for r in leaderboard(store, league) if r["player"] not in ("random", "scripted"))
     assert name == top and "top-rated" in why and f"league partners {top}" in why
     store.add_partner_scores(store.generation("default/alpha/g1")["id"], [score("alpha/g1", 0.9)])
     store.add_partner_scores(store.generation("default/beta/g2")["id"], [score("beta/g2", 0.4)])
-    name, why = play_partner(store, league)
+    name, why = best_partner(store, league)
     assert name == "default/alpha/g1" and "0.90" in why
     assert store.best_partner_generation(league["id"])["partner_score"] == pytest.approx(0.9)
     store.ensure_league("empty", "simple_spread", {}, {})
     with pytest.raises(StoreError, match="no generations"):
-        play_partner(store, store.league("empty"))
+        best_partner(store, store.league("empty"))
     one_error_line(run("play", "--league", "empty"), "no generations")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from league.cli import cli
 from league.config import GRPOConfig, LeagueConfig
 from league.manager import LeagueManager
-from league.players import play_match
+from league.matches import play_match
 from league.reports import crossplay
 from league.store import Store
 

@@ -19,6 +19,7 @@ import pygame
 
 import games
 from league.matches import outcome
+from league.replays import Episode
 from viewer.frames import EpisodeFrames
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -34,27 +35,6 @@ HELP = [
 
 
 @dataclass
-class StoredEpisode:
-    """One stored episode (a row of `episodes`), decoded."""
-
-    game: str
-    game_kwargs: dict[str, Any]
-    seed: int
-    seats: list[int]
-    team_return: float
-    actions: np.ndarray
-    checksums: np.ndarray
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> StoredEpisode:
-        """Decodes the byte columns of an `episodes` row."""
-        seats = list(row["seats"])
-        actions = np.frombuffer(row["actions"], dtype=np.uint8).reshape(row["steps"], len(seats))
-        return cls(row["game"], row["game_kwargs"] or {}, row["seed"], seats, row["team_return"], actions,
-                   np.frombuffer(row["checksums"], dtype=np.uint32))
-
-
-@dataclass
 class MatchView:
     """What the viewer shows: a match's players and its episodes paired by seed (left, right)."""
 
@@ -62,7 +42,7 @@ class MatchView:
     kind: str
     names: tuple[str, str]
     elos: tuple[float | None, float | None]
-    pairs: list[tuple[StoredEpisode, StoredEpisode]]
+    pairs: list[tuple[Episode, Episode]]
 
 
 def load_match(store: Any, match_id: int) -> MatchView:
@@ -70,7 +50,7 @@ def load_match(store: Any, match_id: int) -> MatchView:
     from league.ratings import fit_ratings
 
     match = store.match(match_id)
-    rows = [StoredEpisode.from_row(r) for r in store.episodes(match_id)]
+    rows = store.episodes(match_id)
     half = len(rows) // 2
     pairs = list(zip(rows[:half], rows[half:])) if half else [(rows[0], rows[0])]
     elo = {r.player: r.elo for r in fit_ratings(store.rated_results(match["league_id"]))}
@@ -260,7 +240,7 @@ class ReplayViewer:
         if self.show_help:
             self._draw_help(screen)
 
-    def _draw_seats(self, screen: pygame.Surface, side: EpisodeFrames, episode: StoredEpisode, x: int, t: int) -> None:
+    def _draw_seats(self, screen: pygame.Surface, side: EpisodeFrames, episode: Episode, x: int, t: int) -> None:
         """Rings round the seats that show who plays them: mixed teams (A/B colours), humans (red)."""
         if self.view.kind not in ("mixed", "human"):
             return
@@ -281,7 +261,7 @@ class ReplayViewer:
         status = f"step {t}/{self.length - 1}   speed x{self.speed:g}   {state}   H: help"
         self._text(status, (MARGIN, bar.top - 20), DIM)
 
-    def _draw_winner(self, pair: tuple[StoredEpisode, StoredEpisode]) -> None:
+    def _draw_winner(self, pair: tuple[Episode, Episode]) -> None:
         """The episode's result, at the right of the status row once the last frame is reached."""
         if self.view.kind == "mixed":
             text = "end: compare the two seatings' team returns"

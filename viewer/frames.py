@@ -15,7 +15,7 @@ import pygame
 import games
 from games.spec import close_env
 from games.vector import unbatchify
-from league.matches import NO_ACTION, state_checksum
+from league.replays import NO_ACTION, state_checksum
 
 
 def to_surface(rgb: np.ndarray, size: tuple[int, int]) -> pygame.Surface:

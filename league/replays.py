@@ -1,0 +1,79 @@
+"""Replays: an episode as the game, its options, the seed, every step's actions of every seat and a checksum of
+the env's state after each step; how it is stored (bytes in the `episodes` table) and re-simulated exactly.
+
+Matches produce `Episode`s, the store keeps them and gives them back, and the viewer re-simulates them: one
+type, encoded and decoded here only.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import games
+from games.spec import close_env
+from games.vector import unbatchify
+
+NO_ACTION = 255
+"""Stored action of a seat whose agent is gone (never sent to the env)."""
+
+
+@dataclass
+class Episode:
+    """One played episode: enough to re-simulate it exactly."""
+
+    seed: int
+    seats: list[int]
+    """Per agent (possible_agents order): 0 = player A's policy, 1 = player B's."""
+    team_return: float
+    actions: np.ndarray
+    """`(T, n_agents)` uint8; NO_ACTION where the agent was gone."""
+    checksums: np.ndarray
+    """`(T,)` uint32: crc32 of `env.state()` after each step."""
+    game: str = ""
+    """The game it was played in (registered name)."""
+    game_kwargs: dict[str, Any] = field(default_factory=dict)
+    """The game's options."""
+
+
+def state_checksum(env: Any) -> int:
+    """crc32 of the env's full state: equal states give equal checksums, a drift shows at the first step."""
+    return zlib.crc32(np.ascontiguousarray(np.asarray(env.state())).tobytes())
+
+
+def episode_columns(episode: Episode) -> dict[str, Any]:
+    """The `episodes` columns of an episode (actions and checksums as raw bytes)."""
+    return dict(seed=episode.seed, seats=json.dumps(episode.seats), team_return=episode.team_return,
+                steps=len(episode.actions), game=episode.game, game_kwargs=json.dumps(episode.game_kwargs),
+                actions=episode.actions.astype("uint8").tobytes(),
+                checksums=episode.checksums.astype("uint32").tobytes())
+
+
+def episode_from_columns(row: dict[str, Any]) -> Episode:
+    """An `episodes` row (JSON columns already decoded) back as an `Episode`."""
+    seats = [int(s) for s in row["seats"]]
+    actions = np.frombuffer(row["actions"], dtype=np.uint8).reshape(row["steps"], len(seats))
+    return Episode(int(row["seed"]), seats, float(row["team_return"]), actions,
+                   np.frombuffer(row["checksums"], dtype=np.uint32), row["game"], dict(row["game_kwargs"] or {}))
+
+
+def resimulate(episode: Episode) -> int | None:
+    """Replays the stored actions in a fresh PettingZoo env; returns the first step whose state checksum
+    differs (or where the episode ends early or runs on), None when every step matches."""
+    env = games.get(episode.game).make_env(**episode.game_kwargs)
+    agents = env.possible_agents
+    try:
+        env.reset(seed=int(episode.seed))
+        for t, row in enumerate(episode.actions):
+            if not env.agents:
+                return t
+            env.step(unbatchify(row, agents, env.agents))
+            if state_checksum(env) != int(episode.checksums[t]):
+                return t
+        return None if not env.agents else len(episode.actions)
+    finally:
+        close_env(env)
