@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import os
 from collections.abc import Iterator
@@ -17,8 +18,31 @@ import click
 import games
 
 
+COMMANDS_GROUP = "coop_league.commands"
+"""Entry-point group of packages that add commands to `league` (`module:register`, called with the group).
+The viewer's commands come this way, so this package never imports the viewer."""
+
+
 class LeagueGroup(click.Group):
-    """Turns the errors our packages raise on bad input into click's one-line `Error: ...` exit."""
+    """Turns the errors our packages raise on bad input into click's one-line `Error: ...` exit, and adds the
+    commands of installed packages (COMMANDS_GROUP) the first time commands are looked up."""
+
+    plugins_loaded = False
+
+    def load_plugins(self) -> None:
+        if self.plugins_loaded:
+            return
+        self.plugins_loaded = True
+        for entry in importlib.metadata.entry_points(group=COMMANDS_GROUP):
+            entry.load()(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self.load_plugins()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.load_plugins()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         from league.store import StoreError
@@ -464,7 +488,7 @@ def match_cmd(player_a: str, player_b: str, seeds: int, mixed: bool, league_name
 
     Example: league match alpha/g2 beta/g2 --seeds 32
     """
-    from league.players import play_match
+    from league.matches import play_match
 
     with opened(db) as store:
         match = play_match(store, store.league(league_name), player_a, player_b, seeds, mixed)
@@ -711,169 +735,3 @@ def bench_ratings_cmd(players: int, results: int, as_json: bool) -> None:
                f"(reading the results took {report['read_seconds']:.2f}s; ratio {report['ratio']:.1f}x)")
     click.echo(f"true rating inside its 95% interval for {100 * report['coverage']:.1f}% of players "
                f"(mean interval +-{report['mean_interval']:.0f} Elo)")
-
-
-# ---------------------------------------------------------------- viewer
-
-def open_window(size: tuple[int, int] | None = None) -> Any:
-    """Initializes pygame and opens the window; no display is one clear error."""
-    import pygame
-
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    try:
-        pygame.display.init()
-        pygame.font.init()
-        return pygame.display.set_mode(size or (640, 480))
-    except pygame.error as e:
-        raise click.ClickException(f"cannot open a display window ({e}); set DISPLAY or use `league render`") from None
-
-
-def load_league_match(store: Any, league: dict[str, Any], match_id: int) -> Any:
-    """The match's replays, refused with one line when the id belongs to another league (ids are global)."""
-    from viewer.app import load_match
-
-    if store.match(match_id)["league_id"] != league["id"]:
-        raise click.ClickException(f"match {match_id} is not in league {league['name']!r}")
-    return load_match(store, match_id)
-
-
-@cli.command("watch")
-@click.argument("players", nargs=-1)
-@click.option("--latest", is_flag=True, help="Show the newest stored match.")
-@click.option("--seeds", type=int, default=4, show_default=True, help="Seeds of a new match between A and B.")
-@click.option("--episode", type=click.IntRange(min=1), default=1, show_default=True, help="Episode to start at.")
-@click.option("--speed", type=click.Choice(["0.25", "0.5", "1", "2", "4", "8", "16"]), default="1",
-              show_default=True, help="Playback speed.")
-@league_option
-@db_option
-def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, speed: str, league_name: str,
-              db: str) -> None:
-    """Replay a stored match side by side (re-simulated, checksums verified).
-
-    Give a MATCH id, --latest, or two players A B to play (and store) a new match first. Keys: space pause,
-    left/right step, +/- speed, Home restart, N/P episode, S screenshot, H help, Esc/Q quit. Exit status 3
-    when a replay does not re-simulate as stored.
-
-    Example: league watch --latest
-    """
-    from league.players import play_match
-    from viewer.app import ReplayViewer
-
-    with opened(db) as store:
-        league = store.league(league_name)
-        if latest and not players:
-            recent = store.matches(league["id"])
-            if not recent:
-                raise click.ClickException(f"league {league_name!r} has no matches yet")
-            match_id = recent[0]["id"]
-        elif len(players) == 1 and not latest:
-            if not players[0].isdigit():
-                raise click.BadParameter(f"not a match id: {players[0]!r}", param_hint="MATCH")
-            match_id = int(players[0])
-        elif len(players) == 2 and not latest:
-            match_id = play_match(store, league, players[0], players[1], seeds)["id"]
-            click.echo(f"played and stored match {match_id}")
-        else:
-            raise click.UsageError("give a MATCH id, --latest, or two players A B")
-        view = load_league_match(store, league, match_id)
-    open_window(ReplayViewer.window_size(view))
-    code = ReplayViewer(view, speed=float(speed), episode=episode - 1).run()
-    raise SystemExit(code)
-
-
-@cli.command("play")
-@click.option("--with", "generation", help="Generation whose agents fill the other seats (default: the "
-              "league's best partner by `league partners` scores, else the top-rated generation).")
-@click.option("--seat", help="Agent you control (default: the first).")
-@click.option("--fps", type=click.FloatRange(min=1, max=120), help="Frames per second (default: the game's).")
-@click.option("--name", default=lambda: os.environ.get("USER") or "player", show_default="$USER",
-              help="Your name in the ratings (human:NAME).")
-@click.option("--seed", type=int, help="Start seed (default: a fresh held-out seed).")
-@league_option
-@db_option
-def play_cmd(generation: str | None, seat: str | None, fps: float | None, name: str, seed: int | None,
-             league_name: str, db: str) -> None:
-    """Play one seat alongside a trained generation; the episode is stored as a human match.
-
-    Your episode is compared in duplicate with the all-agent team on the same seed, so human:NAME gets a
-    rating. Held keys act every frame; see the README for each game's keys. Esc quits without storing.
-
-    Example: league play --with default/alpha/g2 --seat agent_1
-    """
-    from league.partners import play_partner
-    from league.players import next_seeds, player_policy
-    from viewer.play import human_match, play_episode, play_window_size
-
-    if not name or "/" in name or ":" in name:
-        raise click.BadParameter("a name without '/' or ':'", param_hint="--name")
-    with opened(db) as store:
-        league = store.league(league_name)
-        if generation is None:
-            generation, why = play_partner(store, league)
-            click.echo(why)
-        partner, policy = player_policy(store, league, generation)
-        info = games.get(league["game"]).info(**league["game_kwargs"])
-        seat = seat or info.agents[0]
-        if seat not in info.agents:
-            raise click.BadParameter(f"{seat!r} is not a seat of {league['game']}; seats: {', '.join(info.agents)}",
-                                     param_hint="--seat")
-        seed = seed if seed is not None else next_seeds(store, league, 1)[0]
-        screen = open_window(play_window_size(league["game"], league["game_kwargs"]))
-        import pygame
-
-        pygame.display.set_caption(f"league play: {seat} with {partner['name']}")
-        episode = play_episode(league["game"], league["game_kwargs"], policy, seat, seed, fps or info.fps, screen,
-                               title=f"human:{name} + {partner['name']}")
-        if episode is None:
-            click.echo("quit before the end: nothing stored")
-            return
-        human = store.ensure_player(league["id"], f"human:{name}", "human")
-        result = human_match(league["game"], league["game_kwargs"], episode, policy)
-        match = store.add_match(league["id"], "human", human["id"], partner["id"], result, league["game"],
-                                league["game_kwargs"])
-    verdict = {1.0: "you win", 0.5: "draw", 0.0: "the agents win"}[result.outcomes[0]]
-    click.echo(f"match {match['id']}: team return with you {result.returns_a[0]:.2f}, agents alone "
-               f"{result.returns_b[0]:.2f}: {verdict}. See `league ratings`.")
-
-
-@cli.command("render")
-@click.argument("match_id", type=int)
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.gif, FILE.mp4 or FILE.png.")
-@click.option("--episode", type=click.IntRange(min=1), help="Only this episode (default: all; PNG: the first).")
-@league_option
-@db_option
-def render_cmd(match_id: int, out: str, episode: int | None, league_name: str, db: str) -> None:
-    """Render a stored match headless with the viewer's drawing: GIF/MP4 of its episodes, or a PNG.
-
-    Example: league render 3 --out match3.gif
-    """
-    from viewer.render import render_match
-
-    with opened(db) as store:
-        view = load_league_match(store, store.league(league_name), match_id)
-    if episode is not None and episode > len(view.pairs):
-        raise click.BadParameter(f"match {match_id} has {len(view.pairs)} episodes", param_hint="--episode")
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    path, count = render_match(view, out, None if episode is None else [episode - 1])
-    click.echo(f"wrote {path} ({count} frames)")
-
-
-@bench.command("viewer")
-@click.option("--frames", type=click.IntRange(min=10), default=2000, show_default=True)
-@json_option
-def bench_viewer_cmd(frames: int, as_json: bool) -> None:
-    """Frames per second of the side-by-side drawing loop for simple_spread, headless.
-
-    Compared with the game's own fps (10): the viewer must keep up at x16 with room to spare.
-
-    Example: league bench viewer --frames 2000
-    """
-    from league.bench import bench_viewer
-
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    report = bench_viewer(frames)
-    if as_json:
-        echo_json(report)
-        return
-    click.echo(f"side-by-side drawing loop: {report['fps']:,.0f} frames/s headless "
-               f"({report['ratio']:.0f}x the game's {report['game_fps']} fps)")

@@ -13,7 +13,8 @@ from conftest import one_error_line
 from league.cli import cli
 from league.config import GRPOConfig, LeagueConfig
 from league.manager import LeagueManager
-from league.players import play_match, player_policy
+from league.matches import play_match
+from league.players import player_policy
 from league.reports import leaderboard
 from league.store import Store
 from viewer.app import ReplayViewer, load_match
@@ -127,9 +128,9 @@ def test_human_play_with_held_keys_stores_a_human_match(league):
     assert (episode.actions[:, 1] == 1).all() and len(episode.actions) == 25
     human = store.ensure_player(lg["id"], "human:tester", "human")
     result = human_match("simple_spread", {}, episode, policy)
-    match = store.add_match(lg["id"], "human", human["id"], partner["id"], result, "simple_spread", {})
+    match = store.add_match(lg["id"], "human", human["id"], partner["id"], result)
     assert match["kind"] == "human" and match["results"][0]["seed"] == 77
-    seats = [e["seats"] for e in store.episodes(match["id"])]
+    seats = [e.seats for e in store.episodes(match["id"])]
     assert seats == [[1, 0, 1], [1, 1, 1]]
     assert "human:tester" in {r["player"] for r in leaderboard(store, lg)}
     pygame.display.quit()
@@ -209,7 +210,7 @@ def test_every_game_plays_with_a_human_and_renders(game, tmp_path):
     assert set(acted[acted != 255]) == {keymap.keys[first_key]}
     human = store.ensure_player(lg["id"], "human:t", "human")
     result = human_match(game, lg["game_kwargs"], episode, policy)
-    match = store.add_match(lg["id"], "human", human["id"], partner["id"], result, game, lg["game_kwargs"])
+    match = store.add_match(lg["id"], "human", human["id"], partner["id"], result)
     pygame.display.quit()
     from viewer.render import render_match
 

@@ -21,7 +21,11 @@ import games
 from games.spec import KeyMap, close_env, role_of
 from games.vector import batchify
 from league.conventions import describe, word_meanings
-from league.matches import NO_ACTION, Episode, MatchResult, outcome, play_episodes, state_checksum
+from league.matches import MatchResult, next_seeds, outcome, play_episodes
+from league.partners import best_partner
+from league.players import player_policy
+from league.replays import NO_ACTION, Episode, state_checksum
+from league.store import Store
 from viewer.app import BACKGROUND, DIM, HUD_HEIGHT, HUMAN_COLOUR, TEXT, panel_size
 from viewer.frames import panel_positions, to_surface
 
@@ -166,7 +170,8 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
     finally:
         close_env(env)
     seats = [0 if i == me else 1 for i in range(len(agents))]
-    return Episode(int(seed), seats, team_return, np.stack(actions_log), np.array(checks, dtype=np.uint32))
+    return Episode(int(seed), seats, team_return, np.stack(actions_log), np.array(checks, dtype=np.uint32), game,
+                   dict(game_kwargs))
 
 
 def human_match(game: str, game_kwargs: dict[str, Any], human: Episode,
@@ -177,3 +182,32 @@ def human_match(game: str, game_kwargs: dict[str, Any], human: Episode,
     agents_only.seats = [1] * n
     return MatchResult("human", [human.seed], [human.team_return], [agents_only.team_return],
                        [outcome(human.team_return, agents_only.team_return)], [human, agents_only])
+
+
+def play_with_league(store: Store, league: dict[str, Any], generation: str | None, seat: str | None, name: str,
+                     seed: int | None, fps: float | None, open_screen: Callable[[tuple[int, int]], pygame.Surface],
+                     say: Callable[[str], None] = print) -> tuple[dict[str, Any], MatchResult] | None:
+    """`league play`: picks the partner generation (the league's best partner when none is named), checks the
+    seat, plays one episode in a window from `open_screen(size)`, and stores it as a `human` match against the
+    all-agent team on the same seed. None when the person quit before the end (nothing is stored)."""
+    if not name or "/" in name or ":" in name:
+        raise ValueError(f"--name must be a name without '/' or ':', got {name!r}")
+    if generation is None:
+        generation, why = best_partner(store, league)
+        say(why)
+    partner, policy = player_policy(store, league, generation)
+    game, kwargs = league["game"], league["game_kwargs"]
+    info = games.get(game).info(**kwargs)
+    seat = seat or info.agents[0]
+    if seat not in info.agents:
+        raise ValueError(f"--seat {seat!r} is not a seat of {game}; seats: {', '.join(info.agents)}")
+    seed = seed if seed is not None else next_seeds(store, league, 1)[0]
+    screen = open_screen(play_window_size(game, kwargs))
+    pygame.display.set_caption(f"league play: {seat} with {partner['name']}")
+    episode = play_episode(game, kwargs, policy, seat, seed, fps or info.fps, screen,
+                           title=f"human:{name} + {partner['name']}")
+    if episode is None:
+        return None
+    human = store.ensure_player(league["id"], f"human:{name}", "human")
+    result = human_match(game, kwargs, episode, policy)
+    return store.add_match(league["id"], "human", human["id"], partner["id"], result), result
