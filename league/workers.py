@@ -12,14 +12,23 @@ of the database and the checkpoint folder: workers return results, the head comm
 Ray (`pip install -e ".[ray]"`) is imported only when asked for. Why Ray: tasks are retried when a worker
 dies (a generation killed mid-training simply trains again, with the same result), objects move between
 machines without our code, and the same script runs on a laptop and on a cluster (`ray start --head`).
+
+A local Ray (`--workers N`) is private to this user and this machine: its servers (GCS, raylet, object manager,
+agents, workers) listen on loopback only, and its session files (logs, unix sockets, spilled objects) live in
+a folder of mode 0700 made for this run and removed when Ray stops. A cluster given by address is used as it
+was started.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import shutil
 import socket
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from league.checkpoints import make_payload, payload_bytes, payload_from_bytes, policy_from_payload
 from league.config import ConfigError, LeagueConfig
@@ -160,6 +169,53 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise ConnectionError(f"nothing answers at {host}:{port} ({e.strerror or e})") from None
 
 
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray's switch between a node address other machines can reach (its default on Linux) and loopback (its
+default on macOS and Windows, where it runs single-machine). Ray reads it into
+`ray._private.ray_constants.ENABLE_RAY_CLUSTER` when imported, and every process of a local Ray inherits it."""
+
+
+@contextmanager
+def _loopback_node(ray: Any) -> Iterator[None]:
+    """While a local Ray starts, its node address is loopback, so every server binds to 127.0.0.1 (or ::1):
+    Ray binds its gRPC servers to every interface unless the node address is loopback, and on Linux it
+    replaces an explicit `_node_ip_address="127.0.0.1"` with the machine's network address. The processes it
+    starts inherit the variable; this process's copy of Ray's constant is set too (Ray may have been imported
+    before). Both are restored afterwards, so a later `ray.init(address=...)` behaves as usual."""
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # another layout: `_check_loopback` still refuses a non-loopback node
+        ray_constants = None
+    saved_env = os.environ.get(LOOPBACK_ENV)
+    saved_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[LOOPBACK_ENV] = "0"
+    if saved_flag is not None:
+        ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if saved_env is None:
+            os.environ.pop(LOOPBACK_ENV, None)
+        else:
+            os.environ[LOOPBACK_ENV] = saved_env
+        if saved_flag is not None:
+            ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+
+
+def _check_loopback(ray: Any) -> None:
+    """Refuses a local Ray whose node address is not loopback (its servers would listen on the network)."""
+    ip = ray.util.get_node_ip_address()
+    if not ipaddress.ip_address(ip).is_loopback:
+        raise RuntimeError(f"the local Ray took the network address {ip}, not loopback; refusing to run it")
+
+
+def _private_temp_dir() -> str:
+    """A new folder of mode 0700 for a local Ray's session files, under /tmp: Ray puts unix sockets in it,
+    whose paths must stay under ~107 characters. Ray makes the folders it creates world-writable (0777), so
+    it gets a subfolder of this one and the 0700 here keeps other users out."""
+    return tempfile.mkdtemp(prefix="league-ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+
+
 def _train_task(job: TrainJob, threads: int) -> TrainedGeneration:
     import torch
 
@@ -171,20 +227,30 @@ class RayWorkers:
     """Jobs as Ray tasks: `workers` CPUs of a local Ray instance started here, or every CPU of the cluster at
     `address` ('auto': the one this machine belongs to). A training task asks for the config's `threads`
     CPUs (1 when `threads` is 0) and a GPU when it trains on CUDA; a match asks for one CPU. Tasks whose
-    worker dies are retried."""
+    worker dies are retried. A local instance listens on loopback only and keeps its files in `temp_dir`
+    (mode 0700), removed by `close`."""
 
     def __init__(self, workers: int | None = None, address: str | None = None, retries: int = 3) -> None:
         self.ray = ray = require_ray()
         env = {k: os.environ[k] for k in ("LEAGUE_CRASH_AT", "LEAGUE_CRASH_ONCE") if os.environ.get(k)}
         options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                                        runtime_env={"env_vars": env} if env else None)
+        self.temp_dir: str | None = None
+        """The local Ray's private folder (None with a cluster): sockets, logs, spilled objects."""
         try:
             if address:
                 check_reachable(address)
                 ray.init(address=address, **options)
             else:
-                ray.init(num_cpus=workers, **options)
-        except (ConnectionError, RuntimeError, ValueError) as e:
+                self.temp_dir = _private_temp_dir()
+                with _loopback_node(ray):
+                    ray.init(num_cpus=workers, _temp_dir=os.path.join(self.temp_dir, "ray"), **options)
+                _check_loopback(ray)
+        except BaseException as e:
+            if self.temp_dir:  # a local Ray half started, or refused: stop it and remove its files
+                self._stop_local()
+            if not isinstance(e, (ConnectionError, RuntimeError, ValueError)):
+                raise
             raise ConfigError(f"cannot start or reach Ray at {address or 'this machine'}: "
                               f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -229,7 +295,18 @@ class RayWorkers:
         for ref in self._pending:
             self.ray.cancel(ref, force=True)
         self._pending.clear()
-        self.ray.shutdown()
+        if self.temp_dir:
+            self._stop_local()
+        else:
+            self.ray.shutdown()
+
+    def _stop_local(self) -> None:
+        """Stops the local Ray (its processes are gone when `shutdown` returns) and removes its folder."""
+        try:
+            self.ray.shutdown()
+        finally:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            self.temp_dir = None
 
 
 def make_workers(workers: int = 1, address: str | None = None,

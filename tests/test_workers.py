@@ -1,11 +1,17 @@
 """A league on Ray workers: the same generations and ratings as the serial run, survives a killed worker or
-head, stops cleanly on Ctrl-C, and says in one line how to get Ray when it is missing."""
+head, stops cleanly on Ctrl-C, and says in one line how to get Ray when it is missing. A local Ray listens on
+loopback only and keeps its files in a private folder that goes away with it."""
 
+import ipaddress
 import os
 import signal
+import socket
 import sqlite3
+import stat
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,9 +21,13 @@ from league.cli import cli
 from league.config import ConfigError
 from league.ratings import fit_ratings
 from league.store import Store
-from league.workers import RAY_HINT, make_workers
+from league.workers import LOOPBACK_ENV, RAY_HINT, make_workers
 
 pytest.importorskip("ray")
+try:
+    import psutil  # the `dev` extra; Ray also ships a copy, importable once ray is imported
+except ImportError:
+    psutil = None
 
 # threads = 1: a generation is then computed with the same floating-point sums in a worker (one CPU each) as in
 # the serial run, so equal checkpoints are byte-identical.
@@ -145,3 +155,153 @@ def test_bad_worker_options_are_one_line(tmp_path):
     result = runner.invoke(cli, base + ["--ray", "127.0.0.1:1"])  # nothing listens there: refused at once
     one_error_line(result, "127.0.0.1:1")
     assert not (tmp_path / "x.db").exists()
+
+
+# ---------------------------------------------------------------- a local Ray is private
+
+def is_loopback(ip):
+    address = ipaddress.ip_address(ip.split("%")[0])
+    return (getattr(address, "ipv4_mapped", None) or address).is_loopback  # ::ffff:127.0.0.1: a dual-stack socket
+
+
+def ray_argument(processes, *names):
+    """The value of the first `--name=value` argument among the processes' command lines."""
+    for p in processes:
+        try:
+            for arg in p.cmdline():
+                for name in names:
+                    if arg.startswith(f"--{name}="):
+                        return arg.partition("=")[2]
+        except psutil.Error:
+            pass
+    return None
+
+
+def alive(p):
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def processes_of(head, folder):
+    """The head, everything it started, and every process that names `folder` (Ray's session files)."""
+    found = {head.pid: head}
+    try:
+        found.update({p.pid: p for p in head.children(recursive=True)})
+    except psutil.Error:
+        pass
+    if folder:
+        for p in psutil.process_iter(["cmdline"]):
+            if any(folder in arg for arg in p.info["cmdline"] or ()):
+                found[p.pid] = p
+    return list(found.values())
+
+
+def listening(processes):
+    """(pid, name, ip, port) of every TCP socket listening, and every UDP socket bound, in these processes."""
+    out = set()
+    for p in processes:
+        try:
+            name = p.name()
+            for c in p.net_connections(kind="inet"):
+                if c.status == psutil.CONN_LISTEN or (c.type == socket.SOCK_DGRAM and c.laddr and not c.raddr):
+                    out.add((p.pid, name, c.laddr.ip, c.laddr.port))
+        except psutil.Error:  # a worker that ended meanwhile
+            pass
+    return out
+
+
+def test_a_local_ray_listens_on_loopback_only_and_its_files_are_private_and_removed(tmp_path):
+    """`league train --workers 2`, while it trains: every listening socket of the head, the Ray servers it
+    started (GCS, raylet, agents) and the workers is on 127.0.0.1 (or ::1); Ray's session folder lies in a
+    folder of mode 0700 of this user; after Ctrl-C no process of it is left and the folder is gone."""
+    if psutil is None:
+        pytest.skip("needs psutil (the dev extra)")
+    (tmp_path / "league.toml").write_text(TINY.replace("steps_per_generation = 6000", "steps_per_generation = 10000000"))
+    args = [sys.executable, "-m", "league", "train", "--config", str(tmp_path / "league.toml"),
+            "--db", str(tmp_path / "league.db"), "--checkpoints", str(tmp_path / "ck"), "--workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # Ray is up and the generations are handed out
+        assert line.startswith("Ray: 2 CPU(s)"), line + proc.stderr.read()
+        head = psutil.Process(proc.pid)
+        temp_dir = ray_argument(head.children(recursive=True), "temp-dir", "temp_dir")
+        session_dir = ray_argument(head.children(recursive=True), "session-dir", "session_dir")
+        assert temp_dir and session_dir, [p.cmdline() for p in head.children(recursive=True)]
+        private = Path(temp_dir).parent
+        sockets = set()
+        deadline = time.monotonic() + 6  # agents and workers come up over a few seconds: look several times
+        while time.monotonic() < deadline:
+            sockets |= listening(processes_of(head, str(private)))
+            time.sleep(0.5)
+        # the head's own server, the GCS, the raylet, a worker...: the check is not empty
+        assert len(sockets) >= 4 and proc.pid in {pid for pid, *_ in sockets}, sockets
+        assert [s for s in sockets if not is_loopback(s[2])] == [], sorted(sockets)
+
+        info = private.stat()
+        assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid(), (str(private), oct(info.st_mode))
+        assert Path(session_dir).resolve().is_relative_to(private.resolve())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    deadline = time.monotonic() + 15
+    while (left := [p for p in processes_of(head, str(private)) if p.pid != proc.pid and alive(p)]) \
+            and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert left == [], [(p.pid, p.cmdline()[:2]) for p in left]
+    assert not private.exists(), sorted(str(x) for x in private.rglob("*"))[:20]
+
+
+class FakeRay:
+    """Just enough of `ray` to see how it is started: the arguments of `init`, and the loopback switch then."""
+
+    def __init__(self, node_ip="127.0.0.1"):
+        self.inits, self.shutdowns = [], 0
+        self.util = type("util", (), {"get_node_ip_address": staticmethod(lambda: node_ip)})
+
+    def init(self, **kwargs):
+        folder = kwargs.get("_temp_dir")
+        mode = stat.S_IMODE(os.stat(os.path.dirname(folder)).st_mode) if folder else None
+        self.inits.append((kwargs, os.environ.get(LOOPBACK_ENV), mode))
+
+    def cluster_resources(self):
+        return {"CPU": 2}
+
+    def remote(self, **options):
+        return lambda f: f
+
+    def shutdown(self):
+        self.shutdowns += 1
+
+
+def test_a_local_ray_is_started_on_loopback_and_a_cluster_as_it_is(monkeypatch):
+    """A local Ray starts with Ray's loopback switch on and a private folder (the switch is put back after);
+    a cluster address gets neither; a local Ray that still took a network address is refused in one line,
+    stopped and its folder removed."""
+    monkeypatch.delenv(LOOPBACK_ENV, raising=False)
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    pool = make_workers(2)
+    (kwargs, switch, mode), = fake.inits
+    assert switch == "0" and mode == 0o700 and kwargs["_temp_dir"].startswith(pool.temp_dir)
+    assert LOOPBACK_ENV not in os.environ
+    folder = pool.temp_dir
+    pool.close()
+    assert fake.shutdowns == 1 and not os.path.exists(folder)
+
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    pool = make_workers(2, address="auto")
+    (kwargs, switch, _), = fake.inits
+    assert kwargs["address"] == "auto" and "_temp_dir" not in kwargs and "_node_ip_address" not in kwargs
+    assert switch is None and pool.temp_dir is None
+    pool.close()
+
+    fake = FakeRay(node_ip="192.0.2.7")
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    with pytest.raises(ConfigError, match="192.0.2.7") as refused:
+        make_workers(2)
+    folder = os.path.dirname(fake.inits[0][0]["_temp_dir"])
+    assert fake.shutdowns == 1 and not os.path.exists(folder) and "\n" not in str(refused.value)
