@@ -117,6 +117,57 @@ def reward_to_go(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
 
 
 @dataclass
+class GroupPartners:
+    """Who plays with whom in the current batch of episodes: drawn once per batch of start states, the same for
+    all G rows of a group (and kept across the segments of a branched episode)."""
+
+    who: np.ndarray
+    """`(M,)` index of the pool partner each group plays with; -1: self-play."""
+    seats: np.ndarray
+    """`(B, n)` the seats a partner plays in each row."""
+    rows: list[tuple[str, np.ndarray]]
+    """(partner name, the rows it plays in), for each partner drawn."""
+    own_seat: torch.Tensor
+    """`(B, n)` the seats the team plays, and trains."""
+
+
+def group_partners(cfg: GRPOConfig, pool: list[str], returns_with: list[list[float]], M: int, G: int, n: int,
+                   generator: torch.Generator) -> GroupPartners:
+    """Draws the partners of a new batch of episodes: the first groups play with one (see `draw_partners`)."""
+    who, seats = draw_partners(M, cfg.partner_share, n, cfg.partner_seats,
+                               partner_weights(cfg.partner_draw, returns_with), generator)  # (M,), (M, n)
+    who_row, partner_seat = np.repeat(who, G), np.repeat(seats, G, axis=0)  # (B,), (B, n)
+    rows = [(pool[k], np.flatnonzero(who_row == k)) for k in np.unique(who[who >= 0])]
+    return GroupPartners(who, partner_seat, rows, torch.as_tensor(~partner_seat, device=generator.device))
+
+
+@dataclass
+class Rollouts:
+    """One pass's rollout buffers, allocated once for the longest pass (H steps) and reused; a pass of
+    `steps` uses the first `steps` of them, zeroed first."""
+
+    obs: torch.Tensor  # (H, B, n, D)
+    actions: torch.Tensor  # (H, B, n)
+    old_logp: torch.Tensor  # (H, B, n)
+    alive: torch.Tensor  # (H, B, n) the agent acts at step t
+    team_reward: torch.Tensor  # (H, B)
+
+    @classmethod
+    def allocate(cls, H: int, B: int, n: int, D: int, device: torch.device) -> Rollouts:
+        return cls(torch.zeros((H, B, n, D), device=device), torch.zeros((H, B, n), dtype=torch.long, device=device),
+                   torch.zeros((H, B, n), device=device), torch.zeros((H, B, n), dtype=torch.bool, device=device),
+                   torch.zeros((H, B), device=device))
+
+    def first(self, steps: int) -> Rollouts:
+        """The first `steps` of every buffer, zeroed: a pass's view."""
+        view = Rollouts(self.obs[:steps], self.actions[:steps], self.old_logp[:steps], self.alive[:steps],
+                        self.team_reward[:steps])
+        for buffer in (view.obs, view.actions, view.old_logp, view.alive, view.team_reward):
+            buffer.zero_()
+        return view
+
+
+@dataclass
 class TrainResult:
     """What one call of `train` produced."""
 
@@ -176,9 +227,16 @@ def train(
     bar = tqdm(total=max_env_steps, desc=label or cfg.game, unit="step", unit_scale=True, disable=not progress,
                dynamic_ncols=True)
     H = cfg.branch_every or T  # steps per update: a segment, or the whole episode
+    buffers = Rollouts.allocate(H, B, n, batch.obs_dim, device)
     start = time.perf_counter()
     iteration = episodes = clock = 0
-    done = np.ones(B, dtype=bool)
+    # What one pass leaves to the next: the batch's observations and which rows ended, and when branching the
+    # row each row becomes a copy of. A new batch of episodes (all rows ended, or the horizon reached) resets
+    # them, and draws the groups' partners.
+    obs_np = np.zeros((B, n, batch.obs_dim), dtype=np.float32)  # (B, n, D)
+    done = np.ones(B, dtype=bool)  # (B,)
+    source = np.arange(B)  # (B,)
+    grouped: GroupPartners | None = None  # drawn by the first pass: every row has ended before it
     trunk = np.zeros(M)  # (M,) return so far of each group's branched-from path (branching only)
     finished: list[float] = []  # returns of the paths from a start that ended (branching only)
     finished_return = float("nan")  # mean of the last M of them
@@ -192,39 +250,30 @@ def train(
             seeds = np.repeat(np.arange(first_seed, first_seed + M), G)  # (B,)
             obs_np = batch.reset(seeds)
             done = np.zeros(B, dtype=bool)
-            # Partners: the first groups play with one (same partner, same seats for all G rows of a group).
-            who, seats = draw_partners(M, cfg.partner_share, n, cfg.partner_seats,
-                                       partner_weights(cfg.partner_draw, returns_with), generator)  # (M,), (M, n)
-            who_row, partner_seat = np.repeat(who, G), np.repeat(seats, G, axis=0)  # (B,), (B, n)
-            partner_rows = [(pool[k], np.flatnonzero(who_row == k)) for k in np.unique(who[who >= 0])]
-            own_seat = torch.as_tensor(~partner_seat, device=device)  # (B, n) seats the team plays and trains
+            grouped = group_partners(cfg, pool, returns_with, M, G, n, generator)
             episodes, clock, trunk = episodes + 1, 0, np.zeros(M)
         else:  # branching: `source` was drawn at the end of the last segment
             batch.clone_rows(source)
             obs_np, done = obs_np[source], done[source]  # a group that ended goes on from another's state
         steps = min(H, T - clock)
-        obs = torch.zeros((steps, B, n, batch.obs_dim), device=device)  # (T, B, n, D)
-        actions = torch.zeros((steps, B, n), dtype=torch.long, device=device)
-        old_logp = torch.zeros((steps, B, n), device=device)
-        alive = torch.zeros((steps, B, n), dtype=torch.bool, device=device)  # agent acts at step t
-        team_reward = torch.zeros((steps, B), device=device)
+        roll = buffers.first(steps)
         for t in range(steps):
             if done.all():
                 break
-            obs[t] = torch.as_tensor(obs_np, device=device)
-            alive[t] = torch.as_tensor(batch.alive & ~done[:, None], device=device)
-            actions[t], old_logp[t] = policy.sample(obs[t], generator)
-            act = actions[t].cpu().numpy()  # (B, n)
-            for name, rows in partner_rows:  # partners take their seats' actions
-                act[rows] = np.where(partner_seat[rows], partners[name](obs_np[rows], info), act[rows])
-            actions[t] = torch.as_tensor(act, device=device)
+            roll.obs[t] = torch.as_tensor(obs_np, device=device)
+            roll.alive[t] = torch.as_tensor(batch.alive & ~done[:, None], device=device)
+            roll.actions[t], roll.old_logp[t] = policy.sample(roll.obs[t], generator)
+            act = roll.actions[t].cpu().numpy()  # (B, n)
+            for name, rows in grouped.rows:  # partners take their seats' actions
+                act[rows] = np.where(grouped.seats[rows], partners[name](obs_np[rows], info), act[rows])
+            roll.actions[t] = torch.as_tensor(act, device=device)
             obs_np, rewards, now_done = batch.step(act)
-            team_reward[t] = torch.as_tensor(np.where(done, 0.0, spec.team_reward(rewards)), device=device)
+            roll.team_reward[t] = torch.as_tensor(np.where(done, 0.0, spec.team_reward(rewards)), device=device)
             done = now_done
         clock += steps
-        running = alive.any(-1)  # (T, B) env still playing at step t
+        running = roll.alive.any(-1)  # (T, B) env still playing at step t
         env_steps = int(running.sum())
-        returns = team_reward.sum(0)  # (B,) team return of each rollout (of its segment, when branching)
+        returns = roll.team_reward.sum(0)  # (B,) team return of each rollout (of its segment, when branching)
         if cfg.branch_every:  # each group's path goes on with the row it is copied from next
             source = branch_sources(done, M, G, generator)  # (B,)
             segment = returns.cpu().numpy()  # (B,)
@@ -241,22 +290,22 @@ def train(
             adv = group_advantages(returns.view(1, M, G), running[:1].view(1, M, G), cfg.scale_by_std, cfg.eps)
             adv = adv.view(1, B).expand(steps, B)
         else:
-            to_go = reward_to_go(team_reward, cfg.gamma)  # (T, B)
+            to_go = reward_to_go(roll.team_reward, cfg.gamma)  # (T, B)
             adv = group_advantages(to_go.view(steps, M, G), running.view(steps, M, G), cfg.scale_by_std,
                                    cfg.eps).view(steps, B)
         zero_var = float((returns.view(M, G).std(-1) < 1e-8).float().mean())
         group_returns = returns.view(M, G).mean(-1).cpu().numpy()  # (M,)
-        for m in np.flatnonzero(who >= 0):
-            returns_with[who[m]].append(float(group_returns[m]))
+        for m in np.flatnonzero(grouped.who >= 0):
+            returns_with[grouped.who[m]].append(float(group_returns[m]))
 
         # ------------------------------------------------------------ clipped update with KL to the reference
         if cfg.lr_half_life:
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr * 0.5 ** (iteration / cfg.lr_half_life)
         rows = running.flatten().nonzero().squeeze(-1)  # team-steps that happened
-        flat_obs, flat_act = obs.flatten(0, 1)[rows], actions.flatten(0, 1)[rows]  # (R, n, D), (R, n)
-        trained = alive & own_seat  # (T, B, n) the team's own seats: partner seats get no gradient
-        flat_old, flat_mask = old_logp.flatten(0, 1)[rows], trained.flatten(0, 1)[rows].float()  # (R, n)
+        flat_obs, flat_act = roll.obs.flatten(0, 1)[rows], roll.actions.flatten(0, 1)[rows]  # (R, n, D), (R, n)
+        trained = roll.alive & grouped.own_seat  # (T, B, n) the team's own seats: partner seats get no gradient
+        flat_old, flat_mask = roll.old_logp.flatten(0, 1)[rows], trained.flatten(0, 1)[rows].float()  # (R, n)
         flat_adv = adv.flatten()[rows].unsqueeze(-1).expand(-1, n)  # (R, n) the team's advantage, every seat
         with torch.no_grad():
             ref_logp = torch.log_softmax(reference(flat_obs), -1).gather(-1, flat_act.unsqueeze(-1)).squeeze(-1)
@@ -303,7 +352,7 @@ def train(
             "seconds": time.perf_counter() - start,
         }
         if pool:
-            with_partner = torch.as_tensor(who_row >= 0, device=device)
+            with_partner = torch.as_tensor(np.repeat(grouped.who, G) >= 0, device=device)
             metrics["partner_return"] = float(returns[with_partner].mean()) if with_partner.any() else float("nan")
             metrics["self_return"] = float(returns[~with_partner].mean()) if (~with_partner).any() else float("nan")
         result.metrics.append(metrics)
