@@ -1,9 +1,9 @@
 """Self-describing checkpoint files: written atomically, identified by sha256, loaded without running code.
 
 A checkpoint holds everything needed to rebuild and continue a team (nanoGPT / SB3 style): the policy's
-constructor arguments and weights, the optimizer state, the GRPO config, the game and its options, and the
-versions that wrote it. `torch.load(weights_only=True)` only rebuilds tensors and plain containers, so a file
-crafted to run code on unpickling is refused instead of executed.
+constructor arguments, by name (nanoGPT's `model_args`), and weights, the optimizer state, the GRPO config, the
+game and its options, and the versions that wrote it. `torch.load(weights_only=True)` only rebuilds tensors
+and plain containers, so a file crafted to run code on unpickling is refused instead of executed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ import torch
 from league.policy import TeamPolicy
 
 FORMAT = "coop-league-checkpoint"
-FORMAT_VERSION = 1
+# 2: `policy_args` name each role's network layout (`league.policy.LAYOUTS`); format 1 files list it by position
+# and still load (`league.policy.named_layout` reads them). Code that knows only format 1 refuses format 2 files
+# as written by a newer version instead of misreading them.
+FORMAT_VERSION = 2
 
 
 class CheckpointError(ValueError):

@@ -15,6 +15,8 @@ through `act`, on PettingZoo's dict of observations, so a trained team plays in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,43 @@ from games.vector import batchify
 
 # Logit for action slots a role does not have (roles with fewer actions are padded to the widest role).
 MISSING_ACTION = -1e9
+
+# The names (and types) of a role's layout in `TeamPolicy.args`, as checkpoints store them: `targets` are the
+# fields of `games.spec.Targets`, `entities` those of `games.spec.Entities` and `scored` (the act net also scores
+# its row; every `for_game` policy has it, checkpoints from before it do not).
+LAYOUTS: dict[str, dict[str, type]] = {
+    "targets": {"velocity": int, "first": int, "count": int, "teammates": int, "teammate_count": int, "moves": int},
+    "entities": {"own": int, "first": int, "count": int, "width": int, "aspect": float, "scored": bool},
+}
+# What checkpoints that stored a layout as a positional list (in the order of `LAYOUTS`) meant by the entries
+# their shorter lists leave out: the lengths they wrote, and the value of each missing name.
+_OLD_LENGTHS = {"targets": (5, 6), "entities": (4, 5, 6)}
+_OLD_MISSING = {"targets": {"moves": 0}, "entities": {"aspect": 0.0, "scored": False}}
+
+
+def named_layout(kind: str, layout: Mapping[str, Any] | Sequence[float]) -> dict[str, Any]:
+    """A role's `kind` ("targets" or "entities") layout by name, the form `TeamPolicy.args` stores (nanoGPT's
+    named `model_args`); a dict passes through with its values cast, an old checkpoint's positional list is
+    named here and nowhere else. The lists old checkpoints hold:
+
+    targets  [velocity, first, count, teammates, teammate_count]         moves 0: ChooseAndSteer
+             [velocity, first, count, teammates, teammate_count, moves]  MoveAndSay (simple_reference)
+    entities [own, first, count, width]                   aspect 0.0 (no aiming inputs), scored False
+             [own, first, count, width, aspect]           scored False (no row scores itself)
+             [own, first, count, width, aspect, scored]   scored written as 1.0
+
+    A dict must name exactly the keys of `LAYOUTS[kind]`; any other dict or list length is a ValueError."""
+    names = LAYOUTS[kind]
+    if isinstance(layout, Mapping):
+        if set(layout) != set(names):
+            raise ValueError(f"{kind} layout {dict(layout)} does not name exactly {', '.join(names)}")
+        values = dict(layout)
+    elif len(layout) in _OLD_LENGTHS[kind]:
+        values = {**_OLD_MISSING[kind], **dict(zip(names, layout))}
+    else:
+        raise ValueError(f"{kind} layout {list(layout)} has {len(layout)} numbers; old checkpoints list "
+                         f"{' or '.join(map(str, _OLD_LENGTHS[kind]))} ({', '.join(names)})")
+    return {name: cast(values[name]) for name, cast in names.items()}
 
 
 def mlp(inputs: int, hidden: int, layers: int, outputs: int, activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
@@ -49,11 +88,12 @@ class ChooseAndSteer(nn.Module):
     Both are learned from the game's reward; nothing is scripted. Sampling draws from the mixture itself, so
     exploring also tries other targets. ReLU: tanh dominated the CPU time of a training step."""
 
-    def __init__(self, obs_dim: int, ids: int, targets: tuple[int, ...], hidden: int, layers: int,
+    def __init__(self, obs_dim: int, ids: int, targets: Targets, hidden: int, layers: int,
                  steer_hidden: int, n_actions: int) -> None:
         super().__init__()
         self.obs_dim = obs_dim
-        self.velocity, self.first, self.count, self.teammates, self.teammate_count = targets[:5]
+        self.velocity, self.first, self.count = targets.velocity, targets.first, targets.count
+        self.teammates, self.teammate_count = targets.teammates, targets.teammate_count
         distances = self.count * (1 + self.teammate_count)
         self.choose = mlp(obs_dim + ids + distances, hidden, layers, self.count, nn.ReLU)
         self.steer = mlp(4 + 2 * self.teammate_count, steer_hidden, layers, n_actions, nn.ReLU)
@@ -85,16 +125,17 @@ class ChooseAndAct(nn.Module):
     by slot, and slots follow spawn order, so what it learns of one slot ("a zombie low on the screen comes
     first") holds for no other; the row's own score holds for every zombie wherever it is listed."""
 
-    def __init__(self, obs_dim: int, ids: int, entities: tuple[int, ...], hidden: int, layers: int,
-                 act_hidden: int, n_actions: int) -> None:
+    def __init__(self, obs_dim: int, ids: int, entities: Entities, hidden: int, layers: int,
+                 act_hidden: int, n_actions: int, *, scored: bool) -> None:
+        """`scored`: the act net has the extra output that scores its row (teams from before it have not)."""
         super().__init__()
         self.obs_dim = obs_dim
-        self.own, self.first, self.count, self.width = entities[:4]
-        # Aiming features (checkpoints made before them list 4 numbers and have none): how far the agent's
-        # heading is from the direction of each row, as the cross and dot products of the two unit vectors.
-        self.aspect = float(entities[4]) if len(entities) > 4 else 0.0
+        self.own, self.first, self.count, self.width = entities.own, entities.first, entities.count, entities.width
+        # Aiming features (aspect 0: none, as in checkpoints made before them): how far the agent's heading is
+        # from the direction of each row, as the cross and dot products of the two unit vectors.
+        self.aspect = float(entities.aspect)
         aim = 2 if self.aspect else 0
-        self.scored = len(entities) > 5 and bool(entities[5])  # checkpoints made before it list 5 numbers
+        self.scored = bool(scored)
         self.n_actions = n_actions
         if obs_dim % self.width or self.first + self.count > obs_dim // self.width:
             raise ValueError(f"a {obs_dim}-number observation has no rows {self.first}..{self.first + self.count} "
@@ -141,13 +182,13 @@ class MoveAndSay(nn.Module):
     from the credit of 50 actions pooled into 5 and 10, instead of 50 logits that must each learn the same
     move for every word."""
 
-    def __init__(self, obs_dim: int, ids: int, targets: tuple[int, ...], hidden: int, layers: int,
+    def __init__(self, obs_dim: int, ids: int, targets: Targets, hidden: int, layers: int,
                  steer_hidden: int, n_actions: int) -> None:
         super().__init__()
-        self.moves = targets[5]
+        self.moves = targets.moves
         if self.moves < 1 or n_actions % self.moves:
             raise ValueError(f"{n_actions} actions are not moves x words with {self.moves} moves")
-        self.move = ChooseAndSteer(obs_dim, ids, targets[:5], hidden, layers, steer_hidden, self.moves)
+        self.move = ChooseAndSteer(obs_dim, ids, targets, hidden, layers, steer_hidden, self.moves)
         self.say = mlp(obs_dim + ids, hidden, layers, n_actions // self.moves, nn.ReLU)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,18 +208,19 @@ class TeamPolicy(nn.Module):
         n_actions: dict[str, int],
         hidden: int = 128,
         layers: int = 2,
-        targets: dict[str, list[int]] | None = None,
+        targets: dict[str, dict[str, Any]] | None = None,
         steer_hidden: int = 32,
-        entities: dict[str, list[int]] | None = None,
+        entities: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """`targets`: role -> [velocity, first, count, teammates, teammate_count] (`games.spec.Targets`) for
-        the roles that get a `ChooseAndSteer` network, with a sixth entry `moves` for roles whose action is
-        `move + moves * word` (a `MoveAndSay` network). `entities`: role -> [own, first, count, width, aspect, scored]
-        (`games.spec.Entities`) for the roles that get a `ChooseAndAct` network (its act net `steer_hidden`
-        wide). Every other role gets a plain MLP."""
+        """`targets`: role -> {velocity, first, count, teammates, teammate_count, moves} (the fields of
+        `games.spec.Targets`) for the roles that get a `ChooseAndSteer` network, or a `MoveAndSay` network where
+        `moves` is above 0 (an action is `move + moves * word`). `entities`: role -> {own, first, count, width,
+        aspect, scored} (`games.spec.Entities`, and whether rows score themselves) for the roles that get a
+        `ChooseAndAct` network (its act net `steer_hidden` wide). Every other role gets a plain MLP. Old
+        checkpoints' positional lists are read by `named_layout`; `args` always holds the named form."""
         super().__init__()
-        targets = {role: [int(v) for v in t] for role, t in (targets or {}).items()}
-        entities = {role: [int(v) for v in e[:4]] + [float(v) for v in e[4:]] for role, e in (entities or {}).items()}
+        targets = {role: named_layout("targets", t) for role, t in (targets or {}).items()}
+        entities = {role: named_layout("entities", e) for role, e in (entities or {}).items()}
         self.args = {"agents": list(agents), "obs_dims": dict(obs_dims), "n_actions": dict(n_actions),
                      "hidden": hidden, "layers": layers, "targets": targets, "steer_hidden": steer_hidden}
         if entities:  # only when used, so the args of every other team read as before
@@ -192,14 +234,15 @@ class TeamPolicy(nn.Module):
             self.register_buffer(f"idx_{role}", torch.tensor(members, dtype=torch.long), persistent=False)
             self.register_buffer(f"onehot_{role}", torch.eye(len(members)), persistent=False)  # (n_role, n_role)
             if role in entities:
-                self.nets[role] = ChooseAndAct(obs_dims[role], len(members), tuple(entities[role]), hidden, layers,
-                                               steer_hidden, n_actions[role])
-            elif role in targets and len(targets[role]) > 5:
-                self.nets[role] = MoveAndSay(obs_dims[role], len(members), tuple(targets[role]), hidden, layers,
+                layout = {name: v for name, v in entities[role].items() if name != "scored"}
+                self.nets[role] = ChooseAndAct(obs_dims[role], len(members), Entities(**layout), hidden, layers,
+                                               steer_hidden, n_actions[role], scored=entities[role]["scored"])
+            elif role in targets and targets[role]["moves"]:
+                self.nets[role] = MoveAndSay(obs_dims[role], len(members), Targets(**targets[role]), hidden, layers,
                                              steer_hidden, n_actions[role])
             elif role in targets:
-                self.nets[role] = ChooseAndSteer(obs_dims[role], len(members), tuple(targets[role]), hidden, layers,
-                                                 steer_hidden, n_actions[role])
+                self.nets[role] = ChooseAndSteer(obs_dims[role], len(members), Targets(**targets[role]), hidden,
+                                                 layers, steer_hidden, n_actions[role])
             else:
                 self.nets[role] = mlp(obs_dims[role] + len(members), hidden, layers, n_actions[role])
         self.obs_dims, self.n_actions = dict(obs_dims), dict(n_actions)
@@ -213,10 +256,8 @@ class TeamPolicy(nn.Module):
         places to head for a `ChooseAndSteer` (or `MoveAndSay`) network, and those whose observations are
         tables of entities to act on a `ChooseAndAct` network."""
         declared = info.targets if use_targets else {}
-        targets = {role: [t.velocity, t.first, t.count, t.teammates, t.teammate_count]
-                   + ([t.moves] if t.moves else [])  # 5 entries as before unless moves and words share an action
-                   for role, t in declared.items() if isinstance(t, Targets)}
-        entities = {role: [e.own, e.first, e.count, e.width, e.aspect, 1]  # 1: rows score themselves
+        targets = {role: asdict(t) for role, t in declared.items() if isinstance(t, Targets)}
+        entities = {role: {**asdict(e), "scored": True}  # rows score themselves
                     for role, e in declared.items() if isinstance(e, Entities)}
         return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities)
 

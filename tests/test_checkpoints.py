@@ -8,8 +8,8 @@ import torch
 
 import games
 from league import load_team
-from league.checkpoints import (CheckpointError, load_checkpoint, make_payload, payload_bytes, payload_from_bytes,
-                                save_checkpoint, save_generation_checkpoint, sha256_file)
+from league.checkpoints import (FORMAT_VERSION, CheckpointError, load_checkpoint, make_payload, payload_bytes,
+                                payload_from_bytes, save_checkpoint, save_generation_checkpoint, sha256_file)
 from league.config import GRPOConfig
 from league.grpo import new_policy
 
@@ -147,9 +147,43 @@ def test_policy_args_that_build_nothing_are_a_checkpoint_error(tmp_path, saved):
     cfg = GRPOConfig(hidden=16)
     payload = make_payload(policy, cfg.game, {}, cfg.to_dict())
     args = payload["policy_args"]
-    for bad in ({**args, "attention_heads": 4}, {**args, "targets": {"agent": [0]}}, {**args, "hidden": 32}):
+    for bad in ({**args, "attention_heads": 4}, {**args, "targets": {"agent": [0]}}, {**args, "hidden": 32},
+                {**args, "targets": {"agent": {"velocity": 0, "first": 4, "count": 3}}}):
         path = tmp_path / "odd.pt"
         save_checkpoint(path, {**payload, "policy_args": bad})
         with pytest.raises(CheckpointError, match="do not fit") as caught:
             load_team(path)
         assert "\n" not in str(caught.value)  # one line, however many weights mismatch
+
+
+def test_checkpoint_names_its_network_layout(saved):
+    """What `league show` and scripts read of a checkpoint's arguments: each role's layout by name."""
+    payload = load_checkpoint(saved[0], saved[1])
+    assert payload["format_version"] == FORMAT_VERSION == 2
+    assert payload["policy_args"]["targets"] == {"agent": {"velocity": 0, "first": 4, "count": 3, "teammates": 10,
+                                                           "teammate_count": 2, "moves": 0}}
+    assert "entities" not in payload["policy_args"]
+
+
+@pytest.mark.parametrize("game, old", [
+    ("simple_spread", {"targets": {"agent": [0, 4, 3, 10, 2]}}),  # ChooseAndSteer
+    ("simple_reference", {"targets": {"agent": [0, 2, 3, 0, 0, 5]}}),  # MoveAndSay: a sixth number, moves
+    ("knights_archers_zombies", {"targets": {}, "entities": {"archer": [0, 17, 10, 5, 0.5625, 1.0],
+                                                             "knight": [0, 17, 10, 5, 0.5625, 1.0]}}),  # ChooseAndAct
+])
+def test_format_1_checkpoints_with_positional_args_load_and_play_the_same(tmp_path, game, old):
+    """A checkpoint as the old code wrote it (format 1, layouts as positional lists, the same weights) loads
+    to the same network and outputs; saved again, it names its layout and still gives the same outputs."""
+    cfg = GRPOConfig(game=game, hidden=16, steer_hidden=8)
+    policy = new_policy(cfg)
+    payload = make_payload(policy, cfg.game, cfg.game_kwargs, cfg.to_dict())
+    payload = {**payload, "format_version": 1, "policy_args": {**payload["policy_args"], **old}}
+    save_checkpoint(tmp_path / "old.pt", payload)
+    team = load_team(tmp_path / "old.pt")
+    assert team.args == policy.args  # read by name
+    assert [type(n) for n in team.nets.values()] == [type(n) for n in policy.nets.values()]
+    x = torch.randn(3, len(policy.agents), max(policy.obs_dims.values()), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(team(x), policy(x))
+    save_checkpoint(tmp_path / "new.pt", make_payload(team, team.game, team.game_kwargs, cfg.to_dict()))
+    assert load_checkpoint(tmp_path / "new.pt")["policy_args"] == policy.args
+    assert torch.equal(load_team(tmp_path / "new.pt")(x), policy(x))

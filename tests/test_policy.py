@@ -4,9 +4,10 @@ import pytest
 import torch
 
 import games
+from games.spec import Entities, Targets
 from league.config import GRPOConfig
 from league.grpo import new_policy
-from league.policy import ChooseAndSteer, TeamPolicy
+from league.policy import LAYOUTS, ChooseAndSteer, TeamPolicy, named_layout
 
 
 def test_simple_spread_gets_choose_and_steer_and_mlp_on_request():
@@ -25,8 +26,8 @@ def test_simple_spread_gets_choose_and_steer_and_mlp_on_request():
 def test_mixture_is_a_distribution_and_follows_its_parts():
     """log pi(a) = logsumexp_k(log p(k) + log steer(a | velocity, teammates, target_k)), computed by hand."""
     torch.manual_seed(0)
-    net = ChooseAndSteer(obs_dim=18, ids=3, targets=(0, 4, 3, 10, 2), hidden=16, layers=2, steer_hidden=8,
-                         n_actions=5)
+    targets = Targets(velocity=0, first=4, count=3, teammates=10, teammate_count=2)
+    net = ChooseAndSteer(obs_dim=18, ids=3, targets=targets, hidden=16, layers=2, steer_hidden=8, n_actions=5)
     for p in net.parameters():  # away from the near-uniform start, so the parts differ
         torch.nn.init.normal_(p, std=0.5)
     x = torch.cat([torch.randn(7, 18), torch.eye(3)[torch.randint(0, 3, (7,))]], -1)  # (7, 21)
@@ -75,7 +76,8 @@ def test_unknown_architecture_is_refused(value):
 
 def test_targets_without_teammates():
     """A role that sees targets but no teammates (a lone listener) still gets a proper distribution."""
-    net = ChooseAndSteer(obs_dim=11, ids=1, targets=(0, 2, 3, 0, 0), hidden=8, layers=1, steer_hidden=8, n_actions=5)
+    net = ChooseAndSteer(obs_dim=11, ids=1, targets=Targets(velocity=0, first=2, count=3), hidden=8, layers=1,
+                         steer_hidden=8, n_actions=5)
     logp = net(torch.cat([torch.randn(4, 11), torch.ones(4, 1)], -1))  # (4, 5)
     assert logp.shape == (4, 5) and torch.allclose(logp.exp().sum(-1), torch.ones(4), atol=1e-5)
 
@@ -88,8 +90,8 @@ def test_move_and_say_is_the_product_of_a_move_and_a_word():
     assert isinstance(new_policy(GRPOConfig(game="simple_reference", architecture="mlp")).nets["agent"],
                       torch.nn.Sequential)
     torch.manual_seed(0)
-    net = MoveAndSay(obs_dim=21, ids=2, targets=(0, 2, 3, 0, 0, 5), hidden=16, layers=2, steer_hidden=8,
-                     n_actions=50)
+    net = MoveAndSay(obs_dim=21, ids=2, targets=Targets(velocity=0, first=2, count=3, moves=5), hidden=16, layers=2,
+                     steer_hidden=8, n_actions=50)
     for p in net.parameters():
         torch.nn.init.normal_(p, std=0.5)
     x = torch.cat([torch.randn(6, 21), torch.eye(2)[torch.randint(0, 2, (6,))]], -1)  # (6, 23)
@@ -99,7 +101,8 @@ def test_move_and_say_is_the_product_of_a_move_and_a_word():
     for action in (0, 4, 7, 23, 49):
         assert torch.allclose(logp[:, action].exp(), move[:, action % 5] * word[:, action // 5], atol=1e-6)
     with pytest.raises(ValueError, match="moves x words"):
-        MoveAndSay(obs_dim=21, ids=2, targets=(0, 2, 3, 0, 0, 7), hidden=8, layers=1, steer_hidden=8, n_actions=50)
+        MoveAndSay(obs_dim=21, ids=2, targets=Targets(velocity=0, first=2, count=3, moves=7), hidden=8, layers=1,
+                   steer_hidden=8, n_actions=50)
 
 
 @pytest.mark.parametrize("scored", [False, True])
@@ -110,8 +113,9 @@ def test_choose_and_act_mixes_over_the_targets_present(scored):
     from league.policy import ChooseAndAct
 
     torch.manual_seed(0)
-    entities = (0, 2, 2, 5, 0.0, 1) if scored else (0, 2, 2, 5)  # aspect 0: no aiming inputs
-    net = ChooseAndAct(obs_dim=20, ids=2, entities=entities, hidden=16, layers=2, act_hidden=8, n_actions=6)
+    entities = Entities(own=0, first=2, count=2, width=5, aspect=0.0)  # aspect 0: no aiming inputs
+    net = ChooseAndAct(obs_dim=20, ids=2, entities=entities, hidden=16, layers=2, act_hidden=8, n_actions=6,
+                       scored=scored)
     for p in net.parameters():
         torch.nn.init.normal_(p, std=0.5)
     table = torch.randn(3, 4, 5)  # rows: self, a teammate, two target slots
@@ -135,7 +139,8 @@ def test_choose_and_act_mixes_over_the_targets_present(scored):
     # what they gave beside game 0
     assert torch.allclose(net(x[1:]), logp[1:], atol=1e-6) and torch.allclose(net(x[2:]), logp[2:], atol=1e-6)
     with pytest.raises(ValueError, match="no rows"):
-        ChooseAndAct(obs_dim=20, ids=2, entities=(0, 3, 2, 5), hidden=8, layers=1, act_hidden=8, n_actions=6)
+        ChooseAndAct(obs_dim=20, ids=2, entities=Entities(own=0, first=3, count=2, width=5), hidden=8, layers=1,
+                     act_hidden=8, n_actions=6, scored=True)
 
 
 def test_knights_archers_zombies_gets_choose_and_act_and_old_args_rebuild_mlps():
@@ -144,16 +149,20 @@ def test_knights_archers_zombies_gets_choose_and_act_and_old_args_rebuild_mlps()
     policy = new_policy(GRPOConfig(game="knights_archers_zombies", hidden=16, steer_hidden=8))
     assert all(isinstance(net, ChooseAndAct) for net in policy.nets.values())
     # self, 2 archers, 2 knights, 2 maces, 10 arrows; the table's aspect (720 / 1280 px); rows score themselves
-    assert policy.args["entities"]["archer"] == [0, 17, 10, 5, 0.5625, 1.0]
+    assert policy.args["entities"]["archer"] == {"own": 0, "first": 17, "count": 10, "width": 5, "aspect": 0.5625,
+                                                 "scored": True}
     assert policy.nets["archer"].act[0].in_features == 2 * 5 + 1 + 2  # own row, target row, flag, cross, dot
     assert policy.nets["archer"].act[-1].out_features == 6 + 1  # the actions, then the row's score
     again = TeamPolicy(**policy.args)
     again.load_state_dict(policy.state_dict())
     obs = torch.as_tensor(games.get("knights_archers_zombies").batch(2).reset([1, 2]))  # (2, 4, 135)
     assert torch.equal(again(obs), policy(obs))
-    before_aim = {**policy.args, "entities": {r: e[:4] for r, e in policy.args["entities"].items()}}
+    # checkpoints from before aiming (4 numbers) and before rows scored themselves (5 numbers), as they stored them
+    before_aim = {**policy.args, "entities": {"archer": [0, 17, 10, 5], "knight": [0, 17, 10, 5]}}
     assert all(net.act[0].in_features == 11 for net in TeamPolicy(**before_aim).nets.values())  # no aiming inputs
-    before_score = {**policy.args, "entities": {r: e[:5] for r, e in policy.args["entities"].items()}}
+    assert all(net.act[-1].out_features == 6 for net in TeamPolicy(**before_aim).nets.values())
+    before_score = {**policy.args, "entities": {"archer": [0, 17, 10, 5, 0.5625], "knight": [0, 17, 10, 5, 0.5625]}}
+    assert all(net.act[0].in_features == 13 for net in TeamPolicy(**before_score).nets.values())
     assert all(net.act[-1].out_features == 6 for net in TeamPolicy(**before_score).nets.values())
     old = {k: v for k, v in policy.args.items() if k != "entities"}  # checkpoints before ChooseAndAct
     assert all(isinstance(net, torch.nn.Sequential) for net in TeamPolicy(**old).nets.values())
@@ -168,7 +177,8 @@ def test_choose_and_act_aims_with_the_angle_to_each_zombie():
     direction, measured in true proportions (y is in units of 720 px, x of 1280 px)."""
     from league.policy import ChooseAndAct
 
-    net = ChooseAndAct(15, 1, (0, 1, 2, 5, 0.5), hidden=4, layers=1, act_hidden=4, n_actions=3)
+    net = ChooseAndAct(15, 1, Entities(own=0, first=1, count=2, width=5, aspect=0.5), hidden=4, layers=1, act_hidden=4,
+                       n_actions=3, scored=False)
     seen = []
     net.act.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
     own = [0, 0.5, 0.5, 0.0, -1.0]  # facing up (y grows downward)
@@ -178,3 +188,57 @@ def test_choose_and_act_aims_with_the_angle_to_each_zombie():
     features = seen[0][0, :, -2:]  # (K + 1, 2): cross, dot per row (last row: none)
     half = 0.5**0.5
     torch.testing.assert_close(features, torch.tensor([[0.0, 1.0], [half, half], [0.0, 0.0]]))
+
+
+def test_layouts_are_named_after_the_game_declarations():
+    """The names `args` stores are the fields of `games.spec.Targets` and `Entities` (and `scored`)."""
+    from dataclasses import fields
+
+    assert list(LAYOUTS["targets"]) == [f.name for f in fields(Targets)]
+    assert list(LAYOUTS["entities"]) == [f.name for f in fields(Entities)] + ["scored"]
+
+
+@pytest.mark.parametrize("kind, old, named", [
+    ("targets", [0, 4, 3, 10, 2], dict(velocity=0, first=4, count=3, teammates=10, teammate_count=2, moves=0)),
+    ("targets", [0, 2, 3, 0, 0, 5], dict(velocity=0, first=2, count=3, teammates=0, teammate_count=0, moves=5)),
+    ("entities", [0, 17, 10, 5], dict(own=0, first=17, count=10, width=5, aspect=0.0, scored=False)),
+    ("entities", [0, 17, 10, 5, 0.5625], dict(own=0, first=17, count=10, width=5, aspect=0.5625, scored=False)),
+    ("entities", [0, 17, 10, 5, 0.5625, 1.0], dict(own=0, first=17, count=10, width=5, aspect=0.5625, scored=True)),
+])
+def test_named_layout_reads_every_list_old_checkpoints_hold(kind, old, named):
+    assert named_layout(kind, old) == named
+    assert named_layout(kind, tuple(old)) == named
+    assert named_layout(kind, named) == named and list(named_layout(kind, named)) == list(LAYOUTS[kind])
+    assert all(type(named_layout(kind, old)[k]) is cast for k, cast in LAYOUTS[kind].items())
+
+
+@pytest.mark.parametrize("kind, bad", [
+    ("targets", [0, 4, 3]), ("targets", [0, 4, 3, 10, 2, 5, 1]), ("entities", [0, 17, 10]),
+    ("entities", [0, 17, 10, 5, 0.5, 1, 1]), ("targets", {"velocity": 0, "first": 4, "count": 3}),
+    ("entities", {**dict(own=0, first=17, count=10, width=5, aspect=0.5, scored=True), "heads": 2}),
+])
+def test_named_layout_refuses_what_no_checkpoint_wrote(kind, bad):
+    with pytest.raises(ValueError, match=kind):
+        named_layout(kind, bad)
+
+
+@pytest.mark.parametrize("game, old", [
+    ("simple_spread", {"targets": {"agent": [0, 4, 3, 10, 2]}}),
+    ("simple_reference", {"targets": {"agent": [0, 2, 3, 0, 0, 5]}}),
+    ("knights_archers_zombies", {"targets": {}, "entities": {"archer": [0, 17, 10, 5, 0.5625, 1.0],
+                                                             "knight": [0, 17, 10, 5, 0.5625, 1.0]}}),
+])
+def test_old_positional_args_build_the_same_network_by_name(game, old):
+    """Args as the old checkpoints stored them (positional lists) build, from the same seed, the very weights
+    `new_policy` draws: same networks, parameters made in the same order; `args` holds them by name."""
+    cfg = GRPOConfig(game=game, hidden=16, steer_hidden=8)
+    policy = new_policy(cfg)
+    torch.manual_seed(cfg.seed)
+    again = TeamPolicy(**{**policy.args, **old})
+    assert again.args == policy.args and isinstance(again.args["targets"], dict)
+    assert [type(n) for n in again.nets.values()] == [type(n) for n in policy.nets.values()]
+    mine, theirs = policy.state_dict(), again.state_dict()
+    assert list(mine) == list(theirs) and all(torch.equal(mine[k], theirs[k]) for k in mine)
+    if game == "simple_spread":  # choose: 18 numbers, 3 ids, 3 landmarks x (self + 2 teammates) distances
+        net = policy.nets["agent"]  # steer: own velocity, 2 teammates, one landmark
+        assert net.choose[0].in_features == 18 + 3 + 3 * 3 and net.steer[0].in_features == 2 + 2 * 2 + 2
