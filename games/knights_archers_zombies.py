@@ -29,6 +29,7 @@ from typing import Any
 from pettingzoo.butterfly import knights_archers_zombies_v11
 from pettingzoo.butterfly.knights_archers_zombies.src import constants as C
 
+from games import scripted, styles
 from games.kaz_core import make_batch
 from games.spec import Entities, GameSpec, KeyMap, sum_team_reward
 
@@ -38,6 +39,11 @@ KAZ_KEYS = KeyMap(
     idle=5,
     help="up/down move forward/back, left/right turn, space attacks; no key = stand still",
 )
+
+
+def agent_positions(env: Any) -> dict[str, tuple[float, float]]:
+    """Where knights_archers_zombies last drew each live agent: the centre of its sprite, in pixels."""
+    return {name: sprite.rect.center for name, sprite in env.unwrapped.agent_map.items() if name in env.agents}
 
 
 def zombie_entities(**kwargs: Any) -> dict[str, Entities]:
@@ -72,4 +78,11 @@ SPEC = GameSpec(
     team_reward_fn=sum_team_reward,
     batch_core=make_batch,
     targets_fn=zombie_entities,
+    scripted=scripted.knights_archers_zombies,
+    stubborn=styles.StubbornKAZ,
+    # Branching groups, larger batches, a longer discount and a faster-halving rate: see league/config.py's
+    # notes on how knights_archers_zombies learns.
+    preset={"groups": 64, "group_size": 8, "minibatch_size": 8192, "branch_every": 64, "gamma": 0.98, "lr": 0.01,
+            "lr_half_life": 150},
+    agent_positions=agent_positions,
 )

@@ -15,7 +15,7 @@ Observations and rewards stay with each game: they are the scenario, not the wor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -131,3 +131,15 @@ class World:
     def state(self) -> np.ndarray:
         """Physical state `(B, 2n + L, 2)`: positions, velocities, landmarks (for checksums and parity)."""
         return np.concatenate([self.pos, self.vel, self.landmarks], axis=1)
+
+
+def agent_positions(env: Any) -> dict[str, tuple[float, float]]:
+    """Where an mpe2 env last drew each agent, in its frame's pixels (`SimpleEnv.draw`'s camera transform)."""
+    raw = env.unwrapped
+    cam = np.max(np.abs(np.array([e.state.p_pos for e in raw.world.entities])))
+    out = {}
+    for agent in raw.world.agents:
+        x, y = agent.state.p_pos
+        out[agent.name] = ((x / cam) * raw.width // 2 * 0.9 + raw.width // 2,
+                           (-y / cam) * raw.height // 2 * 0.9 + raw.height // 2)
+    return out

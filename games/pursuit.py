@@ -26,8 +26,17 @@ from typing import Any
 
 from pettingzoo.sisl import pursuit_v5
 
+from games import scripted, styles
 from games.pursuit_core import PursuitBatch
 from games.spec import GameSpec, KeyMap
+
+
+def agent_positions(env: Any) -> dict[str, tuple[float, float]]:
+    """Where pursuit last drew each pursuer: the centre of its grid cell, in pixels."""
+    base = env.unwrapped.env
+    scale = base.pixel_scale
+    return {f"pursuer_{i}": (scale * x + scale / 2, scale * y + scale / 2)
+            for i, (x, y) in ((i, base.pursuer_layer.get_position(i)) for i in range(base.pursuer_layer.n_agents()))}
 
 
 def make_batch(num_envs: int, **kwargs: Any) -> PursuitBatch:
@@ -59,4 +68,9 @@ SPEC = GameSpec(
         "pursuer": KeyMap(keys={"left": 0, "right": 1, "up": 2, "down": 3}, idle=4, help="arrow keys move; no key = stay"),
     },
     batch_core=make_batch,
+    scripted=scripted.pursuit,
+    stubborn=styles.StubbornPursuit,
+    # 500 steps, 8 pursuers: fewer, smaller groups per update and a longer discount than the MPE games.
+    preset={"groups": 16, "group_size": 8, "minibatch_size": 8192, "gamma": 0.95, "lr": 0.003, "lr_half_life": 0},
+    agent_positions=agent_positions,
 )

@@ -254,18 +254,3 @@ def kaz_moves(view: KazView, target: np.ndarray) -> np.ndarray:
     moves = np.where(archer, archer_move, knight_move)
     idle = ~seen & (ahead > 0) & (np.abs(side) < 0.1)
     return np.where(idle, 5, moves).astype(np.int64)
-
-
-SCRIPTED: dict[str, Policy] = {
-    "simple_spread": simple_spread,
-    "simple_speaker_listener": simple_speaker_listener,
-    "simple_reference": simple_reference,
-    "pursuit": pursuit,
-    "knights_archers_zombies": knights_archers_zombies,
-}
-"""Game name -> its scripted baseline."""
-
-
-def scripted_policy(name: str) -> Policy | None:
-    """The scripted baseline of game `name`, or None where the game has none."""
-    return SCRIPTED.get(name)

@@ -20,7 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 from mpe2 import simple_reference_v3
 
-from games.mpe_core import Body, World
+from games import scripted, styles
+from games.mpe_core import Body, World, agent_positions
 from games.spec import GameSpec, KeyMap, Targets, Words
 
 # Scenario.reset_world: landmark colours; each agent sees the colour of the landmark the *other* must reach.
@@ -109,4 +110,7 @@ SPEC = GameSpec(
     # (8..10) and the other's word (11..20); its action is move + 5 * word.
     words=Words(words=10, colours=tuple(map(tuple, LANDMARK_COLOURS.tolist())), goal={"agent": 8},
                 landmarks={"agent": 2}, hears={"agent_0": "agent_1", "agent_1": "agent_0"}, moves=5),
+    scripted=scripted.simple_reference,
+    stubborn=styles.StubbornReference,
+    agent_positions=agent_positions,
 )

@@ -21,7 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 from mpe2 import simple_speaker_listener_v4
 
-from games.mpe_core import Body, World
+from games import scripted, styles
+from games.mpe_core import Body, World, agent_positions
 from games.simple_spread import ARROWS
 from games.spec import GameSpec, KeyMap, Targets, Words
 
@@ -106,4 +107,7 @@ SPEC = GameSpec(
     # (2..7) and the word (8..10). The speaker's action is its word.
     words=Words(words=3, colours=tuple(map(tuple, LANDMARK_COLOURS.tolist())), goal={"speaker": 0},
                 landmarks={"listener": 2}, hears={"listener_0": "speaker_0"}),
+    scripted=scripted.simple_speaker_listener,
+    stubborn=styles.StubbornSpeakerListener,
+    agent_positions=agent_positions,
 )

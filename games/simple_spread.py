@@ -24,7 +24,8 @@ from typing import Any, Sequence
 import numpy as np
 from mpe2 import simple_spread_v3
 
-from games.mpe_core import Body, World
+from games import scripted, styles
+from games.mpe_core import Body, World, agent_positions
 from games.spec import GameSpec, KeyMap, Targets
 
 ARROWS = KeyMap(
@@ -132,4 +133,7 @@ SPEC = GameSpec(
     key_maps={"agent": ARROWS},
     batch_core=make_batch,
     targets_fn=landmark_targets,
+    scripted=scripted.simple_spread,
+    stubborn=styles.StubbornSpread,
+    agent_positions=agent_positions,
 )

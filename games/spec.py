@@ -116,12 +116,14 @@ class GameInfo:
     n_actions: dict[str, int]
     """Role -> size of its Discrete action space."""
     horizon: int
-    """Most environment steps an episode can last (`max_cycles`)."""
+    """Most environment steps an episode can last (`max_cycles`, or found by play: `GameSpec.horizon`)."""
     fps: int
     """The env's `render_fps`: how fast a person sees and plays it."""
     targets: dict[str, Targets | Entities] = field(default_factory=dict)
     """Role -> where its observation lists places to head for (or entities to act on); empty for games (or
     options) without them."""
+    action_nvec: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """Role -> the part sizes of its MultiDiscrete action space (played as one joint action); absent: Discrete."""
 
     @property
     def obs_dims(self) -> dict[str, int]:
@@ -161,35 +163,60 @@ def sum_team_reward(rewards: np.ndarray) -> np.ndarray:
     return rewards.sum(axis=-1)
 
 
+MAX_ACTIONS = 255
+"""Most actions a role may have: replays store one byte per action, 255 marks an agent that is gone."""
+MAX_HORIZON = 100_000
+"""Longest episode a game may have: a horizon found by play that runs past it is refused."""
+
+
 @dataclass(frozen=True, eq=False)
 class GameSpec:
-    """One cooperative game: a name, the real PettingZoo env behind it and everything around it."""
+    """One cooperative game: a name, the real PettingZoo env behind it and everything around it.
+
+    Only `name` and `env_fn` are needed: what the env gives (agents, spaces, rewards, when episodes end, its
+    `rgb_array` frames) is enough to train, rate, watch and play it. Everything else is optional knowledge a
+    game's author adds in this one place (see README, "Your own game")."""
 
     name: str
-    """Registry name, used on the command line and stored in the database."""
-    summary: str
-    """One line shown by `league games`."""
+    """Registry name or entry point (`package.module:callable`), used on the command line and stored."""
     env_fn: Callable[..., Any]
-    """The PettingZoo module's `parallel_env` (the reference implementation)."""
-    options: dict[str, Any]
-    """Every keyword option the env takes -> the value we use when not given (PettingZoo's default unless
-    the game module says why not). Must include `max_cycles`, the horizon."""
-    key_maps: dict[str, KeyMap]
-    """Role -> key map for human play."""
+    """`(**options) -> ParallelEnv`: the reference implementation (PettingZoo's `parallel_env`, or yours)."""
+    summary: str = ""
+    """One line shown by `league games`."""
+    options: dict[str, Any] | None = None
+    """Every keyword option the env takes -> the value used when not given (PettingZoo's default unless the
+    game module says why not). None: any option `env_fn` accepts, with its own defaults."""
+    key_maps: dict[str, KeyMap] = field(default_factory=dict)
+    """Role -> key map for human play; roles without one get `default_key_map` where it applies."""
     team_reward_fn: Callable[[np.ndarray], np.ndarray] = mean_team_reward
     """Per-agent rewards `(..., n_agents)` of one step -> team reward `(...)`; applied once, after the step."""
     batch_core: Callable[..., Any] | None = None
-    """`(num_envs, **kwargs) -> batch or None`: a vectorized core where one exists for these kwargs."""
+    """`(num_envs, **kwargs) -> batch or None`: a vectorized core where one exists for these kwargs (prove it
+    equal to the env with `games.parity.assert_core_matches_env`)."""
     targets_fn: Callable[..., dict[str, Targets | Entities]] | None = None
     """`(**kwargs) -> role -> Targets or Entities`: where observations list places to head for (or a table of
-    entities to act on), for these kwargs."""
+    entities to act on), for these kwargs; the structured networks use them."""
     words: Words | None = None
     """Where the game's words are (games whose agents talk); None for the others."""
+    scripted: Callable[[np.ndarray, GameInfo], np.ndarray] | None = None
+    """The obvious plan as a policy (`games.rollout.Policy`): the 1.0 of normalized scores, a baseline player
+    and training partner, and the base of the partner styles. None: scores say there is no baseline."""
+    stubborn: Callable[[GameInfo], Any] | None = None
+    """`info -> a fresh stubborn partner style` (`games.styles.Style`): the plan that never revises its first
+    choice. None: the game has no `stubborn` style."""
+    preset: dict[str, Any] = field(default_factory=dict)
+    """GRPO settings this game trains best with (laid under the user's own settings)."""
+    agent_positions: Callable[[Any], dict[str, tuple[float, float]]] | None = None
+    """`env -> agent -> (x, y)` pixels of its last `rgb_array` frame, so the viewer can ring a seat."""
+    horizon: int | None = None
+    """Most steps an episode lasts; None: the `max_cycles` option, else found by playing (see `GameInfo`)."""
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
         """Defaults merged with `kwargs`; unknown option names raise a GameError listing the known ones."""
         kwargs = dict(kwargs or {})
+        if self.options is None:
+            return kwargs
         unknown = sorted(set(kwargs) - set(self.options))
         if unknown:
             raise GameError(
@@ -199,12 +226,22 @@ class GameSpec:
 
     # ---------------------------------------------------------------- envs
     def make_env(self, render_mode: str | None = None, **kwargs: Any) -> Any:
-        """The real PettingZoo ParallelEnv; bad option names or values raise GameError, never a traceback."""
+        """The real PettingZoo ParallelEnv; bad option names or values, an env_fn that raises or returns
+        something else raise GameError, never a traceback."""
         full = self.resolve_kwargs(kwargs)
+        if render_mode is not None or self.options is not None:
+            full = {"render_mode": render_mode, **full}
         try:
-            return self.env_fn(render_mode=render_mode, **full)
+            env = self.env_fn(**full)
         except (AssertionError, TypeError, ValueError) as e:
-            raise GameError(f"{self.name}: bad options {full}: {e or type(e).__name__}") from e
+            raise GameError(f"{self.name}: bad options {kwargs}: {one_line(e)}") from e
+        except Exception as e:  # a user's env_fn may raise anything: one line, never a traceback
+            raise GameError(f"{self.name}: making the env raised {type(e).__name__}: {one_line(e)}") from e
+        if not is_parallel_env(env):
+            kind = "an AEC env (wrap it with pettingzoo.utils.aec_to_parallel)" if hasattr(env, "agent_selection") \
+                else type(env).__name__
+            raise GameError(f"{self.name}: env_fn must return a PettingZoo ParallelEnv, got {kind}")
+        return env
 
     def info(self, **kwargs: Any) -> GameInfo:
         """Agents, roles, spaces, horizon and fps for these kwargs."""
@@ -229,12 +266,92 @@ class GameSpec:
         if num_envs < 1:
             raise GameError(f"num_envs must be >= 1, got {num_envs}")
         full = self.resolve_kwargs(kwargs)
-        self.info(**kwargs)  # validates option values on the real env before any batch is built
+        info = self.info(**kwargs)  # validates option values on the real env before any batch is built
         if self.batch_core is not None:
             core = self.batch_core(num_envs, **full)
             if core is not None:
+                if tuple(core.agents) != info.agents or core.obs_dim != info.max_obs_dim:
+                    raise GameError(f"{self.name}: its batched core has agents {tuple(core.agents)} and observations "
+                                    f"of width {core.obs_dim}, its env {info.agents} and {info.max_obs_dim}")
                 return core
         return VectorBatch(self, num_envs, **full)
+
+    def key_map(self, role: str) -> KeyMap:
+        """How a person plays `role`: the game's key map, else the default for a Discrete(5) move layout; a
+        GameError in one line for a role that has neither."""
+        info = self.info()
+        if role in self.key_maps:
+            return self.key_maps[role]
+        if info.n_actions.get(role) == 5 and not info.action_nvec.get(role):
+            return DEFAULT_KEY_MAP
+        raise GameError(f"{self.name}: role {role!r} has {info.n_actions.get(role)} actions and no key map; "
+                        f"add key_maps to its GameSpec to play it")
+
+
+DEFAULT_KEY_MAP = KeyMap(keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=0,
+                         help="arrow keys move; no key = no-op (the default map for Discrete(5) moves)")
+"""A role with Discrete(5) actions and no key map of its own is read as PettingZoo MPE's move layout: 0 no-op,
+1 left, 2 right, 3 down, 4 up (-x, +x, -y, +y)."""
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (the first non-empty one), or its type's name."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def is_parallel_env(env: Any) -> bool:
+    """Duck-typed PettingZoo ParallelEnv: what the league calls on one."""
+    return all(hasattr(env, a) for a in ("possible_agents", "reset", "step", "observation_space", "action_space")) \
+        and not hasattr(env, "agent_selection")
+
+
+def flat_obs_shape(space: Any) -> tuple[int, ...] | None:
+    """The shape of a Box observation space (None for any other kind: not supported)."""
+    return tuple(int(d) for d in space.shape) if type(space).__name__ == "Box" else None
+
+
+def action_layout(space: Any) -> tuple[int, tuple[int, ...]] | None:
+    """(number of actions, the sizes of a MultiDiscrete's parts or ()) for Discrete and MultiDiscrete spaces; None
+    for any other kind. A MultiDiscrete [a, b] is played as one of a * b joint actions."""
+    kind = type(space).__name__
+    if kind == "Discrete" and int(getattr(space, "start", 0)) == 0:
+        return int(space.n), ()
+    if kind == "MultiDiscrete" and np.asarray(space.nvec).ndim == 1 and not np.any(getattr(space, "start", 0)):
+        nvec = tuple(int(v) for v in np.asarray(space.nvec))
+        return int(np.prod(nvec)), nvec
+    return None
+
+
+def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
+    """The most steps an episode lasts: the game's declaration, its `max_cycles` option, else the length of an
+    episode of random play that ended by truncation (up to 3 tries)."""
+    if spec.horizon is not None:
+        return int(spec.horizon)
+    if "max_cycles" in kwargs:
+        return int(kwargs["max_cycles"])
+    rng = np.random.default_rng(0)
+    for attempt in range(3):
+        env.reset(seed=attempt)
+        for t in range(1, MAX_HORIZON + 1):
+            actions = {a: random_action(env.action_space(a), rng) for a in env.agents}
+            _, _, terminations, truncations, _ = env.step(actions)
+            if any(truncations.values()):
+                return t
+            if not env.agents or all(terminations.values()):
+                break
+        else:
+            raise GameError(f"{spec.name}: an episode of random play did not end within {MAX_HORIZON} steps; "
+                            f"give the GameSpec a horizon")
+    raise GameError(f"{spec.name}: random play never reached the env's truncation in 3 episodes; give the "
+                    f"GameSpec a horizon (the most steps an episode lasts)")
+
+
+def random_action(space: Any, rng: np.random.Generator) -> Any:
+    """A uniform random action of a Discrete or MultiDiscrete space (what `action_layout` accepts)."""
+    if type(space).__name__ == "Discrete":
+        return int(rng.integers(space.n))
+    return rng.integers(0, np.asarray(space.nvec))
 
 
 @functools.lru_cache(maxsize=64)
@@ -243,24 +360,43 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
     env = spec.make_env(**kwargs)
     try:
         agents = tuple(env.possible_agents)
+        if not agents:
+            raise GameError(f"{spec.name}: the env has no agents")
+        if "max_cycles" in kwargs and int(kwargs["max_cycles"]) < 1:
+            raise GameError(f"{spec.name}: max_cycles must be >= 1, got {kwargs['max_cycles']}")
         roles: dict[str, list[str]] = {}
         for a in agents:
             roles.setdefault(role_of(a), []).append(a)
-        obs_shapes, n_actions = {}, {}
-        if int(kwargs["max_cycles"]) < 1:
-            raise GameError(f"{spec.name}: max_cycles must be >= 1, got {kwargs['max_cycles']}")
+        obs_shapes, n_actions, nvecs = {}, {}, {}
         for role, members in roles.items():
-            if not all(hasattr(env.action_space(a), "n") for a in members):
-                space = env.action_space(members[0])
-                raise GameError(f"{spec.name}: only discrete actions are supported (got {space})")
-            spaces = {(env.observation_space(a).shape, env.action_space(a).n) for a in members}
-            if len(spaces) != 1:
-                raise GameError(f"{spec.name}: agents of role {role!r} do not share spaces")
-            (obs_shape, n), = spaces
-            obs_shapes[role], n_actions[role] = tuple(int(d) for d in obs_shape), int(n)
-        horizon = int(kwargs["max_cycles"])
-        fps = int(env.metadata.get("render_fps", 15))
+            layouts = set()
+            for a in members:
+                shape, layout = flat_obs_shape(env.observation_space(a)), action_layout(env.action_space(a))
+                if shape is None:
+                    raise GameError(f"{spec.name}: {a}'s observation space {env.observation_space(a)} is not "
+                                    f"supported (only Box observations, which are flattened)")
+                if layout is None:
+                    raise GameError(f"{spec.name}: {a}'s action space {env.action_space(a)} is not supported "
+                                    f"(only Discrete and MultiDiscrete actions)")
+                layouts.add((shape, layout))
+            if len(layouts) != 1:
+                raise GameError(f"{spec.name}: agents {', '.join(members)} share the name prefix {role!r} but not "
+                                f"their spaces; agents of one role (name prefix) must share spaces")
+            (obs_shape, (n, nvec)), = layouts
+            if not 1 <= n <= MAX_ACTIONS:
+                raise GameError(f"{spec.name}: role {role!r} has {n} actions; at most {MAX_ACTIONS} are supported")
+            obs_shapes[role], n_actions[role] = obs_shape, n
+            if nvec:
+                nvecs[role] = nvec
+        fps = int(env.metadata.get("render_fps", 15)) if isinstance(getattr(env, "metadata", None), dict) else 15
+        try:
+            horizon = find_horizon(spec, env, kwargs)
+        except GameError:
+            raise
+        except Exception as e:  # the env raised while being played: one line, never a traceback
+            raise GameError(f"{spec.name}: the env raised {type(e).__name__} in reset or step: {one_line(e)}") from e
     finally:
         close_env(env)
     targets = spec.targets_fn(**kwargs) if spec.targets_fn else {}
-    return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps, targets)
+    return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps, targets,
+                    nvecs)

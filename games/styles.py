@@ -26,7 +26,7 @@ The exact scripted baseline is a training partner, so no style equals it: each c
   (a quick person; the scripted baseline answers at once). Why: a team that trained only with itself may have
   invented its own code (word B for landmark 0); this checks that its listener understands the one people use.
 
-Every style is `partner_style(game, name, info, seed)`: a FRESH policy for one batch of episodes, with the
+Every style is `partner_style(spec, name, info, seed)`: a FRESH policy for one batch of episodes, with the
 signature of the scripted baselines (`policy(obs (B, n, D) padded, info) -> int64 actions (B, n)`), proposing
 an action for every seat (a caller takes the seats it wants). Styles keep state over an episode (what they
 saw, what they chose), created on the first call from `obs.shape`, so a policy plays one batch from the
@@ -37,13 +37,10 @@ reset on: its first call is step 0. Deterministic given the seed (`slips` draws 
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
 
 import numpy as np
 
-import games
 from games.scripted import (
-    SCRIPTED,
     KazView,
     kaz_moves,
     kaz_pick,
@@ -54,35 +51,36 @@ from games.scripted import (
     steer,
 )
 from games.rollout import Policy
-from games.spec import GameError, GameInfo
+from games.spec import GameError, GameInfo, GameSpec
 
 
 SLOW_SECONDS = 0.3  # a person's reaction time: 3 steps at mpe's 10 fps, 2 in pursuit (5 fps), 5 in KAZ (15 fps)
 SLIP_RATE = 0.1  # share of steps on which a `slips` seat presses a random key
 STUBBORN_SAY = 3  # steps a stubborn speaker says its word before it lets go of the key
 KAZ_TRACK = (35.0, 3.0)  # px (x, y) within which a zombie seen now is the one chosen last step, moved on
-BASE_STYLES = ("slow", "slips", "stubborn")
 
 
-def style_names(game: str) -> list[str]:
-    """The partner styles of `game` (every game: slow, slips, stubborn; games with words also natural)."""
-    talks = games.get(game).words is not None  # unknown game: GameError listing the known ones
-    return list(BASE_STYLES) + (["natural"] if talks else [])
+def style_names(spec: GameSpec) -> list[str]:
+    """The partner styles of a game: slow and slips for every game with a scripted plan, stubborn where the
+    game declares it (`GameSpec.stubborn`), natural for games with words; none without a scripted plan."""
+    if spec.scripted is None:
+        return []
+    return ["slow", "slips"] + (["stubborn"] if spec.stubborn else []) + (["natural"] if spec.words else [])
 
 
-def partner_style(game: str, name: str, info: GameInfo, seed: int = 0) -> Policy:
-    """A fresh policy of style `name` for one batch of episodes of `game` (made with `info`'s options)."""
-    known = style_names(game)
+def partner_style(spec: GameSpec, name: str, info: GameInfo, seed: int = 0) -> Policy:
+    """A fresh policy of style `name` for one batch of episodes of the game (made with `info`'s options)."""
+    known = style_names(spec)
     if name not in known:
-        raise GameError(f"unknown partner style {name!r} for {game}; styles: {', '.join(known)}")
-    plan = SCRIPTED[game]
+        raise GameError(f"unknown partner style {name!r} for {spec.name}; styles: {', '.join(known) or 'none'}")
+    plan = spec.scripted
     if name == "slow":
-        return Delayed(info, plan, reaction_steps(info), idle_actions(game, info))
+        return Delayed(info, plan, reaction_steps(info), idle_actions(spec, info))
     if name == "natural":
-        return Delayed(info, plan, 1, idle_actions(game, info))
+        return Delayed(info, plan, 1, idle_actions(spec, info))
     if name == "slips":
         return Slipping(info, plan, SLIP_RATE, seed)
-    return STUBBORN[game](info)
+    return spec.stubborn(info)
 
 
 class Style:
@@ -124,10 +122,9 @@ def reaction_steps(info: GameInfo) -> int:
     return max(1, int(SLOW_SECONDS * info.fps + 0.5))
 
 
-def idle_actions(game: str, info: GameInfo) -> np.ndarray:
+def idle_actions(spec: GameSpec, info: GameInfo) -> np.ndarray:
     """Per seat `(n,)`: the action a person's seat takes with no key held (the game's key map)."""
-    key_maps = games.get(game).key_maps
-    return np.array([key_maps[info.role_of(a)].idle for a in info.agents], dtype=np.int64)
+    return np.array([spec.key_map(info.role_of(a)).idle for a in info.agents], dtype=np.int64)
 
 
 class Delayed(Style):
@@ -194,7 +191,7 @@ def keep_first(first: np.ndarray, word: np.ndarray) -> None:
 class StubbornSpeakerListener(Style):
     """simple_speaker_listener: the speaker says the goal once; the listener keeps its first word's landmark."""
 
-    IDLE_WORD = games.get("simple_speaker_listener").key_maps["speaker"].idle  # no key held: word A
+    IDLE_WORD = 0  # the speaker key map's idle action: no key held says word A
 
     def start(self, obs: np.ndarray) -> None:
         self.first = np.zeros((len(obs), 3), dtype=obs.dtype)  # (B, 3) first word heard, one-hot
@@ -276,13 +273,3 @@ class StubbornKAZ(Style):
         corner = np.take_along_axis(view.corner, pick[..., None, None], axis=2)[:, :, 0]  # (B, n, 2)
         self.last = np.where(view.zombie.any(axis=-1)[..., None], corner, np.nan)
         return kaz_moves(view, pick)
-
-
-STUBBORN: dict[str, Callable[[GameInfo], Style]] = {
-    "simple_spread": StubbornSpread,
-    "simple_speaker_listener": StubbornSpeakerListener,
-    "simple_reference": StubbornReference,
-    "pursuit": StubbornPursuit,
-    "knights_archers_zombies": StubbornKAZ,
-}
-"""Game name -> its stubborn style (the others are built the same way for every game)."""

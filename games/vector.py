@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from games.spec import GameSpec, close_env
+from games.spec import GameError, GameSpec, close_env, one_line, role_of
 
 
 def batchify(values: dict[str, Any], agents: Sequence[str], width: int | None = None) -> np.ndarray:
@@ -31,10 +31,27 @@ def batchify(values: dict[str, Any], agents: Sequence[str], width: int | None = 
     return out
 
 
-def unbatchify(actions: np.ndarray, agents: Sequence[str], present: Sequence[str]) -> dict[str, int]:
-    """Row of actions `(n_agents,)` -> `{agent: int}` for the agents still `present` in the env."""
+def unbatchify(actions: np.ndarray, agents: Sequence[str], present: Sequence[str],
+               nvec: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+    """Row of actions `(n_agents,)` -> `{agent: action}` for the agents still `present` in the env. Roles in
+    `nvec` (`GameInfo.action_nvec`) play a MultiDiscrete space: their joint index becomes its parts."""
     index = {a: i for i, a in enumerate(agents)}
-    return {a: int(actions[index[a]]) for a in present}
+    out: dict[str, Any] = {}
+    for a in present:
+        parts = (nvec or {}).get(role_of(a))
+        out[a] = np.array(np.unravel_index(int(actions[index[a]]), parts), dtype=np.int64) if parts \
+            else int(actions[index[a]])
+    return out
+
+
+def guarded(spec: GameSpec, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    """`call(*args, **kwargs)` of a game's env; anything it raises becomes one GameError line naming the game."""
+    try:
+        return call(*args, **kwargs)
+    except GameError:
+        raise
+    except Exception as e:
+        raise GameError(f"{spec.name}: the env raised {type(e).__name__} in {what}: {one_line(e)}") from e
 
 
 class VectorBatch:
@@ -50,6 +67,7 @@ class VectorBatch:
         self.envs = [spec.make_env(**kwargs) for _ in range(num_envs)]
         self.alive = np.zeros((num_envs, len(self.agents)), dtype=bool)
         self.done = np.ones(num_envs, dtype=bool)
+        self.last_obs = np.zeros((num_envs, len(self.agents), self.obs_dim), dtype=np.float32)  # (B, n, D)
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         """Start every env from its seed; returns obs `(B, n_agents, obs_dim)` float32."""
@@ -57,10 +75,11 @@ class VectorBatch:
             raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
         obs = np.zeros((self.num_envs, len(self.agents), self.obs_dim), dtype=np.float32)
         for b, (env, seed) in enumerate(zip(self.envs, seeds)):
-            o, _ = env.reset(seed=int(seed))
+            o, _ = guarded(self.spec, "reset", env.reset, seed=int(seed))
             obs[b] = batchify(o, self.agents, self.obs_dim)
             self.alive[b] = [a in env.agents for a in self.agents]
         self.done[:] = False
+        self.last_obs = obs
         return obs
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,11 +93,13 @@ class VectorBatch:
         for b, env in enumerate(self.envs):
             if self.done[b]:
                 continue
-            o, r, _, _, _ = env.step(unbatchify(actions[b], self.agents, env.agents))
+            o, r, _, _, _ = guarded(self.spec, "step", env.step,
+                                     unbatchify(actions[b], self.agents, env.agents, self.info.action_nvec))
             obs[b] = batchify(o, self.agents, self.obs_dim)
             rewards[b] = batchify(r, self.agents)
             self.alive[b] = [a in env.agents for a in self.agents]
             self.done[b] = not env.agents
+        self.last_obs = obs
         return obs, rewards, self.done.copy()
 
     def close(self) -> None:

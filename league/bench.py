@@ -10,6 +10,7 @@ import numpy as np
 
 import games
 from games.rollout import rollout
+from games.spec import random_action
 
 
 def _rate(run_once: Callable[[], int], seconds: float) -> float:
@@ -32,7 +33,7 @@ def reference_rate(game: str, seconds: float = 2.0, seed: int = 0, **kwargs: Any
         env.reset(seed=next(episode))
         n = 0
         while env.agents:
-            env.step({a: int(rng.integers(env.action_space(a).n)) for a in env.agents})
+            env.step({a: random_action(env.action_space(a), rng) for a in env.agents})
             n += 1
         return n
 
@@ -60,15 +61,16 @@ def batch_rate(game: str, num_envs: int, seconds: float = 2.0, seed: int = 0, **
         batch.close()
 
 
-def bench_env(game: str, batch_sizes: tuple[int, ...] = (1, 64, 1024, 4096), seconds: float = 2.0) -> dict[str, Any]:
+def bench_env(game: str, batch_sizes: tuple[int, ...] = (1, 64, 1024, 4096), seconds: float = 2.0,
+              **kwargs: Any) -> dict[str, Any]:
     """Reference loop vs batched runner at several batch sizes, in one run; ratios to the reference."""
     spec = games.get(game)
-    reference = reference_rate(game, seconds)
+    reference = reference_rate(game, seconds, **kwargs)
     rows = []
     for b in batch_sizes:
-        rate = batch_rate(game, b, seconds)
+        rate = batch_rate(game, b, seconds, **kwargs)
         rows.append({"num_envs": b, "steps_per_s": rate, "ratio": rate / reference})
-    probe = spec.batch(1)
+    probe = spec.batch(1, **kwargs)
     kind = type(probe).__name__
     probe.close()
     return {
@@ -95,14 +97,13 @@ def bench_learn(
     from league.checkpoints import make_payload, save_checkpoint
     from league.evaluate import eval_seeds, mean_interval, play, random_policy
     from league.grpo import new_policy, normalized_score, train
-    from games.scripted import scripted_policy
 
     spec = games.get(config.game)
     kwargs = config.game_kwargs
     info = spec.info(**kwargs)
     seeds = eval_seeds(eval_episodes)
     random_returns = play(config.game, random_policy(info, seed=config.seed), seeds, kwargs)
-    scripted = scripted_policy(config.game)
+    scripted = spec.scripted
     scripted_returns = play(config.game, scripted, seeds, kwargs) if scripted else None
     baselines = (float(random_returns.mean()), float(scripted_returns.mean())) if scripted else None
     reference_steps_per_s = reference_rate(config.game, seconds=3.0, **kwargs)

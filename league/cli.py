@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import json
+import math
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,8 +64,32 @@ def json_option(f: Any) -> Any:
 
 
 def game_option(f: Any) -> Any:
-    """`--game NAME`, checked against the registry."""
-    return click.option("--game", default="simple_spread", show_default=True, help="Game name (see `league games`).")(f)
+    """`--game NAME` (registered, or package.module:callable) and `--game-option KEY=VALUE` (repeated)."""
+    f = click.option("--game-option", "game_options", multiple=True, metavar="KEY=VALUE",
+                     help="A game option (repeat for more); VALUE is read as JSON where it parses, else as text.")(f)
+    return click.option("--game", default="simple_spread", show_default=True,
+                        help="Game: a name (see `league games`) or package.module:callable returning a ParallelEnv.")(f)
+
+
+def parse_game_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """`("N=4", "local_ratio=0.3", "name=x")` -> `{"N": 4, "local_ratio": 0.3, "name": "x"}`; a pair without `=`,
+    an empty or repeated key, or a number that is not finite is a usage error."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise click.BadParameter(f"expected KEY=VALUE with KEY a name, got {pair!r}", param_hint="--game-option")
+        if key in options:
+            raise click.BadParameter(f"{key} is given twice", param_hint="--game-option")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        if isinstance(value, float) and not math.isfinite(value):
+            raise click.BadParameter(f"{key} must be a finite number, got {text}", param_hint="--game-option")
+        options[key] = value
+    return options
 
 
 def positive_ints(text: str, option: str) -> tuple[int, ...]:
@@ -89,16 +115,21 @@ def cli() -> None:
 
 
 @cli.command("games")
+@click.option("--game", "named", help="Describe this game (a name or package.module:callable) instead of listing.")
+@click.option("--game-option", "game_options", multiple=True, metavar="KEY=VALUE", help="An option of --game.")
 @json_option
-def games_cmd(as_json: bool) -> None:
+def games_cmd(named: str | None, game_options: tuple[str, ...], as_json: bool) -> None:
     """List the registered games with agents, roles, spaces and horizon.
 
     Example: league games --json
     """
     rows = []
-    for name in games.names():
+    kwargs = parse_game_options(game_options)
+    if kwargs and not named:
+        raise click.UsageError("--game-option needs --game")
+    for name in [named] if named else games.names():
         spec = games.get(name)
-        info = spec.info()
+        info = spec.info(**kwargs)
         rows.append(
             {
                 "name": name,
@@ -110,7 +141,8 @@ def games_cmd(as_json: bool) -> None:
                 },
                 "horizon": info.horizon,
                 "fps": info.fps,
-                "batched_core": spec.has_core(),
+                "batched_core": spec.has_core(**kwargs),
+                "scripted": spec.scripted is not None,
             }
         )
     if as_json:
@@ -118,7 +150,8 @@ def games_cmd(as_json: bool) -> None:
         return
     for row in rows:
         click.echo(f"{row['name']}  (horizon {row['horizon']}, {row['fps']} fps"
-                   f"{', batched core' if row['batched_core'] else ''})")
+                   f"{', batched core' if row['batched_core'] else ''}"
+                   f"{'' if row['scripted'] else ', no scripted baseline'})")
         click.echo(f"  {row['summary']}")
         for role, r in row["roles"].items():
             click.echo(f"  {role}: {', '.join(r['agents'])}  obs {tuple(r['obs_shape'])}  actions {r['actions']}")
@@ -135,7 +168,8 @@ def bench() -> None:
 @click.option("--batch-sizes", help="Comma-separated batch sizes (default 1,64,1024,4096 for a batched core, "
               "1,8,32 for the generic runner, which holds one real env per slot).")
 @json_option
-def bench_env_cmd(game: str, seconds: float, batch_sizes: str | None, as_json: bool) -> None:
+def bench_env_cmd(game: str, game_options: tuple[str, ...], seconds: float, batch_sizes: str | None,
+                  as_json: bool) -> None:
     """Environment steps per second: PettingZoo reference loop vs the batched runner.
 
     An environment step is every agent acting once.
@@ -144,10 +178,10 @@ def bench_env_cmd(game: str, seconds: float, batch_sizes: str | None, as_json: b
     """
     from league.bench import bench_env
 
-    spec = games.get(game)
+    spec, kwargs = games.get(game), parse_game_options(game_options)
     if batch_sizes is None:
-        batch_sizes = "1,64,1024,4096" if spec.has_core() else "1,8,32"
-    result = bench_env(game, positive_ints(batch_sizes, "--batch-sizes"), seconds)
+        batch_sizes = "1,64,1024,4096" if spec.has_core(**kwargs) else "1,8,32"
+    result = bench_env(game, positive_ints(batch_sizes, "--batch-sizes"), seconds, **kwargs)
     if as_json:
         echo_json(result)
         return
@@ -158,12 +192,14 @@ def bench_env_cmd(game: str, seconds: float, batch_sizes: str | None, as_json: b
     click.echo(f"best ratio: {result['best_ratio']:,.1f}x")
 
 
-def grpo_config(game: str, config_file: str | None, seed: int | None) -> Any:
-    """GRPOConfig from defaults, then `[grpo]` of the TOML file, then the command-line game and seed."""
+def grpo_config(game: str, game_options: tuple[str, ...], config_file: str | None, seed: int | None) -> Any:
+    """GRPOConfig from defaults, then `[grpo]` of the TOML file, then the command-line game, options and seed."""
     from league.config import GRPOConfig, read_toml, with_preset
 
     data = read_toml(config_file).get("grpo", {}) if config_file else {}
     data = {**data, "game": game}
+    if game_options:
+        data["game_kwargs"] = parse_game_options(game_options)
     if seed is not None:
         data["seed"] = seed
     return GRPOConfig.from_dict(with_preset(data))
@@ -183,8 +219,9 @@ def grpo_config(game: str, config_file: str | None, seed: int | None) -> Any:
               "(default checkpoints/bench/<game>.pt).")
 @click.option("--stop-at-target", is_flag=True, help="Stop once normalized score 1.0 is reached.")
 @json_option
-def bench_learn_cmd(game: str, minutes: float, config_file: str | None, seed: int | None, eval_every: float,
-                    eval_episodes: int, out: str | None, stop_at_target: bool, as_json: bool) -> None:
+def bench_learn_cmd(game: str, game_options: tuple[str, ...], minutes: float, config_file: str | None,
+                    seed: int | None, eval_every: float, eval_episodes: int, out: str | None, stop_at_target: bool,
+                    as_json: bool) -> None:
     """Train a team from scratch; report time and env steps to normalized score 0.5, 0.8 and 1.0.
 
     Scores are greedy play on held-out seeds in the PettingZoo env: (R - random) / (scripted - random).
@@ -193,8 +230,8 @@ def bench_learn_cmd(game: str, minutes: float, config_file: str | None, seed: in
     """
     from league.bench import bench_learn
 
-    config = grpo_config(game, config_file, seed)
-    out = out or f"checkpoints/bench/{game}.pt"
+    config = grpo_config(game, game_options, config_file, seed)
+    out = out or f"checkpoints/bench/{re.sub(r'[^A-Za-z0-9_.-]', '_', game)}.pt"
     report = bench_learn(config, minutes, eval_every, eval_episodes, out, stop_at_target, progress=not as_json)
     if as_json:
         echo_json(report)

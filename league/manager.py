@@ -109,8 +109,6 @@ class LeagueManager:
         """Whom the team's next generation may train with: once the league has a trained generation, up to
         `partner_pool` of them (the other teams' latest first, then the most recent others; never the parent,
         which the team already is) and the scripted baseline. Empty when `partner_share` is 0."""
-        from games.scripted import scripted_policy
-
         cfg = self.config.team_config(team["name"])
         trained = [g for g in self.store.generations(self.league["id"]) if g["number"] >= 1]
         if not cfg.partner_share or not trained:
@@ -121,12 +119,11 @@ class LeagueManager:
         rest = sorted((g for g in trained if g["id"] != parent["id"] and g["id"] not in {x["id"] for x in latest}),
                       key=lambda g: -g["id"])
         names = [g["name"] for g in (latest + rest)[: cfg.partner_pool]]
-        return names + (["scripted"] if scripted_policy(self.league["game"]) else [])
+        return names + (["scripted"] if games.get(self.league["game"]).scripted else [])
 
     # ------------------------------------------------------------ matches
     def opponents(self, generation: dict[str, Any]) -> list[str]:
         """Whom a new generation plays, by the config's rules; no duplicates, never itself."""
-        from games.scripted import scripted_policy
         from league.ratings import fit_ratings
 
         league_id = self.league["id"]
@@ -157,7 +154,7 @@ class LeagueManager:
                 pool = [g["name"] for g in others if g["name"] not in chosen]
                 for name in rng.sample(pool, min(int(count or 1), len(pool))):
                     add(name)
-            elif kind == "random" or (kind == "scripted" and scripted_policy(self.league["game"])):
+            elif kind == "random" or (kind == "scripted" and games.get(self.league["game"]).scripted):
                 add(kind)
         return chosen
 

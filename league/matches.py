@@ -71,7 +71,8 @@ def play_episodes(game: str, game_kwargs: dict[str, Any], policies: Sequence[Pol
         return np.take_along_axis(proposals, seat_of[None], axis=0)[0]  # (E, n)
 
     def checksums(done: np.ndarray) -> np.ndarray:  # (E,) crc32 of each env still playing
-        return np.array([0 if done[e] else state_checksum(env) for e, env in enumerate(batch.envs)], dtype=np.uint32)
+        return np.array([0 if done[e] else state_checksum(env, batch.last_obs[e])
+                         for e, env in enumerate(batch.envs)], dtype=np.uint32)
 
     try:
         played = rollout(batch, seeds, seated, batch.info, spec.team_reward, record=True, after_step=checksums)

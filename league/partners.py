@@ -35,7 +35,6 @@ import numpy as np
 
 import games
 from games.rollout import Policy, rollout
-from games.scripted import scripted_policy
 from games.styles import partner_style, style_names
 from games.vector import VectorBatch
 from league.evaluate import eval_seeds, mean_interval, random_policy
@@ -119,12 +118,12 @@ def partner_scores(game: str, game_kwargs: dict[str, Any], team: Policy, partner
     and with random play (seeded PARTNER_SEED too)."""
     spec = games.get(game)
     info = spec.info(**game_kwargs)
-    scripted = scripted_policy(game)
+    scripted = spec.scripted
     if scripted is None:
         raise games.GameError(f"{game} has no scripted baseline: partner scores need one")
     if len(seeds) < 1:
         raise ValueError("partner scores need at least one seed")
-    styles = set(style_names(game))
+    styles = set(style_names(spec))
     out = []
     for name, make in partners.items():
         with_team, with_scripted, with_random = (  # (S,) each, the mean over the seats
@@ -192,16 +191,17 @@ def score_generation(store: Store, league: dict[str, Any], name: str, seeds: int
     generation = store.generation(name, league["name"])
     if generation["league_id"] != league["id"]:
         raise StoreError(f"{generation['name']} belongs to league {generation['league']!r}, not {league['name']!r}")
-    info = games.get(game).info(**kwargs)
+    spec = games.get(game)
+    info = spec.info(**kwargs)
     if only:
         chosen_styles = [p for p in only if "/" not in p]
         chosen_generations = [store.generation(p, league["name"]) for p in only if "/" in p]
     else:
-        chosen_styles, chosen_generations = style_names(game), held_out_generations(store, generation)
+        chosen_styles, chosen_generations = style_names(spec), held_out_generations(store, generation)
     partners: dict[str, PartnerFactory] = {}
     for style in chosen_styles:
-        partner_style(game, style, info)  # an unknown style: GameError listing the known ones
-        partners[style] = lambda seed, style=style: partner_style(game, style, info, seed)
+        partner_style(spec, style, info)  # an unknown style: GameError listing the known ones
+        partners[style] = lambda seed, style=style: partner_style(spec, style, info, seed)
     trained_with = training_partners(store, generation)
     for g in chosen_generations:
         if g["league_id"] != league["id"] or g["team_id"] == generation["team_id"]:

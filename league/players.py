@@ -9,7 +9,6 @@ from typing import Any
 
 import games
 from games.rollout import Policy
-from games.scripted import scripted_policy
 from league.checkpoints import checkpoint_bytes, payload_from_bytes, policy_from_payload
 from league.evaluate import random_policy
 from league.store import Store
@@ -40,7 +39,7 @@ def portable_player(store: Store, league: dict[str, Any], name: str,
     """The stored player called `name` and its policy as plain data; checks everything a match needs first."""
     game = league["game"]
     if name in BASELINES:
-        if name == "scripted" and scripted_policy(game) is None:
+        if name == "scripted" and games.get(game).scripted is None:
             raise PlayerError(f"{game} has no scripted baseline; players: generations, random")
         return store.ensure_player(league["id"], name, name), PortablePolicy(name, seed)
     if name.startswith("human:"):
@@ -59,7 +58,7 @@ def rebuild_policy(game: str, game_kwargs: dict[str, Any], portable: PortablePol
     if portable.kind == "random":
         return random_policy(games.get(game).info(**game_kwargs), portable.seed)
     if portable.kind == "scripted":
-        return scripted_policy(game)
+        return games.get(game).scripted
     policy = policy_from_payload(payload_from_bytes(portable.checkpoint, portable.sha256, portable.name))
     return policy.numpy_policy(deterministic=True)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 import games
 from games.spec import close_env
-from games.vector import unbatchify
+from games.vector import batchify, unbatchify
 
 NO_ACTION = 255
 """Stored action of a seat whose agent is gone (never sent to the env)."""
@@ -40,9 +40,14 @@ class Episode:
     """The game's options."""
 
 
-def state_checksum(env: Any) -> int:
-    """crc32 of the env's full state: equal states give equal checksums, a drift shows at the first step."""
-    return zlib.crc32(np.ascontiguousarray(np.asarray(env.state())).tobytes())
+def state_checksum(env: Any, obs: np.ndarray) -> int:
+    """crc32 of the env's full state (`env.state()`), or, for an env without one, of the observations it just
+    gave `(n, D)` (`games.vector.batchify`): equal states give equal checksums, a drift shows at the first step."""
+    try:
+        state = env.state()
+    except (NotImplementedError, AttributeError):
+        state = obs
+    return zlib.crc32(np.ascontiguousarray(np.asarray(state)).tobytes())
 
 
 def episode_columns(episode: Episode) -> dict[str, Any]:
@@ -64,15 +69,16 @@ def episode_from_columns(row: dict[str, Any]) -> Episode:
 def resimulate(episode: Episode) -> int | None:
     """Replays the stored actions in a fresh PettingZoo env; returns the first step whose state checksum
     differs (or where the episode ends early or runs on), None when every step matches."""
-    env = games.get(episode.game).make_env(**episode.game_kwargs)
-    agents = env.possible_agents
+    spec = games.get(episode.game)
+    env = spec.make_env(**episode.game_kwargs)
+    info = spec.info(**episode.game_kwargs)
     try:
         env.reset(seed=int(episode.seed))
         for t, row in enumerate(episode.actions):
             if not env.agents:
                 return t
-            env.step(unbatchify(row, agents, env.agents))
-            if state_checksum(env) != int(episode.checksums[t]):
+            obs, *_ = env.step(unbatchify(row, info.agents, env.agents, info.action_nvec))
+            if state_checksum(env, batchify(obs, info.agents, info.max_obs_dim)) != int(episode.checksums[t]):
                 return t
         return None if not env.agents else len(episode.actions)
     finally:

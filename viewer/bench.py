@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import games
-from games.scripted import scripted_policy
 from league.evaluate import random_policy
 from league.matches import duplicate_match
 from viewer.app import MatchView
@@ -18,7 +17,7 @@ def bench_viewer(frames: int = 2000) -> dict[str, Any]:
     cycling through a pre-simulated duplicate match. Reference: the game's own fps."""
     game = "simple_spread"
     info = games.get(game).info()
-    result = duplicate_match(game, {}, scripted_policy(game), random_policy(info), [11, 12])
+    result = duplicate_match(game, {}, games.get(game).scripted, random_policy(info), [11, 12])
     stored = result.episodes
     view = MatchView(0, "duplicate", ("scripted", "random"), (None, None), [(stored[0], stored[2]),
                                                                             (stored[1], stored[3])])

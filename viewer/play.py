@@ -19,7 +19,7 @@ import pygame
 
 import games
 from games.spec import KeyMap, close_env, role_of
-from games.vector import batchify
+from games.vector import batchify, unbatchify
 from league.conventions import describe, word_meanings
 from league.matches import MatchResult, next_seeds, outcome, play_episodes
 from league.partners import best_partner
@@ -119,7 +119,7 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
     first and shown right of the game (the window grows to fit it)."""
     spec = games.get(game)
     info = spec.info(**game_kwargs)
-    keymap = spec.key_maps[role_of(seat)]
+    keymap = spec.key_map(role_of(seat))
     held_keys = held_keys or keyboard_keys(keymap)
     agents = info.agents
     me = agents.index(seat)
@@ -147,15 +147,14 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
             row[me] = human_action(keymap, held_keys())
             acting = np.array([a in env.agents for a in agents])
             actions_log.append(np.where(acting, row, NO_ACTION).astype(np.uint8))
-            live = {a: int(row[i]) for i, a in enumerate(agents) if acting[i]}
-            obs, rewards, *_ = env.step(live)
-            checks.append(state_checksum(env))
+            obs, rewards, *_ = env.step(unbatchify(row, agents, env.agents, info.action_nvec))
+            checks.append(state_checksum(env, batchify(obs, agents, info.max_obs_dim)))
             team_return += spec.team_reward_of(rewards, agents)
             frame = env.render()
             source = source or frame.shape[1::-1]
             screen.fill(BACKGROUND)
             screen.blit(to_surface(frame, panel), (10, HUD))
-            position = panel_positions(env, source, panel).get(seat)
+            position = panel_positions(spec, env, source, panel).get(seat)
             if position is not None:
                 pygame.draw.circle(screen, HUMAN_COLOUR, (10 + position[0], HUD + position[1]), 24, 4)
             alive = "" if seat in env.agents or not env.agents else "  (your agent is out)"
