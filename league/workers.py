@@ -233,6 +233,9 @@ class RayWorkers:
     def __init__(self, workers: int | None = None, address: str | None = None, retries: int = 3) -> None:
         self.ray = ray = require_ray()
         env = {k: os.environ[k] for k in ("LEAGUE_CRASH_AT", "LEAGUE_CRASH_ONCE") if os.environ.get(k)}
+        # A game named by entry point may be a module of the current directory (`games.load_entry_point` looks
+        # there last): workers, which start elsewhere, search it too.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), os.getcwd()) if p)
         options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                                        runtime_env={"env_vars": env} if env else None)
         self.temp_dir: str | None = None

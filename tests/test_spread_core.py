@@ -1,29 +1,16 @@
 """The batched simple_spread core equals mpe2's simple_spread over whole episodes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import games
+from games.parity import ParityError, assert_core_matches_env, random_actions
 from games.simple_spread import SpreadBatch
 from games.vector import VectorBatch
 
 SPEC = games.get("simple_spread")
-
-
-def reference_episode(seed, actions, **kwargs):
-    """mpe2 obs/rewards for a fixed action sequence `(T, N)`: obs `(T+1, N, D)`, rewards `(T, N)`."""
-    env = SPEC.make_env(**kwargs)
-    obs, _ = env.reset(seed=int(seed))
-    agents = env.possible_agents
-    all_obs, all_rew = [np.stack([obs[a] for a in agents])], []
-    for step_actions in actions:
-        assert env.agents, "reference ended early"
-        obs, rew, *_ = env.step({a: int(step_actions[i]) for i, a in enumerate(agents)})
-        all_obs.append(np.stack([obs[a] for a in agents]))
-        all_rew.append([rew[a] for a in agents])
-    assert not env.agents, "reference should end exactly at max_cycles"
-    env.close()
-    return np.array(all_obs), np.array(all_rew)
 
 
 @pytest.mark.parametrize(
@@ -33,28 +20,30 @@ def reference_episode(seed, actions, **kwargs):
 def test_core_equals_mpe2_over_whole_episodes(kwargs, episodes):
     rng = np.random.default_rng(20261124 + len(kwargs))
     seeds = rng.integers(0, 2**31 - 1, episodes)
-    batch = SPEC.batch(episodes, **kwargs)
-    assert isinstance(batch, SpreadBatch)
+    assert isinstance(SPEC.batch(episodes, **kwargs), SpreadBatch)
     info = SPEC.info(**kwargs)
-    actions = rng.integers(0, 5, (info.horizon, episodes, len(info.agents)))  # (T, B, N)
-    obs = [batch.reset(seeds)]
-    rewards = []
-    for t in range(info.horizon):
-        o, r, done = batch.step(actions[t])
-        obs.append(o)
-        rewards.append(r)
-        assert done.all() == (t == info.horizon - 1)
-    obs, rewards = np.array(obs), np.array(rewards)  # (T+1, B, N, D), (T, B, N)
-    collisions = 0
-    for b, seed in enumerate(seeds):
-        ref_obs, ref_rew = reference_episode(seed, actions[:, b], **kwargs)
-        np.testing.assert_allclose(obs[:, b], ref_obs, atol=1e-4, rtol=0)
-        np.testing.assert_allclose(rewards[:, b], ref_rew, atol=1e-4, rtol=0)
-        n = len(info.agents)
-        rel_others = ref_obs[..., 4 + 2 * n : 2 + 4 * n].reshape(*ref_obs.shape[:2], n - 1, 2)
-        collisions += int((np.linalg.norm(rel_others, axis=-1) < 0.3).any())
+    report = assert_core_matches_env(SPEC, seeds, random_actions(len(kwargs)), **kwargs)
+    assert report.steps == episodes * info.horizon  # every game ran to max_cycles on both sides
+    n = len(info.agents)
+    obs = report.observations  # (T+1, B, N, D)
+    rel_others = obs[..., 4 + 2 * n : 2 + 4 * n].reshape(*obs.shape[:3], n - 1, 2)
     # the episodes must exercise contact forces and the collision penalty, not only free flight
-    assert collisions > 0
+    assert (np.linalg.norm(rel_others, axis=-1) < 0.3).any(axis=(0, 2, 3)).sum() > 0
+
+
+def test_a_core_that_differs_from_its_env_is_caught():
+    """The parity check can fail: a core whose rewards drift by 0.01 from step 3 on is refused at step 3."""
+
+    class Drifting(SpreadBatch):
+        def step(self, actions):
+            obs, rewards, done = super().step(actions)
+            self.t_drift = getattr(self, "t_drift", 0) + 1
+            return obs, rewards + (0.01 if self.t_drift >= 3 else 0.0), done
+
+    spec = dataclasses.replace(SPEC, batch_core=lambda B, **kw: Drifting(B, N=kw["N"], local_ratio=kw["local_ratio"],
+                                                                         max_cycles=kw["max_cycles"]))
+    with pytest.raises(ParityError, match="rewards differ at step 3"):
+        assert_core_matches_env(spec, [1, 2, 3])
 
 
 def test_repeated_seeds_give_identical_starts():
