@@ -276,6 +276,15 @@ class GameSpec:
                 return core
         return VectorBatch(self, num_envs, **full)
 
+    def check(self, **kwargs: Any) -> GameInfo:
+        """Everything a league needs of the game with these options, tried before anything is stored: the env
+        is made, read and played (`info`), and the batch a trainer uses is built; one GameError line if not."""
+        info = self.info(**kwargs)
+        batch = self.batch(1, **kwargs)
+        if hasattr(batch, "close"):
+            batch.close()
+        return info
+
     def key_map(self, role: str) -> KeyMap:
         """How a person plays `role`: the game's key map, else the default for a Discrete(5) move layout; a
         GameError in one line for a role that has neither."""

@@ -337,7 +337,9 @@ def config_cmd(example: bool) -> None:
 
 
 @cli.command("train")
-@click.option("--game", help="Game name (default simple_spread, or the config file's).")
+@click.option("--game", help="Game: a name or package.module:callable (default simple_spread, or the config file's).")
+@click.option("--game-option", "game_options", multiple=True, metavar="KEY=VALUE",
+              help="A game option (repeat for more); VALUE is read as JSON where it parses, else as text.")
 @league_option
 @click.option("--teams", type=int, help="Number of teams (lineages).")
 @click.option("--generations", type=int, help="Trained generations per team.")
@@ -352,7 +354,7 @@ def config_cmd(example: bool) -> None:
               "(1, the default: in this process, no Ray).")
 @click.option("--ray", "ray_address", metavar="ADDRESS",
               help="Run on an existing Ray cluster (`auto`: the one this machine belongs to).")
-def train_cmd(game: str | None, league_name: str, teams: int | None, generations: int | None,
+def train_cmd(game: str | None, game_options: tuple[str, ...], league_name: str, teams: int | None, generations: int | None,
               steps_per_generation: int | None, minutes_per_generation: float | None, config_file: str | None,
               db: str, checkpoints: str, seed: int | None, workers: int | None, ray_address: str | None) -> None:
     """Train a league; rerunning the same command resumes where it stopped.
@@ -376,7 +378,9 @@ def train_cmd(game: str | None, league_name: str, teams: int | None, generations
         data, game=game, name=league_name if league_name != "default" else league_default, teams=teams,
         generations=generations, steps_per_generation=steps_per_generation,
         minutes_per_generation=minutes_per_generation, seed=seed,
+        game_kwargs=parse_game_options(game_options) if game_options else None,
     )
+    games.get(config.grpo.game).check(**config.grpo.game_kwargs)  # the game plays, before anything is written
 
     def on_round(report: Any) -> None:
         g = report.generation
@@ -671,6 +675,9 @@ def partners_cmd(generation: str, seeds: int, only: tuple[str, ...], reference_e
     for s in scores:
         click.echo(f"  {s.partner:<24} {s.kind:<10} {plus_minus(s.team_return, s.team_return_ci):>18}   "
                    f"{plus_minus(s.score, s.score_ci):>16}")
+    if scores and scores[0].scripted_return is None:
+        click.echo(f"{g['name'].split('/')[0]}'s game has no scripted plan: no partner scores (score = gain over "
+                   f"random / the scripted plan's gain), team returns only")
     for kind, label in (("style", "styles"), ("generation", "generations")):
         mean = summary[kind]
         click.echo(f"{label}: mean partner score {'-' if mean is None else f'{mean:.2f}'} over "

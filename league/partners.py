@@ -65,7 +65,8 @@ class PartnerScore:
     team_return: float
     team_return_ci: float
     """Half-width of the 95% interval of the mean team return (over seeds)."""
-    scripted_return: float
+    scripted_return: float | None
+    """None: the game has no scripted plan, so no score."""
     random_return: float
     score: float | None
     """Normalized: 1.0 = the scripted baseline with this partner, 0.0 = random play with it; None: undefined."""
@@ -115,24 +116,28 @@ def partner_scores(game: str, game_kwargs: dict[str, Any], team: Policy, partner
 
     Partners named like a style of the game are of kind 'style', the others 'generation'. Each partner plays
     three batches, all from a fresh policy made with PARTNER_SEED: with `team`, with the scripted baseline
-    and with random play (seeded PARTNER_SEED too)."""
+    and with random play (seeded PARTNER_SEED too). A game without a scripted plan has no scale: its team
+    returns are reported, its scores are None."""
     spec = games.get(game)
     info = spec.info(**game_kwargs)
     scripted = spec.scripted
-    if scripted is None:
-        raise games.GameError(f"{game} has no scripted baseline: partner scores need one")
     if len(seeds) < 1:
         raise ValueError("partner scores need at least one seed")
     styles = set(style_names(spec))
     out = []
     for name, make in partners.items():
-        with_team, with_scripted, with_random = (  # (S,) each, the mean over the seats
+        with_team, with_random = (  # (S,) each, the mean over the seats
             seat_returns(game, game_kwargs, policy, make(PARTNER_SEED), seeds, reference_env).mean(axis=1)
-            for policy in (team, scripted, random_policy(info, PARTNER_SEED)))
+            for policy in (team, random_policy(info, PARTNER_SEED)))
         mean, half = mean_interval(with_team)
-        score, score_half = score_with_interval(with_team, with_scripted, with_random)
+        score = score_half = scripted_mean = None
+        if scripted is not None:
+            with_scripted = seat_returns(game, game_kwargs, scripted, make(PARTNER_SEED), seeds,
+                                         reference_env).mean(axis=1)
+            score, score_half = score_with_interval(with_team, with_scripted, with_random)
+            scripted_mean = float(with_scripted.mean())
         out.append(PartnerScore(name, "style" if name in styles else "generation", list(info.agents),
-                                len(seeds) * len(info.agents), mean, half, float(with_scripted.mean()),
+                                len(seeds) * len(info.agents), mean, half, scripted_mean,
                                 float(with_random.mean()), score, score_half))
     return out
 
