@@ -5,6 +5,7 @@ Bad games are one error line each, with nothing stored."""
 import json
 import re
 import sqlite3
+import sys
 import textwrap
 from pathlib import Path
 
@@ -40,7 +41,11 @@ def game_folder(tmp_path, monkeypatch):
     (tmp_path / "guide.py").write_text((ROOT / "docs/examples/guide.py").read_text())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    return tmp_path
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the folder `games` adds is gone after the test
+    yield tmp_path
+    for module in ("cover", "guide", "bad_games"):  # the next test's folder has its own
+        sys.modules.pop(module, None)
+    games.get.cache_clear()
 
 
 def run(*args: str, ok: bool = True):
@@ -227,3 +232,21 @@ def test_a_bad_game_is_one_error_line_and_nothing_is_stored(game_folder, game, m
     assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
     assert message in lines[0]
     assert not Path("bad.db").exists() or not Store.open("bad.db", create=False).leagues()
+
+
+def test_bench_env_runs_a_game_without_a_core_beside_its_reference_loop(game_folder):
+    report = json.loads(run("bench", "env", "--game", "guide:SPEC", "--seconds", "0.2", "--json").output)
+    assert report["batch_kind"] == "VectorBatch" and [r["num_envs"] for r in report["batched"]] == [1, 8, 32]
+    assert report["reference_steps_per_s"] > 0 and all(r["steps_per_s"] > 0 for r in report["batched"])
+
+
+def test_a_stored_game_whose_module_is_gone_is_one_line(game_folder):
+    run("train", "--game", "guide:SPEC", "--teams", "1", "--generations", "1", "--steps-per-generation", "1000",
+        "--db", "gone.db")
+    Path("guide.py").rename("moved.py")
+    games.get.cache_clear()
+    sys.modules.pop("guide", None)
+    result = run("match", "default/alpha/g1", "random", "--db", "gone.db", ok=False)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1
+    assert lines[0] == "Error: game 'guide:SPEC' cannot be imported: ModuleNotFoundError: No module named 'guide'"
