@@ -241,3 +241,50 @@ def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread",
         row["matches_ratio"] = row["matches_per_s"] / rows[0]["matches_per_s"]
     return {"game": game, "teams": teams, "generations": generations, "steps_per_generation": steps,
             "match_seeds": seeds, "rows": rows}
+
+
+def _burn(stop: Any) -> None:
+    """A CPU-bound process at normal priority, as another program on the machine would be: numpy and Python
+    arithmetic until told to stop."""
+    x = np.random.default_rng(0).random((256, 256))
+    while not stop.is_set():
+        x = np.tanh(x @ x.T / 256.0)
+
+
+def bench_busy(config: Any, seconds: float = 20.0) -> dict[str, Any]:
+    """Training throughput (env steps/s) of `config` on an idle machine and beside one CPU-bound process at
+    normal priority, in one run: people train while they watch, play or work. Each side trains from the same
+    fresh start for `seconds`; the first update (allocation, caches) is not counted."""
+    import multiprocessing
+
+    from league.grpo import train
+
+    def rate() -> float:
+        """Env steps/s over the updates after the first: each update's steps over its own time."""
+        steps, spent, done = 0, 0.0, 0
+
+        def on_iteration(metrics: dict[str, float]) -> bool:
+            nonlocal steps, spent, done
+            made, done = metrics["env_steps"] - done, metrics["env_steps"]
+            if metrics["iteration"] > 0:
+                steps, spent = steps + made, spent + made / metrics["steps_per_s"]
+            return False
+
+        train(config, max_seconds=seconds, on_iteration=on_iteration)
+        return steps / spent if spent else float("nan")
+
+    idle = rate()
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    burner = context.Process(target=_burn, args=(stop,), daemon=True)
+    burner.start()
+    try:
+        time.sleep(1.0)  # the other program is running before training starts
+        loaded = rate()
+    finally:
+        stop.set()
+        burner.join(timeout=10)
+        if burner.is_alive():
+            burner.kill()
+    return {"game": config.game, "threads": config.threads, "seconds": seconds, "idle_steps_per_s": idle,
+            "loaded_steps_per_s": loaded, "ratio": loaded / idle}

@@ -758,6 +758,30 @@ def bench_league_cmd(workers_list: str, game: str, teams: int, generations: int,
                    f"({row['matches_ratio']:.2f}x); start-up {row['startup_seconds']:.1f}s")
 
 
+@bench.command("busy")
+@game_option
+@click.option("--seconds", type=click.FloatRange(min=2, max=3600), default=20.0, show_default=True,
+              help="Training time on each side.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with a [grpo] table.")
+@json_option
+def bench_busy_cmd(game: str, game_options: tuple[str, ...], seconds: float, config_file: str | None,
+                   as_json: bool) -> None:
+    """Training env steps/s on an idle machine and beside one CPU-bound process, side by side.
+
+    People train while they watch, play or work: the ratio says how much of its speed training keeps.
+
+    Example: league bench busy --game simple_spread --seconds 20
+    """
+    from league.bench import bench_busy
+
+    report = bench_busy(grpo_config(game, game_options, config_file, None), seconds)
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"{game}: training {report['idle_steps_per_s']:,.0f} env steps/s idle, "
+               f"{report['loaded_steps_per_s']:,.0f} beside one CPU-bound process ({report['ratio']:.2f}x)")
+
+
 @bench.command("ratings")
 @click.option("--players", type=click.IntRange(min=2), default=1000, show_default=True)
 @click.option("--results", type=click.IntRange(min=1), default=100_000, show_default=True)
