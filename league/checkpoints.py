@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import pickle
 import tempfile
@@ -169,6 +170,52 @@ def payload_from_bytes(data: bytes, expected_sha256: str | None = None, name: st
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{name} was written by a newer version (format {payload['format_version']})")
     return payload
+
+
+class NonFiniteError(CheckpointError):
+    """A generation whose weights, optimizer state or final metrics hold nan or inf: never recorded."""
+
+
+NOT_MEASURED = frozenset({"mean_return", "score", "partner_return", "self_return"})
+"""Final metrics that are nan when there was nothing to measure (no branched path ended yet, no partnered
+group): nan is allowed there, inf never."""
+
+
+def _numbers(value: Any, path: str):
+    """(path, value) of every tensor and float inside nested dicts and lists."""
+    if isinstance(value, torch.Tensor) or isinstance(value, float):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _numbers(item, f"{path}[{i}]")
+
+
+def check_finite_generation(data: bytes, metrics: dict[str, Any] | None, name: str) -> None:
+    """Refuses to record a poisoned generation: every weight and optimizer number of the checkpoint `data`
+    and every final metric (`metrics`, and those the checkpoint stores) must be finite (metrics in
+    NOT_MEASURED may be nan). Raises a one-line NonFiniteError naming `name`, the first bad value and what
+    to do; call it before the checkpoint is saved, so a diverged run writes nothing and the league keeps
+    its last good generation (a later one would train from it)."""
+    payload = payload_from_bytes(data, None, name)
+    hint = "training diverged; lower lr or max_grad_norm (or raise eps) and run the same command again"
+    for part, label in (("state_dict", "weight"), ("optimizer", "optimizer state")):
+        for path, value in _numbers(payload.get(part), ""):
+            if isinstance(value, torch.Tensor):
+                if value.is_floating_point() or value.is_complex():
+                    bad = int((~torch.isfinite(value)).sum())
+                    if bad:
+                        raise NonFiniteError(f"refusing to record {name}: {bad:,} of the {value.numel():,} numbers of "
+                                             f"its {label} {path} are nan or inf: {hint}")
+            elif not math.isfinite(value):
+                raise NonFiniteError(f"refusing to record {name}: its {label} {path} is {value}: {hint}")
+    for source in (metrics or {}, payload.get("metrics") or {}):
+        for key, value in source.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value) and not (
+                    key in NOT_MEASURED and math.isnan(value)):
+                raise NonFiniteError(f"refusing to record {name}: its final metric {key} is {value}: {hint}")
 
 
 def policy_from_payload(payload: dict[str, Any]) -> TeamPolicy:

@@ -1,24 +1,339 @@
 """Settings: one dataclass per concern, a docstring under every field. TOML in; JSON-able dicts out.
 
 Derived values are computed in one marked place (`GRPOConfig.validate`), never scattered through the trainer.
+
+Every value is checked at the edge, before any work or write: `read_toml` checks a file's shape and every value
+in it, the dataclasses check each value against its annotation and its limits (the LIMITS table) as they are
+made, `validate` checks what depends on the game and what the settings add up to (`check_resources`: network
+size, memory of an update, checkpoint disk). A bad value is one ConfigError line that names the setting, its
+limit, the value and, where known, where it came from (the file or the command line).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import functools
+import math
+import os
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
 class ConfigError(ValueError):
-    """A setting has a bad value or name; the message names the setting and what it accepts."""
+    """A setting has a bad value, type or name; the message is one line that names the setting, what it
+    accepts and, where known, where the value came from (a file, the command line). `key`: the setting at
+    fault, where there is one."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class ResourceError(ConfigError):
+    """Settings whose network or rollouts would not fit (`check_resources`): refused before anything is
+    allocated or written."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Closed or open interval a number must lie in; prints as `[1, 4096]` or `(0, 1]`."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        above = x > self.low if self.low_open else x >= self.low
+        below = x < self.high if self.high_open else x <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        def num(x: float) -> str:
+            return (f"{x:_}" if abs(x) >= 100_000 else str(x)) if isinstance(x, int) else f"{x:g}"
+        return f"{'(' if self.low_open else '['}{num(self.low)}, {num(self.high)}{')' if self.high_open else ']'}"
+
+
+# ---------------------------------------------------------------- the limits of every setting, in one table
+# Every number must be finite and in its range; an int setting never takes a bool or a float. The upper
+# bounds are far above anything this project trains (CPU-sized MLPs); what the settings add up to (network
+# size, rollout memory, checkpoint disk) is checked as a whole by `check_resources`.
+LIMITS: dict[str, Range] = {
+    # [grpo]
+    "grpo.seed": Range(0, 2**32 - 1),  # numpy's SeedSequence refuses negative seeds
+    "grpo.groups": Range(1, 4096),
+    "grpo.group_size": Range(2, 1024),  # a group of one has nothing to compare
+    "grpo.gamma": Range(0.0, 1.0, low_open=True),
+    "grpo.branch_every": Range(0, 100_000),  # 0 = no branching
+    "grpo.epochs": Range(1, 100),
+    "grpo.minibatch_size": Range(1, 2**22),
+    "grpo.lr": Range(0.0, 1.0, low_open=True),
+    "grpo.lr_half_life": Range(0, 10**9),  # 0 = constant
+    "grpo.clip_low": Range(0.0, 1.0, high_open=True),  # the ratio's floor 1 - clip_low stays above 0
+    "grpo.clip_high": Range(0.0, 1.0, high_open=True),
+    "grpo.kl_coef": Range(0.0, 100.0),
+    "grpo.entropy_coef": Range(0.0, 100.0),
+    "grpo.max_grad_norm": Range(0.0, 1e6, low_open=True),
+    "grpo.hidden": Range(1, 4096),
+    "grpo.layers": Range(1, 16),
+    "grpo.steer_hidden": Range(1, 4096),
+    "grpo.partner_share": Range(0.0, 1.0),
+    "grpo.partner_seats": Range(1, 1000),  # and below the game's seat count (`GRPOConfig.validate`)
+    "grpo.partner_pool": Range(0, 1000),
+    "grpo.eps": Range(0.0, 1.0, low_open=True),
+    "grpo.threads": Range(0, 1024),  # 0 = torch's default
+    # [league]
+    "league.teams": Range(1, 8),  # one per name in TEAM_NAMES
+    "league.generations": Range(0, 10_000),
+    "league.steps_per_generation": Range(1, 10**12),
+    "league.minutes_per_generation": Range(0.0, 525_600.0),  # 0 = use steps_per_generation; at most a year
+    "league.seed": Range(0, 2**31 - 1),  # team k trains with seed + k
+    "league.match_seeds": Range(1, 10_000),
+    # game_kwargs (`GRPOConfig.validate`, where the game is known): integer options other than max_cycles
+    "game_kwargs.int": Range(0, 1000),
+    "game_kwargs.max_cycles": Range(1, 100_000),
+    "game_kwargs.float": Range(-1e6, 1e6),
+    "game_kwargs.any_int": Range(0, 100_000),  # before the game is known (no game has a negative int option)
+    # history:K opponent rules
+    "opponents.history": Range(1, 1000),
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "grpo.advantage": ("episode", "step"),
+    "grpo.architecture": ("auto", "mlp"),
+    "grpo.partner_draw": ("uniform", "prioritized"),
+    "grpo.device": ("cpu", "cuda", "auto"),
+}
+MAX_TEXT = 100
+"""Most characters of a name or any other text setting (league name, game name, game option values)."""
+MAX_OPPONENT_RULES = 64
+"""Most rules in `opponents`."""
+
+# What the settings may add up to (`check_resources`): far above this project's networks (thousands to tens of
+# thousands of parameters) and rollouts (the largest preset keeps about 0.3 GiB of observations per update).
+MAX_PARAMETERS = 10_000_000
+"""Most parameters of a team's network (a checkpoint stores 12 bytes each with its Adam state: 120 MB)."""
+MAX_TRAINING_BYTES = 16 * 2**30
+"""Most memory one update may need (rollout, its flattened copy, activations, weights and optimizer state);
+lower where the machine has less (`memory_limit`)."""
+MAX_CHECKPOINT_BYTES = 64 * 2**30
+"""Most disk a league's checkpoints may take in all (every team's g0 .. gN)."""
+CHECKPOINT_BYTES_PER_PARAMETER = 12
+"""Weights and Adam's two moments, float32."""
+
+_KINDS = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
+          dict: "a table", datetime.datetime: "a date-time", datetime.date: "a date", datetime.time: "a time"}
+
+
+def shown(value: Any) -> str:
+    """`value` as a short one-line text for an error message (long texts, arrays and numbers are cut)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        digits = str(value)
+        return digits if len(digits) <= 24 else f"{digits[:12]}... ({len(digits.lstrip('-'))} digits)"
+    if isinstance(value, (datetime.date, datetime.time)):  # TOML dates and times read as they are written
+        return value.isoformat()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _label(text: str) -> str:
+    """A key as it reads in a message: itself when short and printable, else quoted and cut."""
+    return text if isinstance(text, str) and len(text) <= 40 and text.isprintable() and text else shown(text)
+
+
+def _got(value: Any) -> str:
+    kind = next((k for t, k in _KINDS.items() if type(value) is t), None)
+    kind = kind or next((k for t, k in _KINDS.items() if isinstance(value, t)), f"a {type(value).__name__}")
+    return f"{kind} {shown(value)}"
+
+
+@functools.cache
+def _hints(section: str) -> dict[str, Any]:
+    cls = {"grpo": GRPOConfig, "league": LeagueConfig}[section]
+    return typing.get_type_hints(cls)
+
+
+def _number(value: Any, name: str, key: str, limit: Range, integer: bool, why: str = "") -> Any:
+    """An int (never a bool) or a finite float (ints accepted, returned as float) within `limit`."""
+    expect = f"int in {limit}" if integer else f"a finite float in {limit}"
+    expect += f" ({why})" if why else ""
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        raise ConfigError(f"{name} must be {expect}, got {_got(value)}", key)
+    if not integer:
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float range
+            raise ConfigError(f"{name} must be {expect}, got {shown(value)}", key) from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be {expect}, got {shown(value)}", key)
+    if value not in limit:
+        raise ConfigError(f"{name} must be {expect}, got {shown(value)}", key)
+    return value
+
+
+def _text(value: Any, name: str, key: str, what: str = "str") -> str:
+    """A string of 1 to MAX_TEXT characters without control characters (messages stay one line)."""
+    expect = f"{what} of 1 to {MAX_TEXT} printable characters"
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be {expect}, got {_got(value)}", key)
+    if not 1 <= len(value) <= MAX_TEXT or not value.isprintable():
+        raise ConfigError(f"{name} must be {expect}, got {shown(value)}"
+                          + (f" ({len(value)} characters)" if len(value) > MAX_TEXT else ""), key)
+    return value
+
+
+def _option_value(value: Any, name: str, key: str) -> Any:
+    """A game option as TOML gives it: a scalar, numbers finite, texts short (the game checks the rest)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return _number(value, name, key, LIMITS["game_kwargs.any_int"], integer=True)
+    if isinstance(value, float):
+        return _number(value, name, key, LIMITS["game_kwargs.float"], integer=False)
+    if isinstance(value, str):
+        return _text(value, name, key)
+    if value is None:  # Python callers: options whose default is None (num_landmark_neighbors)
+        return value
+    raise ConfigError(f"{name} must be a boolean, number or string, got {_got(value)}", key)
+
+
+def _table(value: Any, name: str, key: str, what: str = "a table") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be {what}, got {_got(value)}", key)
+    bad = [k for k in value if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"{name} must be {what} with text keys, got key {_got(bad[0])}", key)
+    return value
+
+
+def check_setting(section: str, key: str, value: Any, name: str | None = None) -> Any:
+    """One setting of `section` ('grpo' or 'league') checked against its field's annotation and its limits
+    (LIMITS, CHOICES); returns it (an int given for a float field as a float). A bad value is a one-line
+    ConfigError that says `name` (default: the key), what it accepts and what it got. Settings that depend on
+    others (the game's options, partner seats, resources) are checked by `validate`."""
+    hints = _hints(section)
+    name = name or key
+    if key not in hints:
+        known = ", ".join(sorted(f for f in hints if not (section == "league" and f in ("grpo", "team_grpo"))))
+        raise ConfigError(f"unknown {section} setting {shown(key)}; known: {known}", key)
+    hint, path = hints[key], f"{section}.{key}"
+    if hint is int or hint is float:
+        return _number(value, name, key, LIMITS[path], hint is int,
+                       "a group of one has nothing to compare" if path == "grpo.group_size" else "")
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {_got(value)}", key)
+        return value
+    if hint is str and path in CHOICES:
+        options = ", ".join(repr(c) for c in CHOICES[path])
+        if not isinstance(value, str) or value not in CHOICES[path]:
+            raise ConfigError(f"{name} must be one of {options}, got {_got(value)}", key)
+        return value
+    if hint is str:
+        value = _text(value, name, key)
+        if path == "league.name" and "/" in value:
+            raise ConfigError(f"{name} must be non-empty without '/', got {shown(value)}", key)
+        return value
+    if hint == dict[str, Any]:  # game_kwargs
+        table = _table(value, name, key, "a table of game options")
+        return {k: _option_value(v, f"{name}.{k}", key) for k, v in table.items()}
+    if hint == list[str]:  # opponents
+        if not isinstance(value, list):
+            raise ConfigError(f"{name} must be an array of rule names, got {_got(value)}", key)
+        if len(value) > MAX_OPPONENT_RULES:
+            raise ConfigError(f"{name} must hold at most {MAX_OPPONENT_RULES} rules, got {len(value)}", key)
+        return [_text(v, f"{name}[{i}]", key, "a rule name") for i, v in enumerate(value)]
+    if hint is GRPOConfig:
+        if not isinstance(value, GRPOConfig):
+            raise ConfigError(f"{name} must be a GRPOConfig, got {_got(value)}", key)
+        return value
+    if hint == dict[str, dict[str, Any]]:  # team_grpo
+        table = _table(value, name, key, "a table of [team.<name>] tables")
+        return {team: check_team_table(team, overrides, f"{name}.{_label(team)}")
+                for team, overrides in table.items()}
+    raise TypeError(f"no check for {path}: {hint}")  # a new field needs a rule here
+
+
+def check_team_table(team: str, overrides: Any, name: str) -> dict[str, Any]:
+    """A `[team.<name>]` table: GRPO settings (not the game: all teams of a league play the league's game)."""
+    table = _table(overrides, name, "team_grpo", "a table of GRPO settings")
+    if {"game", "game_kwargs"} & set(table):
+        raise ConfigError(f"[team.{_label(team)}] cannot change the game or its options: all teams of a league "
+                          f"play the league's game", "team_grpo")
+    known = _hints("grpo")
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(shown(k) for k in unknown)} in [team.{_label(team)}]; "
+                          f"known: {', '.join(sorted(known))}", "team_grpo")
+    return {k: check_setting("grpo", k, v, f"{name}.{k}") for k, v in table.items()}
+
+
+def check_document(data: Any, source: str | None = None) -> dict[str, Any]:
+    """The shape of a league document (TOML: `[league]`, `[grpo]`, `[team.<name>]` tables) and every value
+    in it, each against its field's type and limits; a ConfigError's message starts with `source` (the file)
+    when given. Returns `data`."""
+    try:
+        _table(data, "the document", "", "a table")
+        allowed = ("league", "grpo", "team")
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise ConfigError(f"unknown table(s) {', '.join(shown(k) for k in unknown)}; known: "
+                              f"{', '.join(sorted(allowed))} (settings go in [league], [grpo] or [team.<name>])")
+        for section in ("league", "grpo"):
+            table = _table(data.get(section, {}), section, section, f"a table ([{section}])")
+            hints = _hints(section)
+            known = sorted(f for f in hints if f not in ("grpo", "team_grpo"))
+            bad = sorted(set(table) - set(known))
+            if bad:
+                kind = "league setting(s)" if section == "league" else "setting(s)"
+                raise ConfigError(f"unknown {kind} {', '.join(shown(k) for k in bad)} in [{section}]; known: "
+                                  f"{', '.join(known)}", section)
+            if section == "grpo" and "game" in table and isinstance(table.get("game_kwargs"), dict):
+                # the game is named: its options are checked against it (names, types, its own limits)
+                import games
+
+                game = check_setting("grpo", "game", table["game"], "grpo.game")
+                try:
+                    spec = games.get(game)
+                except games.GameError as e:
+                    raise ConfigError(str(e), "game") from None
+                check_game_options(spec, _table(table["game_kwargs"], "grpo.game_kwargs", "game_kwargs"),
+                                   "grpo.game_kwargs")
+            for key, value in table.items():
+                check_setting(section, key, value, f"{section}.{key}")
+        teams = _table(data.get("team", {}), "team", "team_grpo", "a table of [team.<name>] tables")
+        for team, overrides in teams.items():
+            check_team_table(team, overrides, f"team.{_label(team)}")
+    except ConfigError as e:
+        raise _from(e, source) from None
+    return data
+
+
+def _from(error: ConfigError, source: str | None) -> ConfigError:
+    """`error` with its message prefixed by where the value came from (once)."""
+    if not source or getattr(error, "source", None):
+        return error
+    out = type(error)(f"{source}: {error}", error.key)
+    out.source = source  # type: ignore[attr-defined]
+    return out
+
+
+class TomlDocument(dict):
+    """A TOML file's tables (a plain dict) that remembers its file, so later errors can name it."""
+
+    source: str | None = None
 
 
 @dataclass
 class GRPOConfig:
-    """How one team trains with GRPO (group-relative policy optimization, no critic)."""
+    """How one team trains with GRPO (group-relative policy optimization, no critic). Every number's limits
+    are in the LIMITS table (texts: CHOICES); they are checked as the config is made."""
 
     game: str = "simple_spread"
     """Registered game name (`league games`)."""
@@ -95,60 +410,37 @@ class GRPOConfig:
     """torch CPU threads; 0 = torch's default (all cores; one per Ray worker). Set it (e.g. 1) for Ray workers to
     train byte-identical generations to the serial run: sums over other thread counts round differently."""
 
+    def __post_init__(self) -> None:
+        """Every value checked against its type and limits (LIMITS) as the config is made; `validate` checks
+        what depends on the game."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, check_setting("grpo", f.name, getattr(self, f.name)))
+
     def validate(self) -> GRPOConfig:
-        """Checks every value; raises ConfigError naming the setting. Returns self for chaining."""
+        """Checks every value (again: fields may have been set since), then what depends on the game (its
+        options, seats, batched core) and what the settings add up to (`check_resources`); raises a one-line
+        ConfigError naming the setting. Returns self for chaining."""
         import games
 
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, check_setting("grpo", f.name, getattr(self, f.name)))
         try:
-            games.get(self.game)
+            spec = games.get(self.game)
         except games.GameError as e:
-            raise ConfigError(str(e)) from None
-        positive = ("groups", "epochs", "minibatch_size", "hidden", "layers", "steer_hidden")
-        for name in positive:
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if not isinstance(self.group_size, int) or self.group_size < 2:
-            raise ConfigError(f"group_size must be an integer >= 2 (a group of one has nothing to compare), "
-                              f"got {self.group_size!r}")
-        if self.architecture not in ("auto", "mlp"):
-            raise ConfigError(f"architecture must be 'auto' or 'mlp', got {self.architecture!r}")
-        if self.advantage not in ("episode", "step"):
-            raise ConfigError(f"advantage must be 'episode' or 'step', got {self.advantage!r}")
-        for name in ("lr", "max_grad_norm", "eps"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 <= self.partner_share <= 1:
-            raise ConfigError(f"partner_share must be between 0 and 1, got {self.partner_share!r}")
-        if self.partner_draw not in ("uniform", "prioritized"):
-            raise ConfigError(f"partner_draw must be 'uniform' or 'prioritized', got {self.partner_draw!r}")
-        if not isinstance(self.partner_pool, int) or self.partner_pool < 0:
-            raise ConfigError(f"partner_pool must be an integer >= 0, got {self.partner_pool!r}")
+            raise ConfigError(str(e), "game") from None
+        check_game_options(spec, self.game_kwargs)
         try:
-            seats = len(games.get(self.game).info(**self.game_kwargs).agents)
+            info = spec.info(**self.game_kwargs)
         except games.GameError as e:
-            raise ConfigError(str(e)) from None
-        if not isinstance(self.partner_seats, int) or not 1 <= self.partner_seats < max(seats, 2):
-            raise ConfigError(f"partner_seats must be an integer from 1 to {seats - 1} ({self.game} has {seats} "
-                              f"seats and the team keeps at least one), got {self.partner_seats!r}")
-        if not isinstance(self.branch_every, int) or self.branch_every < 0:
-            raise ConfigError(f"branch_every must be an integer >= 0, got {self.branch_every!r}")
-        if self.branch_every and not hasattr(games.get(self.game).batch(1, **self.game_kwargs), "clone_rows"):
+            raise ConfigError(" ".join(str(e).split()), "game_kwargs") from None
+        seats = len(info.agents)
+        if not 1 <= self.partner_seats < max(seats, 2):
+            raise ConfigError(f"partner_seats must be int from 1 to {seats - 1} ({self.game} has {seats} "
+                              f"seats and the team keeps at least one), got {self.partner_seats!r}", "partner_seats")
+        if self.branch_every and not hasattr(spec.batch(1, **self.game_kwargs), "clone_rows"):
             raise ConfigError(f"branch_every needs a batched core that can copy games (clone_rows); {self.game} "
-                              f"with these options has none: set branch_every = 0")
-        if not isinstance(self.lr_half_life, int) or self.lr_half_life < 0:
-            raise ConfigError(f"lr_half_life must be an integer >= 0, got {self.lr_half_life!r}")
-        if not 0 < self.gamma <= 1:
-            raise ConfigError(f"gamma must be in (0, 1], got {self.gamma!r}")
-        for name in ("clip_low", "clip_high"):
-            if not 0 < getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)!r}")
-        for name in ("kl_coef", "entropy_coef"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.device not in ("cpu", "cuda", "auto"):
-            raise ConfigError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}")
-        if not isinstance(self.threads, int) or self.threads < 0:
-            raise ConfigError(f"threads must be an integer >= 0, got {self.threads!r}")
+                              f"with these options has none: set branch_every = 0", "branch_every")
+        check_resources(self, info)
         return self
 
     # ---- derived values, computed here once
@@ -162,13 +454,110 @@ class GRPOConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GRPOConfig:
-        """Builds and validates a config; unknown keys are a ConfigError listing the known ones."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**typed(cls(), data)).validate()
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> GRPOConfig:
+        """Builds and validates a config from `[grpo]` settings (a TOML table, a stored row); unknown keys
+        are a ConfigError listing the known ones. `source` (a file, "stored team alpha") starts every error
+        message."""
+        try:
+            table = _table(data, "grpo", "", "a table of GRPO settings")
+            known = {f.name for f in dataclasses.fields(cls)}
+            unknown = sorted(set(table) - known)
+            if unknown:
+                raise ConfigError(f"unknown setting(s) {', '.join(shown(k) for k in unknown)}; known: "
+                                  f"{', '.join(sorted(known))}", "grpo")
+            return cls(**typed(cls, table)).validate()
+        except ConfigError as e:
+            raise _from(e, source) from None
+
+
+# ---------------------------------------------------------------- what the settings add up to
+@dataclass(frozen=True)
+class Resources:
+    """What one team's training needs, estimated from its settings and the game before anything is made."""
+
+    parameters: int
+    """Parameters of the team's network (built on torch's meta device: exact, nothing allocated)."""
+    checkpoint_bytes: int
+    """One generation's checkpoint: weights and Adam's two moments, float32."""
+    rollout_numbers: int
+    """Observation numbers one update keeps: groups x group_size x steps x agents x observation width."""
+    training_bytes: int
+    """Memory one update needs: the rollout and its flattened copy, per-step tensors, the reference pass's
+    and a minibatch's activations, weights, gradients, optimizer and reference copies."""
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def memory_limit() -> int:
+    """MAX_TRAINING_BYTES, or 80% of this machine's memory where that is less."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return MAX_TRAINING_BYTES
+    return min(MAX_TRAINING_BYTES, int(physical * 0.8)) if physical > 0 else MAX_TRAINING_BYTES
+
+
+@functools.lru_cache(maxsize=256)
+def _parameters(game: str, kwargs_key: tuple[tuple[str, Any], ...], hidden: int, layers: int, auto: bool,
+                steer_hidden: int) -> int:
+    import games
+    import torch
+
+    from league.policy import TeamPolicy
+
+    info = games.get(game).info(**dict(kwargs_key))
+    with torch.device("meta"):  # shapes only: no memory, no initialization work
+        policy = TeamPolicy.for_game(info, hidden, layers, auto, steer_hidden)
+    return sum(p.numel() for p in policy.parameters())
+
+
+def check_resources(cfg: GRPOConfig, info: Any = None) -> Resources:
+    """What training `cfg` needs (`Resources`), from its settings and the game's `info` (its agents,
+    observation and action sizes; looked up when None); a network above MAX_PARAMETERS or an update above
+    `memory_limit()` is a one-line ResourceError that names the settings and the limit. Nothing is allocated:
+    call it at the edge, before anything is written (`GRPOConfig.validate` does)."""
+    import games
+
+    if info is None:
+        try:
+            info = games.get(cfg.game).info(**cfg.game_kwargs)
+        except games.GameError as e:
+            raise ConfigError(str(e), "game") from None
+    kwargs_key = tuple(sorted((k, v) for k, v in cfg.game_kwargs.items()))
+    parameters = _parameters(cfg.game, kwargs_key, cfg.hidden, cfg.layers, cfg.architecture == "auto",
+                             cfg.steer_hidden)
+    checkpoint = parameters * CHECKPOINT_BYTES_PER_PARAMETER
+    if parameters > MAX_PARAMETERS:
+        raise ResourceError(f"{cfg.game} with hidden {cfg.hidden}, layers {cfg.layers}, steer_hidden "
+                            f"{cfg.steer_hidden}: the team network has {parameters:,} parameters (a "
+                            f"{_size(checkpoint)} checkpoint per generation), above the limit of "
+                            f"{MAX_PARAMETERS:,}: lower hidden, layers or steer_hidden", "hidden")
+    M, G, n, D = cfg.groups, cfg.group_size, len(info.agents), info.max_obs_dim
+    T = min(cfg.branch_every or info.horizon, info.horizon)  # steps per update
+    agent_steps = M * G * T * n
+    numbers = agent_steps * D
+    width = cfg.hidden  # widest activation per agent-step: a net's hidden layer, or the per-target nets'
+    if cfg.architecture == "auto":
+        for targets in info.targets.values():
+            width = max(width, (targets.count + 1) * cfg.steer_hidden)
+    actions = max(info.n_actions.values())
+    memory = (2 * numbers * 4  # the rollout and its flattened copy, float32
+              + agent_steps * (48 + 4 * actions + 8 * width)  # per-step tensors, the reference pass
+              + min(cfg.minibatch_size, agent_steps) * width * cfg.layers * 12  # a minibatch's graph
+              + parameters * 4 * 6)  # weights, gradients, Adam's moments, the reference, a spare copy
+    limit = memory_limit()
+    if memory > limit:
+        raise ResourceError(f"groups {M} x group_size {G} x {T} steps x {n} agents x {D} observations = "
+                            f"{numbers:,} numbers per update (with hidden {cfg.hidden}, minibatch_size "
+                            f"{cfg.minibatch_size}: about {_size(memory)} of memory to train), above the "
+                            f"{_size(limit)} limit: lower groups, group_size, branch_every, hidden or "
+                            f"minibatch_size", "groups")
+    return Resources(parameters, checkpoint, numbers, memory)
 
 
 # Per-game starting points, applied under whatever the user sets. The defaults above suit the choose-and-steer
@@ -193,31 +582,62 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def with_preset(data: dict[str, Any]) -> dict[str, Any]:
     """GRPO settings `data` laid over the preset of its game (settings in `data` win)."""
-    return {**PRESETS.get(data.get("game", GRPOConfig.game), {}), **data}
+    game = data.get("game", GRPOConfig.game)
+    return {**(PRESETS.get(game, {}) if isinstance(game, str) else {}), **data}
 
 
-def typed(defaults: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """`data` checked against the types of `defaults`' fields (ints accepted for floats, bools never for
-    ints); a mismatch is a ConfigError naming the setting."""
-    out = {}
-    for key, value in data.items():
-        expected = type(getattr(defaults, key))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(f"{key} must be {expected.__name__}, got {value!r}")
-        out[key] = value
-    return out
+def typed(cls: Any, data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`data` checked setting by setting against the annotations and limits of `cls` (GRPOConfig or
+    LeagueConfig; ints accepted for floats, bools never for ints); a mismatch is a ConfigError naming
+    `prefix` + the setting."""
+    section = "grpo" if cls is GRPOConfig else "league"
+    return {key: check_setting(section, key, value, prefix + key) for key, value in data.items()}
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Reads a TOML file; a missing file or bad syntax is a ConfigError naming the file."""
+def check_game_options(spec: Any, kwargs: dict[str, Any], prefix: str = "game_kwargs") -> None:
+    """A game's options: known names, each of its default's type (a float option takes an int), integers in
+    LIMITS["game_kwargs.int"] (max_cycles: LIMITS["game_kwargs.max_cycles"]), floats finite; the game checks
+    what the values mean when it is made."""
+    import games
+
     try:
-        return tomllib.loads(Path(path).read_text())
+        spec.resolve_kwargs(kwargs)
+    except games.GameError as e:
+        raise ConfigError(str(e), "game_kwargs") from None
+    for key, value in kwargs.items():
+        name, default = f"{prefix}.{key}", spec.options[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be true or false ({spec.name}), got {_got(value)}", "game_kwargs")
+        elif isinstance(default, int) or default is None:  # None: an optional count (num_landmark_neighbors)
+            if default is None and value is None:
+                continue
+            limit = LIMITS["game_kwargs.max_cycles" if key == "max_cycles" else "game_kwargs.int"]
+            _number(value, name, "game_kwargs", limit, integer=True)
+        elif isinstance(default, float):
+            _number(value, name, "game_kwargs", LIMITS["game_kwargs.float"], integer=False)
+        elif isinstance(default, str):
+            _text(value, name, "game_kwargs")
+
+
+def read_toml(path: str | Path) -> TomlDocument:
+    """Reads a league TOML file and checks its shape and every value in it (`check_document`); a missing
+    file, bad syntax, a table where a number belongs (or the reverse), a value of the wrong type or out of
+    its limits is a one-line ConfigError that starts with the file. The result remembers the file
+    (`TomlDocument.source`), so `LeagueConfig.from_toml` names it too."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(e).split())}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+    document = TomlDocument(check_document(data, str(path)))
+    document.source = str(path)
+    return document
 
 
 DEFAULT_OPPONENTS = ("parent", "other_teams", "top", "least_played", "history:2", "random", "scripted")
@@ -226,7 +646,8 @@ TEAM_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "thet
 
 @dataclass
 class LeagueConfig:
-    """A league: one game, K teams (lineages), each trained generation after generation."""
+    """A league: one game, K teams (lineages), each trained generation after generation. Every number's
+    limits are in the LIMITS table; they are checked as the config is made."""
 
     name: str = "default"
     """League name; one database holds several leagues."""
@@ -250,36 +671,42 @@ class LeagueConfig:
     team_grpo: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per-team overrides of GRPO settings, e.g. {"beta": {"lr": 0.003}}."""
 
+    def __post_init__(self) -> None:
+        """Every value checked against its type and limits (LIMITS) as the config is made."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, check_setting("league", f.name, getattr(self, f.name)))
+
     def validate(self) -> LeagueConfig:
-        """Checks every value; raises ConfigError naming the setting."""
-        if not self.name or "/" in self.name:
-            raise ConfigError(f"league name must be non-empty without '/', got {self.name!r}")
-        if not isinstance(self.teams, int) or not 1 <= self.teams <= len(TEAM_NAMES):
-            raise ConfigError(f"teams must be an integer from 1 to {len(TEAM_NAMES)}, got {self.teams!r}")
-        if not isinstance(self.generations, int) or self.generations < 0:
-            raise ConfigError(f"generations must be an integer >= 0, got {self.generations!r}")
-        if not isinstance(self.steps_per_generation, int) or self.steps_per_generation < 1:
-            raise ConfigError(f"steps_per_generation must be a positive integer, got {self.steps_per_generation!r}")
-        if not self.minutes_per_generation >= 0:
-            raise ConfigError(f"minutes_per_generation must be >= 0, got {self.minutes_per_generation!r}")
-        if not isinstance(self.match_seeds, int) or not 1 <= self.match_seeds <= 10_000:
-            raise ConfigError(f"match_seeds must be an integer from 1 to 10000, got {self.match_seeds!r}")
+        """Checks every value, every team's GRPO settings (`GRPOConfig.validate`, resources included) and the
+        disk its checkpoints will take; raises a one-line ConfigError naming the setting."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, check_setting("league", f.name, getattr(self, f.name)))
         for rule in self.opponents:
-            name, _, count = str(rule).partition(":")
-            if name not in {r.split(":")[0] for r in DEFAULT_OPPONENTS} or (count and not count.isdigit()) or (
-                    count and name != "history"):
-                raise ConfigError(f"unknown opponent rule {rule!r}; rules: parent, other_teams, top, "
-                                  f"least_played, history:K, random, scripted")
+            name, _, count = rule.partition(":")
+            if name not in {r.split(":")[0] for r in DEFAULT_OPPONENTS} or (count and name != "history") or (
+                    count and not (count.isdigit() and int(count) in LIMITS["opponents.history"])):
+                raise ConfigError(f"unknown opponent rule {shown(rule)}; rules: parent, other_teams, top, "
+                                  f"least_played, history:K (K in {LIMITS['opponents.history']}), random, "
+                                  f"scripted", "opponents")
         unknown = sorted(set(self.team_grpo) - set(self.team_names))
         if unknown:
-            raise ConfigError(f"team_grpo names unknown team(s) {', '.join(unknown)}; "
-                              f"teams are {', '.join(self.team_names)}")
-        for team, overrides in self.team_grpo.items():
-            if {"game", "game_kwargs"} & set(overrides):
-                raise ConfigError(f"[team.{team}] cannot change the game or its options: all teams of a "
-                                  f"league play the league's game")
+            raise ConfigError(f"team_grpo names unknown team(s) {', '.join(_label(u) for u in unknown)}; "
+                              f"teams are {', '.join(self.team_names)}", "team_grpo")
         for team in self.team_names:
-            self.team_config(team)
+            try:
+                self.team_config(team)
+            except ConfigError as e:
+                if e.key in self.team_grpo.get(team, {}):
+                    raise ConfigError(f"[team.{team}] {e}", "team_grpo") from None
+                raise
+        parameters = max(check_resources(self.team_config(t)).parameters for t in self.team_names)
+        disk = parameters * CHECKPOINT_BYTES_PER_PARAMETER * self.teams * (self.generations + 1)
+        if disk > MAX_CHECKPOINT_BYTES:
+            raise ResourceError(f"{self.teams} team(s) x {self.generations + 1} generations x "
+                                f"{_size(parameters * CHECKPOINT_BYTES_PER_PARAMETER)} checkpoints (a {parameters:,}-"
+                                f"parameter network) = {_size(disk)} of checkpoints, above the "
+                                f"{_size(MAX_CHECKPOINT_BYTES)} limit: lower generations, teams or the network "
+                                f"size", "generations")
         return self
 
     # ---- derived values, computed here once
@@ -301,26 +728,29 @@ class LeagueConfig:
     @classmethod
     def from_toml(cls, data: dict[str, Any], **overrides: Any) -> LeagueConfig:
         """From a TOML document: `[league]` settings, `[grpo]` settings, `[team.<name>]` GRPO overrides;
-        then command-line `overrides` (None values are ignored)."""
-        allowed = {"league", "grpo", "team"}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ConfigError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
+        then command-line `overrides` (None values are ignored). Every value is checked (`check_document`,
+        `validate`) before the config exists; an error message starts with where the value came from: the
+        file (`read_toml`'s `TomlDocument.source`) or the command line."""
+        source = getattr(data, "source", None)
+        check_document(data, source)
         league = dict(data.get("league", {}))
-        known = {f.name for f in dataclasses.fields(cls)} - {"grpo", "team_grpo"}
-        bad = sorted(set(league) - known)
-        if bad:
-            raise ConfigError(f"unknown league setting(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
         grpo = dict(data.get("grpo", {}))
+        given: set[str] = set()  # settings the command line set
         for key, value in overrides.items():
             if value is None:
                 continue
-            if key in ("game", "game_kwargs"):
-                grpo[key] = value
-            else:
-                league[key] = value
-        league = typed(cls(), league)
-        team_grpo = data.get("team", {})
-        if not isinstance(team_grpo, dict) or not all(isinstance(v, dict) for v in team_grpo.values()):
-            raise ConfigError("[team.<name>] tables must hold GRPO settings")
-        return cls(**league, grpo=GRPOConfig.from_dict(with_preset(grpo)), team_grpo=team_grpo).validate()
+            option = "--league" if key == "name" else f"--{key.replace('_', '-')}"
+            try:
+                if key in ("game", "game_kwargs"):
+                    grpo[key] = check_setting("grpo", key, value, option)
+                else:
+                    league[key] = check_setting("league", key, value, option)
+            except ConfigError as e:
+                raise _from(e, "command line") from None
+            given.add(key)
+        try:
+            league = typed(cls, league, "league.")
+            team_grpo = {team: dict(v) for team, v in data.get("team", {}).items()}
+            return cls(**league, grpo=GRPOConfig.from_dict(with_preset(grpo)), team_grpo=team_grpo).validate()
+        except ConfigError as e:
+            raise _from(e, "command line" if e.key in given else source) from None

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import games
-from league.checkpoints import checkpoint_bytes, make_payload, payload_bytes, save_generation_checkpoint
+from league.checkpoints import (check_finite_generation, checkpoint_bytes, make_payload, payload_bytes,
+                                save_generation_checkpoint)
 from league.config import ConfigError, LeagueConfig
 from league.faults import crash_point
 from league.grpo import new_policy
@@ -182,6 +183,8 @@ class LeagueManager:
     def _record(self, team: dict[str, Any], number: int, parent_id: int | None,
                 trained: TrainedGeneration) -> dict[str, Any]:
         """Checkpoint first (hash-checked, atomic, fsynced), then the database row in one transaction."""
+        check_finite_generation(trained.checkpoint, trained.metrics[-1] if trained.metrics else {},
+                                f"{self.league['name']}/{team['name']}/g{number}")  # nan/inf: nothing written
         path = checkpoint_path(self.checkpoint_root, self.league["name"], team["name"], number)
         remove_stale_temporaries(path.parent)
         path = save_generation_checkpoint(path, trained.checkpoint, trained.sha256)

@@ -187,3 +187,52 @@ def test_format_1_checkpoints_with_positional_args_load_and_play_the_same(tmp_pa
     save_checkpoint(tmp_path / "new.pt", make_payload(team, team.game, team.game_kwargs, cfg.to_dict()))
     assert load_checkpoint(tmp_path / "new.pt")["policy_args"] == policy.args
     assert torch.equal(load_team(tmp_path / "new.pt")(x), policy(x))
+
+
+def nan_generation(policy, cfg, metrics=None):
+    """A trained generation as a diverged run makes it: one weight all nan."""
+    from league.workers import TrainedGeneration
+
+    with torch.no_grad():
+        next(iter(policy.parameters())).fill_(float("nan"))
+    data, digest = payload_bytes(make_payload(policy, cfg.game, cfg.game_kwargs, cfg.to_dict(), metrics={}))
+    return TrainedGeneration(data, digest, [metrics or {"kl": 0.0, "mean_return": -20.0}], 200, 1.0)
+
+
+def test_non_finite_weights_or_metrics_are_refused(saved):
+    from league.checkpoints import NonFiniteError, check_finite_generation
+
+    _, _, policy = saved
+    cfg = GRPOConfig(hidden=16)
+    good, _ = payload_bytes(make_payload(policy, cfg.game, {}, cfg.to_dict()))
+    not_measured = {"kl": 0.1, "mean_return": float("nan"), "score": None}  # nan: nothing to measure yet
+    check_finite_generation(good, not_measured, "lg/alpha/g1")
+    for metrics, needle in (({"kl": float("nan")}, "final metric kl is nan"),
+                            ({"mean_return": float("inf")}, "final metric mean_return is inf")):
+        with pytest.raises(NonFiniteError, match=needle) as caught:
+            check_finite_generation(good, metrics, "lg/alpha/g1")
+        assert "\n" not in str(caught.value) and "refusing to record lg/alpha/g1" in str(caught.value)
+    with pytest.raises(NonFiniteError, match=r"refusing to record lg/alpha/g1: .* of its weight .* are nan or inf"):
+        check_finite_generation(nan_generation(policy, cfg).checkpoint, {}, "lg/alpha/g1")
+
+
+def test_league_never_records_a_non_finite_generation(tmp_path, monkeypatch):
+    """Issue 17 class 4: a generation whose weights went nan is refused before its checkpoint is written or
+    its row recorded; the league keeps g0, and nothing trains from the poisoned weights."""
+    import league.workers
+    from league.checkpoints import NonFiniteError
+    from league.config import LeagueConfig
+    from league.manager import LeagueManager
+    from league.store import Store
+
+    cfg = GRPOConfig(hidden=8, groups=4, group_size=2)
+    config = LeagueConfig(name="lg", teams=1, generations=2, steps_per_generation=200, match_seeds=1, opponents=[],
+                          grpo=cfg)
+    monkeypatch.setattr(league.workers, "train_generation",
+                        lambda job, *a, **k: nan_generation(new_policy(config.team_config(job.team)), cfg))
+    store = Store.open(tmp_path / "league.db", create=True)
+    manager = LeagueManager(store, config, tmp_path / "ck")
+    with pytest.raises(NonFiniteError, match="refusing to record lg/alpha/g1"):
+        manager.run()
+    assert [g["name"] for g in store.generations(manager.league["id"])] == ["lg/alpha/g0"]
+    assert [p.name.split("-")[0] for p in (tmp_path / "ck" / "lg" / "alpha").iterdir()] == ["g0"]

@@ -51,3 +51,191 @@ def test_teams_get_their_own_seed_and_overrides():
 def test_bad_values_are_named(data, needle):
     with pytest.raises(ConfigError, match=needle):
         LeagueConfig.from_toml(data)
+
+
+# ---------------------------------------------------------------- issue 17: every value checked at the edge
+import math  # noqa: E402
+
+from league.config import (LIMITS, Range, ResourceError, TomlDocument, check_resources,  # noqa: E402
+                           read_toml)
+from tests.conftest import one_error_line  # noqa: E402
+
+
+def out_of_range(limit: Range, integer: bool) -> list:
+    """Values just outside `limit` and far outside it."""
+    below = limit.low if limit.low_open else (limit.low - 1 if integer else limit.low - 0.5)
+    above = limit.high if limit.high_open else (limit.high + 1 if integer else limit.high * 2 + 1)
+    return [below, above] + ([2**63 - 1, -(2**63), 10**400] if integer else [math.inf, -math.inf, math.nan, 1e308,
+                                                                          -1e308])
+
+
+def number_cases():
+    hints = {"grpo": GRPOConfig.__annotations__, "league": LeagueConfig.__annotations__}
+    for path, limit in LIMITS.items():
+        section, key = path.split(".")
+        if section not in hints:
+            continue
+        integer = hints[section][key] == "int"
+        wrong_types = [True, "1", [1], {"a": 1}] + ([1.5] if integer else [])
+        for value in out_of_range(limit, integer) + wrong_types:
+            yield pytest.param(section, key, value, limit, id=f"{path}={value!r}"[:60])
+
+
+@pytest.mark.parametrize("section, key, value, limit", list(number_cases()))
+def test_every_number_is_checked_finite_and_in_range(section, key, value, limit):
+    """Issue 17 classes 4, 5, 10: inf, nan, 1e308, -1, 2**63, bools, strings and tables for every number; the
+    one-line error names the setting, its limit and the value, and comes from reading the document."""
+    with pytest.raises(ConfigError) as caught:
+        LeagueConfig.from_toml({section: {key: value}})
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400
+    assert f"{section}.{key} must be" in message and str(limit) in message, message
+
+
+@pytest.mark.parametrize("path, limit", [(p, r) for p, r in LIMITS.items() if p.split(".")[0] in ("grpo", "league")])
+def test_every_limit_is_reachable_and_the_defaults_are_inside(path, limit):
+    section, key = path.split(".")
+    default = getattr(GRPOConfig() if section == "grpo" else LeagueConfig(), key)
+    assert default in limit
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("league = 3", ["league must be a table", "an integer 3"]),
+    ("grpo = [1, 2]", ["grpo must be a table", "an array"]),
+    ("team = 'alpha'", ["team must be a table", "a string 'alpha'"]),
+    ("lr = 0.1", ["unknown table(s) 'lr'"]),
+    ("[league]\nname = ['a', 'b']", ["league.name must be str", "an array"]),
+    ("[league]\nname = 2024-01-01", ["league.name must be str", "a date 2024-01-01"]),
+    ('[league]\nname = "a\\nb"', ["league.name must be str of 1 to 100 printable characters", "'a\\nb'"]),
+    ("[league]\nname = 'a/b'", ["league.name", "without '/'"]),
+    ("[league]\nname = '" + "x" * 100_000 + "'", ["league.name", "100000 characters"]),
+    ("[league]\nopponents = 'parent'", ["league.opponents must be an array"]),
+    ("[league]\nopponents = [['parent']]", ["league.opponents[0] must be a rule name"]),
+    ("[league]\nopponents = [1]", ["league.opponents[0]", "an integer 1"]),
+    ("[league]\nteams = 2.0", ["league.teams must be int in [1, 8]", "a float 2.0"]),
+    ("[league]\ncolour = 'red'", ["unknown league setting(s) 'colour'"]),
+    ("[grpo]\ngame = ['simple_spread']", ["grpo.game must be str", "an array"]),
+    ("[grpo]\ngroups = '32'", ["grpo.groups must be int in [1, 4096]", "a string '32'"]),
+    ("[grpo]\ngroups = true", ["grpo.groups must be int", "a boolean true"]),
+    ("[grpo]\nseed = 1979-05-27T07:32:00Z", ["grpo.seed must be int", "a date-time"]),
+    ("[grpo]\nscale_by_std = 1", ["grpo.scale_by_std must be true or false", "an integer 1"]),
+    ("[grpo]\nadvantage = 3", ["grpo.advantage must be one of 'episode', 'step'", "an integer 3"]),
+    ("[grpo.lr]\nvalue = 0.1", ["grpo.lr must be a finite float in (0, 1]", "a table"]),
+    ("[grpo]\nlr = " + "[" * 100_000 + "]" * 100_000, ["not valid TOML", "nested too deeply"]),
+    ("[grpo]\nlearning_rate = 0.1", ["unknown setting(s) 'learning_rate' in [grpo]"]),
+    ("[grpo]\ngame_kwargs = 3", ["grpo.game_kwargs must be a table", "an integer 3"]),
+    ("[grpo.game_kwargs.N]\nvalue = 3", ["grpo.game_kwargs.N must be", "a table"]),
+    ("[grpo.game_kwargs]\nN = [3]", ["grpo.game_kwargs.N must be", "an array"]),
+    ("[grpo.game_kwargs]\nlocal_ratio = nan", ["grpo.game_kwargs.local_ratio must be a finite float", "nan"]),
+    ("[grpo]\ngame = 'pursuit'\n[grpo.game_kwargs]\nmax_cycles = 1000000",
+     ["grpo.game_kwargs.max_cycles must be int in [1, 100_000]", "1000000"]),
+    ("[grpo]\ngame = 'simple_spread'\n[grpo.game_kwargs]\nN = 'three'", ["grpo.game_kwargs.N must be int", "'three'"]),
+    ("[grpo]\ngame = 'simple_spread'\n[grpo.game_kwargs]\ncurriculum = 1",
+     ["grpo.game_kwargs.curriculum must be true"]),
+    ("[grpo]\ngame = 'simple_spread'\n[grpo.game_kwargs]\ncolour = 1", ["unknown option(s) colour"]),
+    ("[team]\nalpha = 3", ["team.alpha must be a table of GRPO settings", "an integer 3"]),
+    ("[team.alpha.lr]\nx = 1", ["team.alpha.lr must be a finite float", "a table"]),
+    ("[team.alpha]\nlr = inf", ["team.alpha.lr must be a finite float in (0, 1]", "inf"]),
+    ("[team.alpha]\nfoo = 1", ["unknown setting(s) 'foo' in [team.alpha]"]),
+    ("[team.alpha]\ngame = 'pursuit'", ["[team.alpha] cannot change the game"]),
+])
+def test_wrongly_shaped_toml_is_one_line_naming_key_and_file(tmp_path, text, needles):
+    """Issue 17 class 10: a list where a name is expected, a number where a table is, a table where a number
+    is, a string or bool for an int, nested tables, unknown keys: `read_toml` refuses the file in one line
+    that starts with the file and names the key path and what it expects."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        read_toml(path)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 600 and message.startswith(f"{path}: "), message
+    for needle in needles:
+        assert needle in message, message
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("[team.gamma]\nlr = 0.1", ["team_grpo names unknown team(s) gamma"]),
+    ("[grpo]\npartner_seats = 3", ["partner_seats must be int from 1 to 2"]),
+    ("[grpo]\nhidden = 4096\nlayers = 16", ["parameters", "above the limit of 10,000,000"]),
+])
+def test_errors_found_after_reading_still_name_the_file(tmp_path, text, needles):
+    path = tmp_path / "league.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        LeagueConfig.from_toml(read_toml(path))
+    assert str(caught.value).startswith(f"{path}: ") and all(n in str(caught.value) for n in needles)
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    ({"teams": 99}, "command line: --teams must be int in [1, 8], got 99"),
+    ({"generations": -1}, "command line: --generations must be int in [0, 10000], got -1"),
+    ({"minutes_per_generation": math.inf}, "command line: --minutes-per-generation must be a finite float"),
+    ({"minutes_per_generation": math.nan}, "got nan"),
+    ({"seed": 2**63}, "command line: --seed must be int in [0, 2_147_483_647], got 9223372036854775808"),
+    ({"name": "a/b"}, "command line: --league must be non-empty without '/'"),
+    ({"game": "chess"}, "command line: unknown game 'chess'"),
+])
+def test_command_line_values_are_named_as_such(overrides, needle):
+    with pytest.raises(ConfigError, match=None) as caught:
+        LeagueConfig.from_toml(TomlDocument(), **overrides)
+    assert needle in str(caught.value), str(caught.value)
+
+
+def test_config_objects_check_their_values_when_made():
+    """Any caller gets the checks: the dataclasses refuse bad values as they are built, and `validate` again
+    after a field was changed."""
+    with pytest.raises(ConfigError, match=r"lr must be a finite float in \(0, 1\], got inf"):
+        GRPOConfig(lr=math.inf)
+    with pytest.raises(ConfigError, match=r"layers must be int in \[1, 16\], got 100000"):
+        GRPOConfig(layers=100_000)
+    with pytest.raises(ConfigError, match=r"minutes_per_generation must be a finite float"):
+        LeagueConfig(minutes_per_generation=math.nan)
+    with pytest.raises(ConfigError, match="grpo must be a GRPOConfig"):
+        LeagueConfig(grpo={"lr": 0.1})
+    cfg = GRPOConfig()
+    cfg.lr = math.nan
+    with pytest.raises(ConfigError, match="lr must be a finite float"):
+        cfg.validate()
+    assert GRPOConfig(clip_low=0.0, clip_high=0.0).validate().lr == GRPOConfig().lr  # 0 <= clip < 1
+
+
+def test_resources_are_estimated_without_allocating():
+    """Issue 17 class 5: the parameter count is the policy's own, counted on the meta device; huge networks
+    and rollouts are refused in one line before anything is made."""
+    from league.grpo import new_policy
+
+    for game in ("simple_spread", "knights_archers_zombies"):
+        cfg = GRPOConfig(game=game, hidden=16)
+        assert check_resources(cfg).parameters == sum(p.numel() for p in new_policy(cfg).parameters())
+    cfg = GRPOConfig()
+    expected = cfg.groups * cfg.group_size * 25 * 3 * 18  # M x G x horizon x agents x observation width
+    assert check_resources(cfg).rollout_numbers == expected
+    with pytest.raises(ResourceError) as caught:
+        GRPOConfig(hidden=4096, layers=16).validate()  # would be a 2.8 GiB checkpoint
+    assert "hidden 4096, layers 16" in str(caught.value) and "parameters" in str(caught.value)
+    assert "above the limit of 10,000,000" in str(caught.value)
+    with pytest.raises(ResourceError) as caught:
+        GRPOConfig(groups=4096, group_size=1024).validate()
+    assert "groups 4096 x group_size 1024 x 25 steps x 3 agents x 18 observations" in str(caught.value)
+    assert "limit" in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(ResourceError, match="of checkpoints, above the 64.0 GiB limit"):
+        LeagueConfig.from_toml({"league": {"teams": 8, "generations": 10_000}, "grpo": {"hidden": 1024, "layers": 4}})
+    with pytest.raises(ResourceError, match="parameters"):  # 1000 agents: the distances alone are a big network
+        LeagueConfig.from_toml({"grpo": {"game_kwargs": {"N": 1000}}})
+
+
+@pytest.mark.parametrize("text", [
+    "[grpo]\nlr = inf",
+    "[grpo]\nlayers = 100000",
+    "[grpo]\ngroups = 4096\ngroup_size = 1024",
+    "league = 3",
+    "[league]\nname = ['a']",
+    "[grpo.lr]\nx = 1",
+    "[league]\nsteps_per_generation = 9223372036854775807",
+])
+def test_train_refuses_bad_files_before_writing_anything(tmp_path, text):
+    (tmp_path / "bad.toml").write_text(text)
+    result = CliRunner().invoke(cli, ["train", "--config", str(tmp_path / "bad.toml"), "--db", str(tmp_path / "x.db"),
+                                      "--checkpoints", str(tmp_path / "ck")])
+    one_error_line(result, str(tmp_path / "bad.toml"))
+    assert not (tmp_path / "x.db").exists() and not (tmp_path / "ck").exists()
