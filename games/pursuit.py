@@ -70,7 +70,8 @@ SPEC = GameSpec(
     batch_core=make_batch,
     scripted=scripted.pursuit,
     stubborn=styles.StubbornPursuit,
-    # 500 steps, 8 pursuers: fewer, smaller groups per update and a longer discount than the MPE games.
+    # 500-step episodes on the batched core: 16 groups of 8 (a 64,000-step update) and a lower, constant rate
+    # went past the scripted baseline within a minute of training.
     preset={"groups": 16, "group_size": 8, "minibatch_size": 8192, "gamma": 0.95, "lr": 0.003, "lr_half_life": 0},
     agent_positions=agent_positions,
 )

@@ -20,6 +20,8 @@ import click
 import games
 
 
+MAX_WORKERS = 1024
+"""Most local Ray workers `league train --workers` starts (each is a process)."""
 COMMANDS_GROUP = "coop_league.commands"
 """Entry-point group of packages that add commands to `league` (`module:register`, called with the group).
 The viewer's commands come this way, so this package never imports the viewer."""
@@ -202,7 +204,7 @@ def grpo_config(game: str, game_options: tuple[str, ...], config_file: str | Non
         data["game_kwargs"] = parse_game_options(game_options)
     if seed is not None:
         data["seed"] = seed
-    return GRPOConfig.from_dict(with_preset(data))
+    return GRPOConfig.from_dict(with_preset(data), source=config_file)
 
 
 @bench.command("learn")
@@ -278,54 +280,6 @@ def opened(db: str, create: bool = False) -> Iterator[Any]:
         store.close()
 
 
-EXAMPLE_CONFIG = '''# coop-league configuration. Every setting is optional; shown with its default.
-# Use with: league train --config league.toml   (command-line options win over the file)
-
-[league]
-name = "default"                # league name; one database holds several leagues
-teams = 2                       # lineages, named alpha, beta, gamma, ...
-generations = 3                 # trained generations per team (g1..gN); g0 is the untrained policy
-steps_per_generation = 400000   # training budget of a generation in environment steps
-minutes_per_generation = 0.0    # or a budget in minutes (0 = use steps_per_generation)
-seed = 0                        # team k trains with seed + k
-match_seeds = 16                # seeds per duplicate match
-opponents = ["parent", "other_teams", "top", "least_played", "history:2", "random", "scripted"]
-
-[grpo]
-game = "simple_spread"          # see `league games`
-game_kwargs = {}                # PettingZoo options, e.g. { N = 4, local_ratio = 0.5 }
-# GRPO settings, commented out at their defaults: a setting you uncomment overrides the game's preset
-# (the defaults suit simple_spread; the other games' presets change the rate, passes and group sizes).
-{grpo}
-
-# Per-team overrides of any [grpo] setting:
-# [team.beta]
-# lr = 0.003
-'''
-
-
-def grpo_example_lines() -> str:
-    """Every GRPOConfig field with its default and the first line of its docstring, as TOML."""
-    import ast
-    import inspect
-
-    from league.config import GRPOConfig
-
-    source = inspect.getsource(GRPOConfig)
-    docs: dict[str, str] = {}
-    body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
-    for node, after in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr):
-            docs[node.target.id] = " ".join(after.value.value.split())  # type: ignore[union-attr]
-    lines = []
-    for key, value in GRPOConfig().to_dict().items():
-        if key in ("game", "game_kwargs", "seed"):  # the league's seed decides each team's
-            continue
-        toml_value = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-        lines.append(f"# {key + ' = ' + toml_value:<29} # {docs.get(key, '')}")
-    return "\n".join(lines)
-
-
 @cli.command("config")
 @click.option("--example", is_flag=True, required=True, help="Print a documented TOML file with every setting.")
 def config_cmd(example: bool) -> None:
@@ -333,7 +287,9 @@ def config_cmd(example: bool) -> None:
 
     Example: league config --example > league.toml
     """
-    click.echo(EXAMPLE_CONFIG.replace("{grpo}", grpo_example_lines()), nl=False)
+    from league.config import example_toml
+
+    click.echo(example_toml(), nl=False)
 
 
 @cli.command("train")
@@ -367,8 +323,8 @@ def train_cmd(game: str | None, game_options: tuple[str, ...], league_name: str,
 
     if workers is not None and ray_address:
         raise click.UsageError("give either --workers (a local Ray) or --ray ADDRESS (a cluster), not both")
-    if workers is not None and workers < 1:
-        raise click.BadParameter(f"must be >= 1, got {workers}", param_hint="--workers")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise click.BadParameter(f"must be between 1 and {MAX_WORKERS}, got {workers}", param_hint="--workers")
     if (workers or 1) > 1 or ray_address:
         require_ray()  # before anything is written
 

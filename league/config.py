@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import json
 import math
 import os
 import tomllib
@@ -280,11 +281,18 @@ def check_document(data: Any, source: str | None = None) -> dict[str, Any]:
     when given. Returns `data`."""
     try:
         _table(data, "the document", "", "a table")
-        allowed = ("league", "grpo", "team")
+        allowed = ("league", "grpo", "team", "game")
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise ConfigError(f"unknown table(s) {', '.join(shown(k) for k in unknown)}; known: "
-                              f"{', '.join(sorted(allowed))} (settings go in [league], [grpo] or [team.<name>])")
+                              f"{', '.join(sorted(allowed))} (settings go in [league], [grpo] or [team.<name>], "
+                              f"the game in [game])")
+        if "game" in data:
+            grpo = _table(data.get("grpo", {}), "grpo", "grpo", "a table ([grpo])")
+            if "game" in grpo or "game_kwargs" in grpo:
+                raise ConfigError("name the game once: in [game] (name = ..., then its options) or as game and "
+                                  "game_kwargs in [grpo], not both", "game")
+            data = {**{k: v for k, v in data.items() if k != "game"}, "grpo": {**grpo, **game_table(data["game"])}}
         for section in ("league", "grpo"):
             table = _table(data.get(section, {}), section, section, f"a table ([{section}])")
             hints = _hints(section)
@@ -443,12 +451,6 @@ class GRPOConfig:
         check_resources(self, info)
         return self
 
-    # ---- derived values, computed here once
-    @property
-    def num_envs(self) -> int:
-        """M x G rollouts played together each update."""
-        return self.groups * self.group_size
-
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for checkpoints, the database and JSON output."""
         return dataclasses.asdict(self)
@@ -560,30 +562,19 @@ def check_resources(cfg: GRPOConfig, info: Any = None) -> Resources:
     return Resources(parameters, checkpoint, numbers, memory)
 
 
-# Per-game starting points, applied under whatever the user sets. The defaults above suit the choose-and-steer
-# teams (simple_spread, simple_speaker_listener's listener, simple_reference's move-and-say): one pass, a rate
-# that halves. pursuit's 500-step episodes run on the batched core: 16 groups of 8 (a 64,000-step update) and a
-# lower, constant rate went past the scripted baseline within a minute of training. knights_archers_zombies
-# (choose-and-act team that sees the angle to each zombie and scores each zombie row with one shared net; up to
-# 900-step episodes) branches every 64 steps, so siblings are compared from one mid-episode state: 64 groups of
-# 8 (a 32,768-step update: with 32 groups greedy play swung between scores 0.3 and 0.9 from one evaluation to
-# the next), gamma 0.98 (about a 50-step horizon, within a segment), lr 0.01 halving every 150 updates. With
-# neither branching nor the angle inputs, greedy play stayed at random level whatever the rate and discount (the
-# most likely action was "attack" everywhere); branching alone doubled the sampled return but greedy play stayed
-# near random (3.7 after 4 min). Crediting a segment's playing rows with the mean return still to come (so a
-# game lost mid-segment costs the rest of the episode; gamma 0.98, 0.995 or 1) changed nothing measurable.
-PRESETS: dict[str, dict[str, Any]] = {
-    "knights_archers_zombies": {"groups": 64, "group_size": 8, "minibatch_size": 8192, "branch_every": 64,
-                                "gamma": 0.98, "lr": 0.01, "lr_half_life": 150},
-    "pursuit": {"groups": 16, "group_size": 8, "minibatch_size": 8192, "gamma": 0.95, "lr": 0.003,
-                "lr_half_life": 0},
-}
-
-
 def with_preset(data: dict[str, Any]) -> dict[str, Any]:
-    """GRPO settings `data` laid over the preset of its game (settings in `data` win)."""
+    """GRPO settings `data` laid over the preset its game declares (`GameSpec.preset`; settings in `data` win).
+    The defaults above suit the choose-and-steer teams (simple_spread, the listener, simple_reference's
+    move-and-say); pursuit and knights_archers_zombies say in their modules why they differ. A game that
+    cannot be found is left to `validate`, which names it."""
+    import games
+
     game = data.get("game", GRPOConfig.game)
-    return {**(PRESETS.get(game, {}) if isinstance(game, str) else {}), **data}
+    try:
+        preset = games.get(game).preset if isinstance(game, str) else {}
+    except games.GameError:
+        preset = {}
+    return {**preset, **data}
 
 
 def typed(cls: Any, data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -592,6 +583,15 @@ def typed(cls: Any, data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     `prefix` + the setting."""
     section = "grpo" if cls is GRPOConfig else "league"
     return {key: check_setting(section, key, value, prefix + key) for key, value in data.items()}
+
+
+def game_table(table: Any) -> dict[str, Any]:
+    """A `[game]` table (`name = "simple_spread"` or `"package.module:callable"`, then the game's options) as
+    the `game` and `game_kwargs` settings of `[grpo]`."""
+    table = _table(table, "game", "game", "a table ([game]: name = ..., then the game's options)")
+    if "name" not in table:
+        raise ConfigError("[game] needs name = the game (a name or package.module:callable)", "game")
+    return {"game": table["name"], "game_kwargs": {k: v for k, v in table.items() if k != "name"}}
 
 
 def check_game_options(spec: Any, kwargs: dict[str, Any], prefix: str = "game_kwargs") -> None:
@@ -605,7 +605,11 @@ def check_game_options(spec: Any, kwargs: dict[str, Any], prefix: str = "game_kw
     except games.GameError as e:
         raise ConfigError(str(e), "game_kwargs") from None
     for key, value in kwargs.items():
-        name, default = f"{prefix}.{key}", spec.options[key]
+        name = f"{prefix}.{key}"
+        if spec.options is None:  # a game that takes any option: each must at least be a plain, finite value
+            _option_value(value, name, "game_kwargs")
+            continue
+        default = spec.options[key]
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise ConfigError(f"{name} must be true or false ({spec.name}), got {_got(value)}", "game_kwargs")
@@ -732,7 +736,7 @@ class LeagueConfig:
         `validate`) before the config exists; an error message starts with where the value came from: the
         file (`read_toml`'s `TomlDocument.source`) or the command line."""
         source = getattr(data, "source", None)
-        check_document(data, source)
+        data = check_document(data, source)
         league = dict(data.get("league", {}))
         grpo = dict(data.get("grpo", {}))
         given: set[str] = set()  # settings the command line set
@@ -754,3 +758,56 @@ class LeagueConfig:
             return cls(**league, grpo=GRPOConfig.from_dict(with_preset(grpo)), team_grpo=team_grpo).validate()
         except ConfigError as e:
             raise _from(e, "command line" if e.key in given else source) from None
+
+
+EXAMPLE_CONFIG = '''# coop-league configuration. Every setting is optional; shown with its default.
+# Use with: league train --config league.toml   (command-line options win over the file)
+
+[league]
+name = "default"                # league name; one database holds several leagues
+teams = 2                       # lineages, named alpha, beta, gamma, ...
+generations = 3                 # trained generations per team (g1..gN); g0 is the untrained policy
+steps_per_generation = 400000   # training budget of a generation in environment steps
+minutes_per_generation = 0.0    # or a budget in minutes (0 = use steps_per_generation)
+seed = 0                        # team k trains with seed + k
+match_seeds = 16                # seeds per duplicate match
+opponents = ["parent", "other_teams", "top", "least_played", "history:2", "random", "scripted"]
+
+[grpo]
+game = "simple_spread"          # see `league games`
+game_kwargs = {}                # PettingZoo options, e.g. { N = 4, local_ratio = 0.5 }
+# GRPO settings, commented out at their defaults: a setting you uncomment overrides the game's preset
+# (the defaults suit simple_spread; the other games' presets change the rate, passes and group sizes).
+{grpo}
+
+# Per-team overrides of any [grpo] setting:
+# [team.beta]
+# lr = 0.003
+'''
+
+
+def field_docs(cls: Any) -> dict[str, str]:
+    """Each field of a settings dataclass -> its docstring (the string under it), read from this module's
+    source: the one place the settings are documented."""
+    import ast
+    import inspect
+
+    source = inspect.getsource(cls)
+    docs: dict[str, str] = {}
+    body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
+    for node, after in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr):
+            docs[node.target.id] = " ".join(after.value.value.split())  # type: ignore[union-attr]
+    return docs
+
+
+def example_toml() -> str:
+    """`league config --example`: a TOML file with every setting at its default, each with its doc."""
+    docs = field_docs(GRPOConfig)
+    lines = []
+    for key, value in GRPOConfig().to_dict().items():
+        if key in ("game", "game_kwargs", "seed"):  # the league's seed decides each team's
+            continue
+        toml_value = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+        lines.append(f"# {key + ' = ' + toml_value:<29} # {docs.get(key, '')}")
+    return EXAMPLE_CONFIG.replace("{grpo}", "\n".join(lines))

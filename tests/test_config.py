@@ -1,5 +1,6 @@
 """Configuration: the documented example round-trips, presets sit under user settings, teams get own seeds."""
 
+import re
 import tomllib
 
 import pytest
@@ -18,8 +19,9 @@ def test_example_config_is_valid_and_means_the_defaults():
 
 
 def test_presets_apply_under_user_settings():
-    from league.config import PRESETS
+    import games
 
+    PRESETS = {name: games.get(name).preset for name in ("pursuit", "knights_archers_zombies")}
     groups = PRESETS["pursuit"]["groups"]
     assert groups != GRPOConfig().groups  # else this test could not tell the preset from the default
     pursuit = LeagueConfig.from_toml({"grpo": {"game": "pursuit"}})
@@ -239,3 +241,21 @@ def test_train_refuses_bad_files_before_writing_anything(tmp_path, text):
                                       "--checkpoints", str(tmp_path / "ck")])
     one_error_line(result, str(tmp_path / "bad.toml"))
     assert not (tmp_path / "x.db").exists() and not (tmp_path / "ck").exists()
+
+
+def test_a_game_table_names_the_game_and_its_options(tmp_path):
+    from league.config import ConfigError, read_toml
+
+    path = tmp_path / "game.toml"
+    path.write_text('[game]\nname = "simple_spread"\nN = 4\n\n[grpo]\nlr = 0.01\n')
+    config = LeagueConfig.from_toml(read_toml(path))
+    assert (config.grpo.game, config.grpo.game_kwargs, config.grpo.lr) == ("simple_spread", {"N": 4}, 0.01)
+    for text, message in [
+        ('[game]\nN = 4\n', "[game] needs name"),
+        ('[game]\nname = "simple_spread"\n[grpo]\ngame = "pursuit"\n', "name the game once"),
+        ('game = 3\n', "game must be a table"),
+        ('[game]\nname = "simple_spread"\nN = 1e400\n', "game_kwargs.N"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            LeagueConfig.from_toml(read_toml(path))
