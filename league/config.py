@@ -17,6 +17,7 @@ import functools
 import json
 import math
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -213,6 +214,10 @@ def _table(value: Any, name: str, key: str, what: str = "a table") -> dict[str, 
     return value
 
 
+LEAGUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""A league's name: it is a folder under --checkpoints, so never '.', '..', a path, or a line break."""
+
+
 def check_setting(section: str, key: str, value: Any, name: str | None = None) -> Any:
     """One setting of `section` ('grpo' or 'league') checked against its field's annotation and its limits
     (LIMITS, CHOICES); returns it (an int given for a float field as a float). A bad value is a one-line
@@ -238,8 +243,9 @@ def check_setting(section: str, key: str, value: Any, name: str | None = None) -
         return value
     if hint is str:
         value = _text(value, name, key)
-        if path == "league.name" and "/" in value:
-            raise ConfigError(f"{name} must be non-empty without '/', got {shown(value)}", key)
+        if path == "league.name" and not LEAGUE_NAME.fullmatch(value):
+            raise ConfigError(f"{name} must be 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or "
+                              f"digit (it names a folder of checkpoints), got {shown(value)}", key)
         return value
     if hint == dict[str, Any]:  # game_kwargs
         table = _table(value, name, key, "a table of game options")

@@ -259,3 +259,12 @@ def test_a_game_table_names_the_game_and_its_options(tmp_path):
         path.write_text(text)
         with pytest.raises(ConfigError, match=re.escape(message)):
             LeagueConfig.from_toml(read_toml(path))
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/b", "../x", "a\nb", "x" * 65, "", "-x", " x", "a b"])
+def test_league_names_that_are_not_plain_folder_names_are_refused_before_anything_is_written(tmp_path, name):
+    result = CliRunner().invoke(cli, ["train", "--league", name, "--db", str(tmp_path / "l.db"), "--checkpoints",
+                                      str(tmp_path / "ck"), "--teams", "1", "--generations", "1"])
+    assert result.exit_code != 0 and result.output.startswith(("Error: ", "Usage: ")), result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) in (1, 3)
+    assert not (tmp_path / "l.db").exists() and not (tmp_path / "ck").exists() and not (tmp_path.parent / "x").exists()

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from league.cli import db_option, echo_json, json_option, league_option, opened
+from league.config import LEAGUE_NAME
 
 
 def open_window(size: tuple[int, int] | None = None) -> Any:
@@ -102,8 +103,8 @@ def play_cmd(generation: str | None, seat: str | None, fps: float | None, name: 
     """
     from viewer.play import play_with_league
 
-    if not name or "/" in name or ":" in name:
-        raise click.BadParameter("a name without '/' or ':'", param_hint="--name")
+    if not LEAGUE_NAME.fullmatch(name):
+        raise click.BadParameter(f"1 to 64 letters, digits, '_', '-' or '.', got {name[:64]!r}", param_hint="--name")
     with opened(db) as store:
         played = play_with_league(store, store.league(league_name), generation, seat, name, seed, fps, open_window,
                                   click.echo)

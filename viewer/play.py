@@ -189,8 +189,6 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
     """`league play`: picks the partner generation (the league's best partner when none is named), checks the
     seat, plays one episode in a window from `open_screen(size)`, and stores it as a `human` match against the
     all-agent team on the same seed. None when the person quit before the end (nothing is stored)."""
-    if not name or "/" in name or ":" in name:
-        raise ValueError(f"--name must be a name without '/' or ':', got {name!r}")
     if generation is None:
         generation, why = best_partner(store, league)
         say(why)
