@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,20 @@ import click
 import games
 
 
+class FiniteFloat(click.FloatRange):
+    """click's FloatRange that also refuses nan and inf (which pass any comparison or every upper bound)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+SEED = click.IntRange(0, 2**32 - 1)
+"""A seed typed on the command line: what numpy and PettingZoo take, and SQLite stores."""
+ROW_ID = click.IntRange(1, 2**63 - 1)
+"""A stored row's id (a match): what SQLite can hold."""
 MAX_WORKERS = 1024
 """Most local Ray workers `league train --workers` starts (each is a process)."""
 COMMANDS_GROUP = "coop_league.commands"
@@ -56,6 +71,8 @@ class LeagueGroup(click.Group):
         except BrokenPipeError:  # `league config --example | head`: the reader left, nothing to report
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
             raise SystemExit(0) from None
+        except sqlite3.Error as e:  # a damaged row or file the store did not catch: still one line
+            raise click.ClickException(f"the database: {type(e).__name__}: {games.spec.one_line(e)}") from e
         except (games.GameError, ValueError, OSError, StoreError) as e:
             raise click.ClickException(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__) from e
 
@@ -166,7 +183,7 @@ def bench() -> None:
 
 @bench.command("env")
 @game_option
-@click.option("--seconds", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Time per measurement.")
+@click.option("--seconds", type=FiniteFloat(min=0.1, max=3600), default=2.0, show_default=True, help="Time per measurement.")
 @click.option("--batch-sizes", help="Comma-separated batch sizes (default 1,64,1024,4096 for a batched core, "
               "1,8,32 for the generic runner, which holds one real env per slot).")
 @json_option
@@ -209,13 +226,13 @@ def grpo_config(game: str, game_options: tuple[str, ...], config_file: str | Non
 
 @bench.command("learn")
 @game_option
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--minutes", type=FiniteFloat(min=0, min_open=True, max=10_000), default=5.0, show_default=True,
               help="Training time (evaluation excluded).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with a [grpo] table.")
-@click.option("--seed", type=int, help="Overrides the config's seed.")
-@click.option("--eval-every", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+@click.option("--seed", type=SEED, help="Overrides the config's seed.")
+@click.option("--eval-every", type=FiniteFloat(min=0, min_open=True, max=10**6), default=10.0, show_default=True,
               help="Seconds of training between greedy evaluations.")
-@click.option("--eval-episodes", type=click.IntRange(min=2), default=200, show_default=True,
+@click.option("--eval-episodes", type=click.IntRange(min=2, max=10_000), default=200, show_default=True,
               help="Held-out seeds per evaluation.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Final checkpoint path "
               "(default checkpoints/bench/<game>.pt).")
@@ -472,7 +489,8 @@ def show_cmd(generation: str, league_name: str, db: str, as_json: bool) -> None:
 @cli.command("match")
 @click.argument("player_a")
 @click.argument("player_b")
-@click.option("--seeds", type=int, default=16, show_default=True, help="Seeds (episodes per team).")
+@click.option("--seeds", type=click.IntRange(1, 10_000), default=16, show_default=True,
+              help="Seeds (episodes per team).")
 @click.option("--mixed", is_flag=True, help="Mixed team: both players' agents in one team (cross-play).")
 @league_option
 @db_option
@@ -541,9 +559,12 @@ def matches_cmd(league_name: str, player: str | None, db: str, as_json: bool) ->
     Example: league matches --player default/alpha/g2
     """
     with opened(db) as store:
+        league = store.league(league_name)
         if player and "/" in player:  # a generation: accept team/gN as everywhere else
             player = store.generation(player, league_name)["name"]
-        rows = store.matches(store.league(league_name)["id"], player=player)
+        if player:
+            store.player(league["id"], player)  # an unknown player is one error line, not an empty list
+        rows = store.matches(league["id"], player=player)
     if as_json:
         echo_json(rows)
         return
@@ -681,10 +702,10 @@ def plot_cmd(what: str, out: str, league_name: str, db: str) -> None:
               help="Comma-separated worker counts; 1 = this process (the reference), more = a local Ray.")
 @game_option
 @click.option("--teams", type=click.IntRange(min=1, max=8), default=2, show_default=True)
-@click.option("--generations", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=200_000, show_default=True,
+@click.option("--generations", type=click.IntRange(min=1, max=100), default=2, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1, max=10**9), default=200_000, show_default=True,
               help="Training env steps per generation.")
-@click.option("--matches", type=click.IntRange(min=1), default=24, show_default=True,
+@click.option("--matches", type=click.IntRange(min=1, max=10_000), default=24, show_default=True,
               help="Matches timed after the league run.")
 @click.option("--seeds", type=click.IntRange(min=1, max=10_000), default=16, show_default=True,
               help="Seeds per match.")
@@ -716,7 +737,7 @@ def bench_league_cmd(workers_list: str, game: str, teams: int, generations: int,
 
 @bench.command("busy")
 @game_option
-@click.option("--seconds", type=click.FloatRange(min=2, max=3600), default=20.0, show_default=True,
+@click.option("--seconds", type=FiniteFloat(min=2, max=3600), default=20.0, show_default=True,
               help="Training time on each side.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with a [grpo] table.")
 @json_option
@@ -739,8 +760,8 @@ def bench_busy_cmd(game: str, game_options: tuple[str, ...], seconds: float, con
 
 
 @bench.command("ratings")
-@click.option("--players", type=click.IntRange(min=2), default=1000, show_default=True)
-@click.option("--results", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--players", type=click.IntRange(min=2, max=100_000), default=1000, show_default=True)
+@click.option("--results", type=click.IntRange(min=1, max=10_000_000), default=100_000, show_default=True)
 @json_option
 def bench_ratings_cmd(players: int, results: int, as_json: bool) -> None:
     """Time the Bradley-Terry fit on synthetic results from known ratings (target: 1,000 x 100,000 < 2 s).

@@ -58,12 +58,31 @@ def episode_columns(episode: Episode) -> dict[str, Any]:
                 checksums=episode.checksums.astype("uint32").tobytes())
 
 
+class ReplayError(ValueError):
+    """A stored episode that cannot be what was played (a row changed by hand or damaged); says which."""
+
+
 def episode_from_columns(row: dict[str, Any]) -> Episode:
-    """An `episodes` row (JSON columns already decoded) back as an `Episode`."""
-    seats = [int(s) for s in row["seats"]]
-    actions = np.frombuffer(row["actions"], dtype=np.uint8).reshape(row["steps"], len(seats))
-    return Episode(int(row["seed"]), seats, float(row["team_return"]), actions,
-                   np.frombuffer(row["checksums"], dtype=np.uint32), row["game"], dict(row["game_kwargs"] or {}))
+    """An `episodes` row (JSON columns already decoded) back as an `Episode`, checked first: a seed a game can
+    take, seats of player A or B, one byte per seat and step, actions the game has, a checksum per step."""
+    where = f"stored episode {row.get('id')}"
+    try:
+        info = games.get(row["game"]).info(**dict(row["game_kwargs"] or {}))
+        seats, steps, seed = [int(s) for s in row["seats"]], int(row["steps"]), int(row["seed"])
+        if len(seats) != len(info.agents) or not set(seats) <= {0, 1}:
+            raise ReplayError(f"{where}: seats {row['seats']} are not one 0 or 1 per agent of {row['game']}")
+        if not 0 <= seed < 2**32 or not 1 <= steps <= info.horizon:
+            raise ReplayError(f"{where}: seed {seed} or {steps} steps out of range for {row['game']}")
+        if len(row["actions"]) != steps * len(seats) or len(row["checksums"]) != 4 * steps:
+            raise ReplayError(f"{where}: its actions or checksums are not {steps} steps long")
+        actions = np.frombuffer(row["actions"], dtype=np.uint8).reshape(steps, len(seats))
+        limits = np.array([info.n_actions[info.role_of(a)] for a in info.agents])  # (n,)
+        if ((actions >= limits) & (actions != NO_ACTION)).any():
+            raise ReplayError(f"{where}: an action is out of range for {row['game']}")
+        return Episode(seed, seats, float(row["team_return"]), actions,
+                       np.frombuffer(row["checksums"], dtype=np.uint32), row["game"], dict(row["game_kwargs"] or {}))
+    except (TypeError, KeyError, AttributeError, OverflowError) as e:
+        raise ReplayError(f"{where} is damaged: {type(e).__name__}: {e}") from None
 
 
 def resimulate(episode: Episode) -> int | None:

@@ -100,11 +100,11 @@ def test_bad_matches_are_refused_and_store_nothing(tmp_path):
     assert store.matches(league["id"]) == before
     runner = CliRunner()
     db = str(tmp_path / "league.db")
-    for args, needle in ((["match", "alpha/g0", "random", "--db", db], "not found"),
-                         (["match", "random", "nobody/g1", "--db", db], "nobody"),
-                         (["match", "random", "scripted", "--seeds", "0", "--db", db], "seeds")):
-        result = runner.invoke(cli, args)
-        assert result.exit_code == 1 and "Traceback" not in result.output and needle in result.output
+    for args, needle, code in ((["match", "alpha/g0", "random", "--db", db], "not found", 1),
+                               (["match", "random", "nobody/g1", "--db", db], "nobody", 1),
+                               (["match", "random", "scripted", "--seeds", "0", "--db", db], "--seeds", 2)):
+        result = runner.invoke(cli, args)  # 2: a value the option never takes (a usage error)
+        assert result.exit_code == code and "Traceback" not in result.output and needle in result.output
     assert store.matches(league["id"]) == before
     store.close()
 

@@ -59,7 +59,7 @@ def test_the_readme_game_is_the_example_file():
     assert readme_game() == (ROOT / "docs/examples/cover.py").read_text()
 
 
-def test_a_game_named_by_entry_point_trains_plays_and_is_rated_as_the_readme_says(game_folder):
+def test_a_game_named_by_entry_point_trains_plays_and_is_rated_as_the_readme_says(game_folder, monkeypatch):
     commands = readme_commands()
     assert [c[0] for c in commands] == ["games", "train", "ratings", "watch", "play", "partners"]
     games_cmd, train, ratings, _, play, partners = commands
@@ -94,7 +94,10 @@ def test_a_game_named_by_entry_point_trains_plays_and_is_rated_as_the_readme_say
     run("render", str(matches[0]["id"]), "--out", "match.png")
     assert Path("match.png").stat().st_size > 500
 
-    played = run(*play, "--name", "tester", "--fps", "120")  # no key held: the default map's no-op
+    idle = run(*play, "--name", "idle", "--fps", "120", ok=False)  # no key held: not the person's episode
+    assert idle.exit_code == 1 and "you pressed no key" in idle.output
+    monkeypatch.setattr("viewer.play.keyboard_keys", lambda keymap: (lambda: {"up"}))  # holding the up arrow
+    played = run(*play, "--name", "tester", "--fps", "120")
     assert "team return with you" in played.output
     human = store.matches(league["id"], kind="human")
     assert len(human) == 1 and human[0]["name_a"] == "human:tester"

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from league.cli import db_option, echo_json, json_option, league_option, opened
+from league.cli import ROW_ID, SEED, FiniteFloat, db_option, echo_json, json_option, league_option, opened
 from league.config import LEAGUE_NAME
 
 
@@ -35,13 +35,20 @@ def load_league_match(store: Any, league: dict[str, Any], match_id: int) -> Any:
 
     if store.match(match_id)["league_id"] != league["id"]:
         raise click.ClickException(f"match {match_id} is not in league {league['name']!r}")
-    return load_match(store, match_id)
+    view = load_match(store, match_id)
+    for pair in view.pairs:  # a row changed by hand: replayed in another game, it would mean nothing
+        for episode in pair:
+            if episode.game != league["game"] or episode.game_kwargs != league["game_kwargs"]:
+                raise click.ClickException(f"match {match_id} stores an episode of {episode.game} "
+                                           f"{episode.game_kwargs}, not of its league's game: the row was changed")
+    return view
 
 
 @click.command("watch")
 @click.argument("players", nargs=-1)
 @click.option("--latest", is_flag=True, help="Show the newest stored match.")
-@click.option("--seeds", type=int, default=4, show_default=True, help="Seeds of a new match between A and B.")
+@click.option("--seeds", type=click.IntRange(1, 10_000), default=4, show_default=True,
+              help="Seeds of a new match between A and B.")
 @click.option("--episode", type=click.IntRange(min=1), default=1, show_default=True, help="Episode to start at.")
 @click.option("--speed", type=click.Choice(["0.25", "0.5", "1", "2", "4", "8", "16"]), default="1",
               show_default=True, help="Playback speed.")
@@ -68,15 +75,17 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
                 raise click.ClickException(f"league {league_name!r} has no matches yet")
             match_id = recent[0]["id"]
         elif len(players) == 1 and not latest:
-            if not players[0].isdigit():
-                raise click.BadParameter(f"not a match id: {players[0]!r}", param_hint="MATCH")
-            match_id = int(players[0])
+            match_id = ROW_ID.convert(players[0], None, None) if players[0].isdigit() else None
+            if match_id is None:
+                raise click.BadParameter(f"not a match id: {players[0][:40]!r}", param_hint="MATCH")
         elif len(players) == 2 and not latest:
             match_id = play_match(store, league, players[0], players[1], seeds)["id"]
             click.echo(f"played and stored match {match_id}")
         else:
             raise click.UsageError("give a MATCH id, --latest, or two players A B")
         view = load_league_match(store, league, match_id)
+    if episode > len(view.pairs):
+        raise click.BadParameter(f"match {match_id} has {len(view.pairs)} episodes", param_hint="--episode")
     open_window(ReplayViewer.window_size(view))
     code = ReplayViewer(view, speed=float(speed), episode=episode - 1).run()
     raise SystemExit(code)
@@ -86,10 +95,10 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
 @click.option("--with", "generation", help="Generation whose agents fill the other seats (default: the "
               "league's best partner by `league partners` scores, else the top-rated generation).")
 @click.option("--seat", help="Agent you control (default: the first).")
-@click.option("--fps", type=click.FloatRange(min=1, max=120), help="Frames per second (default: the game's).")
+@click.option("--fps", type=FiniteFloat(min=1, max=120), help="Frames per second (default: the game's).")
 @click.option("--name", default=lambda: os.environ.get("USER") or "player", show_default="$USER",
               help="Your name in the ratings (human:NAME).")
-@click.option("--seed", type=int, help="Start seed (default: a fresh held-out seed).")
+@click.option("--seed", type=SEED, help="Start seed (default: a fresh held-out seed).")
 @league_option
 @db_option
 def play_cmd(generation: str | None, seat: str | None, fps: float | None, name: str, seed: int | None,
@@ -118,7 +127,7 @@ def play_cmd(generation: str | None, seat: str | None, fps: float | None, name: 
 
 
 @click.command("render")
-@click.argument("match_id", type=int)
+@click.argument("match_id", type=ROW_ID)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.gif, FILE.mp4 or FILE.png.")
 @click.option("--episode", type=click.IntRange(min=1), help="Only this episode (default: all; PNG: the first).")
 @league_option
@@ -140,7 +149,7 @@ def render_cmd(match_id: int, out: str, episode: int | None, league_name: str, d
 
 
 @click.command("viewer")
-@click.option("--frames", type=click.IntRange(min=10), default=2000, show_default=True)
+@click.option("--frames", type=click.IntRange(min=10, max=10**6), default=2000, show_default=True)
 @json_option
 def bench_viewer_cmd(frames: int, as_json: bool) -> None:
     """Frames per second of the side-by-side drawing loop for simple_spread, headless.

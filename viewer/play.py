@@ -188,7 +188,8 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
                      say: Callable[[str], None] = print) -> tuple[dict[str, Any], MatchResult] | None:
     """`league play`: picks the partner generation (the league's best partner when none is named), checks the
     seat, plays one episode in a window from `open_screen(size)`, and stores it as a `human` match against the
-    all-agent team on the same seed. None when the person quit before the end (nothing is stored)."""
+    all-agent team on the same seed. None when the person quit before the end, and a ValueError when they
+    pressed no key that acts (nothing is stored either way)."""
     if generation is None:
         generation, why = best_partner(store, league)
         say(why)
@@ -205,6 +206,11 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
                            title=f"human:{name} + {partner['name']}")
     if episode is None:
         return None
+    yours = episode.actions[:, info.agents.index(seat)]  # (T,)
+    idle = games.get(game).key_map(role_of(seat)).idle
+    if np.isin(yours, (idle, NO_ACTION)).all():
+        raise ValueError("you pressed no key that acts in the whole episode: the agents played it alone, so it is "
+                         "not stored as yours")
     human = store.ensure_player(league["id"], f"human:{name}", "human")
     result = human_match(game, kwargs, episode, policy)
     return store.add_match(league["id"], "human", human["id"], partner["id"], result), result

@@ -24,6 +24,7 @@ def render_match(view: MatchView, out: str | Path, episodes: list[int] | None = 
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4", ".png"):
         raise ValueError(f"--out must end in .gif, .mp4 or .png, got {out.name!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made is one OSError line
     viewer = offscreen_viewer(view, (episodes or [0])[0])
     frames: list[np.ndarray] = []
     for k in episodes if episodes is not None else range(len(view.pairs)):
