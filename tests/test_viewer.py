@@ -93,9 +93,60 @@ def test_timeline_click_scrubs_and_s_saves_a_screenshot(viewer, tmp_path):
     assert len(shots) == 1 and pygame.image.load(str(shots[0])).get_size() == viewer.screen.get_size()
 
 
-def test_escape_exits_with_status_zero_and_winner_shows(viewer):
-    viewer.seek(viewer.length - 1)
-    viewer.run(max_frames=1)
+WINNER_COLOUR = (255, 230, 120)  # the viewer draws the result in this colour, right of the status row
+
+
+def drawn_texts(viewer, monkeypatch):
+    """Records every (text, colour) the viewer renders with its HUD font."""
+    drawn = []
+
+    class Font:
+        def __init__(self, font):
+            self.font = font
+
+        def render(self, text, antialias, colour, *args):
+            drawn.append((text, tuple(colour)))
+            return self.font.render(text, antialias, colour, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.font, name)
+
+    monkeypatch.setattr(viewer, "font", Font(viewer.font))
+    return drawn
+
+
+def test_escape_exits_with_status_zero_and_winner_shows(league, viewer, monkeypatch):
+    """At the last frame of each episode the viewer shows the winner of that seed as the match stored it (the
+    higher team return; `draw` within the tolerance), in the status row; not before the end."""
+    store, _, match, _ = league
+    names = (match["name_a"], match["name_b"])
+    stored = {r["seed"]: r["outcome"] for r in store.match(match["id"])["results"]}
+    assert len(stored) == len(viewer.view.pairs) == 3
+    drawn = drawn_texts(viewer, monkeypatch)
+    shown = []
+    for k in range(len(viewer.view.pairs)):
+        viewer.select_episode(k)
+        viewer.paused = True
+        viewer.seek(viewer.length - 2)
+        drawn.clear()
+        viewer.run(max_frames=1)
+        assert [t for t, c in drawn if c == WINNER_COLOUR] == []  # one frame before the end: no result yet
+        viewer.seek(viewer.length - 1)
+        drawn.clear()
+        viewer.run(max_frames=1)
+        winner = [t for t, c in drawn if c == WINNER_COLOUR]
+        left, right = viewer.view.pairs[k]
+        assert left.seed == right.seed
+        result = stored[left.seed]
+        expected = "draw" if result == 0.5 else f"winner: {names[0 if result == 1.0 else 1]}"
+        assert winner == [expected], (k, winner, expected, left.team_return, right.team_return)
+        shown.append(winner[0])
+        # and it is on the screen: the winner's colour appears right of the status row
+        bar = viewer._bar_rect()
+        row = pygame.surfarray.pixels3d(viewer.screen)[bar.centerx:bar.right, bar.top - 20:bar.top]
+        assert (row == WINNER_COLOUR).all(axis=-1).any()
+        del row
+    assert shown == ["winner: scripted"] * 3  # scripted beats the untrained g0 on every seed
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode=""))
     assert viewer.run() == 0 and not viewer.running
 
