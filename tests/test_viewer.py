@@ -11,22 +11,16 @@ from click.testing import CliRunner
 from conftest import one_error_line
 
 from league.cli import cli
-from league.config import GRPOConfig, LeagueConfig
-from league.manager import LeagueManager
 from league.matches import play_match
 from league.players import player_policy
 from league.reports import leaderboard
-from league.store import Store
 from viewer.app import ReplayViewer, load_match
 from viewer.play import human_action, human_match, play_episode
 
 
 @pytest.fixture
-def league(tmp_path):
-    store = Store.open(tmp_path / "league.db", create=True)
-    config = LeagueConfig(teams=1, generations=0, grpo=GRPOConfig(hidden=16), match_seeds=3)
-    manager = LeagueManager(store, config, tmp_path / "ck")
-    manager.run()
+def league(tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, match_seeds=3)
     match = play_match(store, manager.league, "alpha/g0", "scripted", seeds=3)
     yield store, manager.league, match, tmp_path
     store.close()
@@ -237,14 +231,10 @@ SHORT = {"knights_archers_zombies": {"max_cycles": 30}, "pursuit": {"max_cycles"
 
 
 @pytest.mark.parametrize("game", __import__("games").names())
-def test_every_game_plays_with_a_human_and_renders(game, tmp_path):
+def test_every_game_plays_with_a_human_and_renders(game, tmp_path, tiny_league):
     import games
 
-    store = Store.open(tmp_path / "league.db", create=True)
-    config = LeagueConfig(teams=1, generations=0, opponents=["random"], match_seeds=1,
-                          grpo=GRPOConfig(game=game, game_kwargs=SHORT.get(game, {}), hidden=16))
-    manager = LeagueManager(store, config, tmp_path / "ck")
-    manager.run()
+    store, manager = tiny_league(tmp_path, game, SHORT.get(game, {}), opponents=["random"], match_seeds=1)
     lg = manager.league
     info = games.get(game).info(**lg["game_kwargs"])
     seat = info.agents[-1]
