@@ -87,15 +87,39 @@ def wait_for_generations(d, count, proc, timeout=120):
     raise AssertionError("training made no progress")
 
 
-def test_sigkill_mid_generation_and_at_saving_then_resume(league_dir):
+ITERATIONS = 8
+"""Training iterations of one TINY generation: 6,000 steps at 8 groups x 4 x 25 steps = 800 an iteration."""
+
+
+class ResumedLeagueDiffers(AssertionError):
+    """A generation redone after a crash differs from the uninterrupted league's."""
+
+
+def training_iterations(d, team, number):
+    con = sqlite3.connect(d / "league.db")
+    try:
+        return con.execute("SELECT COUNT(*) FROM training_metrics m JOIN generations g ON g.id = m.generation_id "
+                           "JOIN teams t ON t.id = g.team_id WHERE t.name = ? AND g.number = ?",
+                           (team, number)).fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.xfail(strict=True, raises=ResumedLeagueDiffers, reason=(
+    "league/manager.py takes a generation's partner pool from what is recorded when its job is made: redone "
+    "after the crash, beta/g1 trains with alpha/g1 (recorded before the crash) and the scripted baseline, where "
+    "the uninterrupted league's beta/g1 trained alone"))
+def test_sigkill_mid_generation_and_at_saving_then_resume(league_dir, trained):
     d = league_dir
-    # 1. killed in the middle of a generation
-    proc = subprocess.Popen(train_args(d), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_for_generations(d, 3, proc)  # both g0 and one trained generation are in
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    # 1. killed in the middle of a generation: SIGKILL at the 3rd training iteration of beta/g1 (the rounds are
+    #    alpha/g1, beta/g1, ...; `worker-train` is passed once per training iteration and nowhere else)
+    result = run_train(d, crash_at=f"worker-train:{ITERATIONS + 3}")
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
     assert_consistent(d, complete=False)
+    assert [(team, number) for team, number, _, _ in generation_rows(d)] == [("alpha", 0), ("alpha", 1), ("beta", 0)]
+    assert training_iterations(d, "alpha", 1) == ITERATIONS  # so the kill came 3 iterations into beta/g1
+    assert "saved default/alpha/g1" in result.stdout and "matches" in result.stdout  # alpha/g1's round ended
+    assert not list((d / "ck" / "default" / "beta").glob("g1*"))  # nothing of beta/g1 was saved
     before = len(generation_rows(d))
     # 2. killed after a checkpoint is on disk but before its row is committed
     result = run_train(d, crash_at="after-save")
@@ -114,6 +138,13 @@ def test_sigkill_mid_generation_and_at_saving_then_resume(league_dir):
     # 5. and a rerun of a finished league trains nothing more
     result = run_train(d)
     assert result.returncode == 0 and "0 new generation" in result.stdout
+    # 6. the generation redone after the crashes is the one the uninterrupted league trained (`trained`: the same
+    #    league and seeds, one generation per team, never killed)
+    uninterrupted = {(team, number): digest for team, number, _, digest in generation_rows(trained)}
+    resumed = {(team, number): digest for team, number, _, digest in generation_rows(d) if number <= 1}
+    assert set(resumed) == set(uninterrupted) == {("alpha", 0), ("alpha", 1), ("beta", 0), ("beta", 1)}
+    if resumed != uninterrupted:
+        raise ResumedLeagueDiffers(f"differ: {sorted(k for k in resumed if resumed[k] != uninterrupted[k])}")
 
 
 def test_ctrl_c_stops_cleanly_with_one_line(league_dir):

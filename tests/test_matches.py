@@ -6,26 +6,13 @@ from click.testing import CliRunner
 
 import games
 from league.cli import cli
-from league.config import GRPOConfig, LeagueConfig
-from league.manager import LeagueManager
+from league.config import GRPOConfig
 from league.matches import MatchError, duplicate_match, outcome, play_match
 from league.players import PlayerError
 from league.replays import resimulate
-from league.store import Store, StoreError
+from league.store import StoreError
 
 SHORT = {"knights_archers_zombies": {"max_cycles": 60}, "pursuit": {"max_cycles": 40}}
-
-
-def make_league(tmp_path, game="simple_spread", generations=0, steps=1, **league):
-    store = Store.open(tmp_path / "league.db", create=True)
-    grpo = GRPOConfig(game=game, game_kwargs=SHORT.get(game, {}), groups=8, group_size=4, hidden=16)
-    if steps > 1:
-        grpo = GRPOConfig(game=game)  # real training: the default settings
-    config = LeagueConfig(teams=league.pop("teams", 1), generations=generations, steps_per_generation=steps,
-                          grpo=grpo, match_seeds=league.pop("match_seeds", 4), **league)
-    manager = LeagueManager(store, config, tmp_path / "ck")
-    manager.run()
-    return store, manager
 
 
 def test_outcome_tolerance():
@@ -33,8 +20,8 @@ def test_outcome_tolerance():
 
 
 @pytest.mark.parametrize("game", games.names())
-def test_replays_resimulate_exactly(game, tmp_path):
-    store, manager = make_league(tmp_path, game)
+def test_replays_resimulate_exactly(game, tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, game, SHORT.get(game, {}), match_seeds=4)
     league = manager.league
     match = play_match(store, league, "default/alpha/g0", "random", seeds=2)
     episodes = store.episodes(match["id"])
@@ -53,8 +40,8 @@ def test_replays_resimulate_exactly(game, tmp_path):
     store.close()
 
 
-def test_self_match_is_even(tmp_path):
-    store, manager = make_league(tmp_path)
+def test_self_match_is_even(tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, match_seeds=4)
     m = play_match(store, manager.league, "alpha/g0", "alpha/g0", seeds=8)
     assert m["score_a"] == 4.0  # the same deterministic team: every seed a draw
     assert all(a != b for a, b, _ in store.rated_results(manager.league["id"]))  # stored, never rated
@@ -70,8 +57,8 @@ def test_self_match_is_even(tmp_path):
     store.close()
 
 
-def test_mixed_match_records_seats(tmp_path):
-    store, manager = make_league(tmp_path)
+def test_mixed_match_records_seats(tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, match_seeds=4)
     rated = store.rated_results(manager.league["id"])
     m = play_match(store, manager.league, "alpha/g0", "scripted", seeds=3, mixed=True)
     assert m["kind"] == "mixed" and m["score_a"] is None
@@ -81,8 +68,8 @@ def test_mixed_match_records_seats(tmp_path):
     store.close()
 
 
-def test_bad_matches_are_refused_and_store_nothing(tmp_path):
-    store, manager = make_league(tmp_path)
+def test_bad_matches_are_refused_and_store_nothing(tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, match_seeds=4)
     league = manager.league
     before = store.matches(league["id"])  # g0's own scheduled matches
     with pytest.raises(StoreError, match="unknown team"):
@@ -109,8 +96,9 @@ def test_bad_matches_are_refused_and_store_nothing(tmp_path):
     store.close()
 
 
-def test_league_schedules_matches_and_later_generations_rate_higher(tmp_path):
-    store, manager = make_league(tmp_path, generations=1, steps=400_000, teams=2, match_seeds=16, seed=0)
+def test_league_schedules_matches_and_later_generations_rate_higher(tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, grpo=GRPOConfig(), teams=2, generations=1,  # real training: the defaults
+                                 steps_per_generation=400_000, match_seeds=16, seed=0)
     league = manager.league
     matches = store.matches(league["id"])
     opponents = {m["name_b"] for m in matches if m["name_a"] == "default/beta/g1"}

@@ -14,7 +14,6 @@ from league.cli import cli
 from league.config import ConfigError, GRPOConfig, LeagueConfig
 from league.grpo import draw_partners, partner_weights, train
 from league.manager import LeagueManager
-from league.store import Store
 from tests.conftest import one_error_line
 
 SMALL = dict(groups=8, group_size=4, threads=1)
@@ -144,12 +143,9 @@ def test_bad_partner_setting_is_one_error_line(tmp_path):
     assert not (tmp_path / "l.db").exists()
 
 
-def test_league_trains_with_its_population_and_records_it(tmp_path):
-    config = LeagueConfig(teams=2, generations=2, steps_per_generation=1500, match_seeds=2, opponents=["parent"],
-                          grpo=GRPOConfig(**SMALL))
-    store = Store.open(tmp_path / "league.db", create=True)
-    manager = LeagueManager(store, config, tmp_path / "ck")
-    manager.run()
+def test_league_trains_with_its_population_and_records_it(tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, grpo=GRPOConfig(**SMALL), teams=2, generations=2,
+                                 steps_per_generation=1500, match_seeds=2, opponents=["parent"])
     named = {g["name"]: g for g in store.generations(manager.league["id"])}
     partners = {name: sorted(store.generation_partners(g["id"])) for name, g in named.items()}
     # Each job is made when its parent is recorded (both g1s at the start): the pool is what is recorded then.

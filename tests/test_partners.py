@@ -13,9 +13,7 @@ from games.scripted import SCRIPTED, spread_targets, steer
 from games.styles import STUBBORN_SAY, partner_style, style_names
 from league import partners as partners_module
 from league.cli import cli
-from league.config import GRPOConfig, LeagueConfig
 from league.evaluate import eval_seeds, random_policy
-from league.manager import LeagueManager
 from league.partners import (
     PARTNER_SEED,
     held_out_generations,
@@ -25,7 +23,7 @@ from league.partners import (
     best_partner,
     seat_returns,
 )
-from league.store import Store, StoreError
+from league.store import StoreError
 
 SHORT = {"knights_archers_zombies": {"max_cycles": 200}, "pursuit": {"max_cycles": 60}}
 GAME_STYLES = [(game, style) for game in games.names() for style in style_names(game)]
@@ -235,13 +233,10 @@ def test_partner_summary_separates_styles_from_generations():
 
 
 @pytest.fixture(scope="module")
-def league(tmp_path_factory):
+def league(tmp_path_factory, tiny_league):
     d = tmp_path_factory.mktemp("partners")
-    store = Store.open(d / "league.db", create=True)
-    config = LeagueConfig(teams=2, generations=2, steps_per_generation=400, match_seeds=2,
-                          grpo=GRPOConfig(groups=4, group_size=4, hidden=16), opponents=["random"])
-    manager = LeagueManager(store, config, d / "ck")
-    manager.run()
+    store, manager = tiny_league(d, grpo=dict(groups=4), teams=2, generations=2, steps_per_generation=400,
+                                 match_seeds=2, opponents=["random"])
     yield store, manager.league, str(d / "league.db")
     store.close()
 

@@ -8,21 +8,15 @@ import pytest
 from click.testing import CliRunner
 
 from league.cli import cli
-from league.config import GRPOConfig, LeagueConfig
-from league.manager import LeagueManager
 from league.matches import play_match
 from league.reports import crossplay
-from league.store import Store
 
 
 @pytest.fixture(scope="module")
-def league(tmp_path_factory):
+def league(tmp_path_factory, tiny_league):
     d = tmp_path_factory.mktemp("reports")
-    store = Store.open(d / "league.db", create=True)
-    config = LeagueConfig(teams=2, generations=1, steps_per_generation=1600, match_seeds=2,
-                          grpo=GRPOConfig(groups=8, group_size=4, hidden=16), opponents=["parent", "random"])
-    manager = LeagueManager(store, config, d / "ck")
-    manager.run()
+    store, manager = tiny_league(d, teams=2, generations=1, steps_per_generation=1600, match_seeds=2,
+                                 opponents=["parent", "random"])
     play_match(store, manager.league, "alpha/g1", "beta/g1", seeds=3, mixed=True)
     yield store, manager.league, d
     store.close()

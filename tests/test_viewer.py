@@ -11,22 +11,16 @@ from click.testing import CliRunner
 from conftest import one_error_line
 
 from league.cli import cli
-from league.config import GRPOConfig, LeagueConfig
-from league.manager import LeagueManager
 from league.matches import play_match
 from league.players import player_policy
 from league.reports import leaderboard
-from league.store import Store
 from viewer.app import ReplayViewer, load_match
 from viewer.play import human_action, human_match, play_episode
 
 
 @pytest.fixture
-def league(tmp_path):
-    store = Store.open(tmp_path / "league.db", create=True)
-    config = LeagueConfig(teams=1, generations=0, grpo=GRPOConfig(hidden=16), match_seeds=3)
-    manager = LeagueManager(store, config, tmp_path / "ck")
-    manager.run()
+def league(tmp_path, tiny_league):
+    store, manager = tiny_league(tmp_path, match_seeds=3)
     match = play_match(store, manager.league, "alpha/g0", "scripted", seeds=3)
     yield store, manager.league, match, tmp_path
     store.close()
@@ -93,9 +87,60 @@ def test_timeline_click_scrubs_and_s_saves_a_screenshot(viewer, tmp_path):
     assert len(shots) == 1 and pygame.image.load(str(shots[0])).get_size() == viewer.screen.get_size()
 
 
-def test_escape_exits_with_status_zero_and_winner_shows(viewer):
-    viewer.seek(viewer.length - 1)
-    viewer.run(max_frames=1)
+WINNER_COLOUR = (255, 230, 120)  # the viewer draws the result in this colour, right of the status row
+
+
+def drawn_texts(viewer, monkeypatch):
+    """Records every (text, colour) the viewer renders with its HUD font."""
+    drawn = []
+
+    class Font:
+        def __init__(self, font):
+            self.font = font
+
+        def render(self, text, antialias, colour, *args):
+            drawn.append((text, tuple(colour)))
+            return self.font.render(text, antialias, colour, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.font, name)
+
+    monkeypatch.setattr(viewer, "font", Font(viewer.font))
+    return drawn
+
+
+def test_escape_exits_with_status_zero_and_winner_shows(league, viewer, monkeypatch):
+    """At the last frame of each episode the viewer shows the winner of that seed as the match stored it (the
+    higher team return; `draw` within the tolerance), in the status row; not before the end."""
+    store, _, match, _ = league
+    names = (match["name_a"], match["name_b"])
+    stored = {r["seed"]: r["outcome"] for r in store.match(match["id"])["results"]}
+    assert len(stored) == len(viewer.view.pairs) == 3
+    drawn = drawn_texts(viewer, monkeypatch)
+    shown = []
+    for k in range(len(viewer.view.pairs)):
+        viewer.select_episode(k)
+        viewer.paused = True
+        viewer.seek(viewer.length - 2)
+        drawn.clear()
+        viewer.run(max_frames=1)
+        assert [t for t, c in drawn if c == WINNER_COLOUR] == []  # one frame before the end: no result yet
+        viewer.seek(viewer.length - 1)
+        drawn.clear()
+        viewer.run(max_frames=1)
+        winner = [t for t, c in drawn if c == WINNER_COLOUR]
+        left, right = viewer.view.pairs[k]
+        assert left.seed == right.seed
+        result = stored[left.seed]
+        expected = "draw" if result == 0.5 else f"winner: {names[0 if result == 1.0 else 1]}"
+        assert winner == [expected], (k, winner, expected, left.team_return, right.team_return)
+        shown.append(winner[0])
+        # and it is on the screen: the winner's colour appears right of the status row
+        bar = viewer._bar_rect()
+        row = pygame.surfarray.pixels3d(viewer.screen)[bar.centerx:bar.right, bar.top - 20:bar.top]
+        assert (row == WINNER_COLOUR).all(axis=-1).any()
+        del row
+    assert shown == ["winner: scripted"] * 3  # scripted beats the untrained g0 on every seed
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode=""))
     assert viewer.run() == 0 and not viewer.running
 
@@ -186,14 +231,10 @@ SHORT = {"knights_archers_zombies": {"max_cycles": 30}, "pursuit": {"max_cycles"
 
 
 @pytest.mark.parametrize("game", __import__("games").names())
-def test_every_game_plays_with_a_human_and_renders(game, tmp_path):
+def test_every_game_plays_with_a_human_and_renders(game, tmp_path, tiny_league):
     import games
 
-    store = Store.open(tmp_path / "league.db", create=True)
-    config = LeagueConfig(teams=1, generations=0, opponents=["random"], match_seeds=1,
-                          grpo=GRPOConfig(game=game, game_kwargs=SHORT.get(game, {}), hidden=16))
-    manager = LeagueManager(store, config, tmp_path / "ck")
-    manager.run()
+    store, manager = tiny_league(tmp_path, game, SHORT.get(game, {}), opponents=["random"], match_seeds=1)
     lg = manager.league
     info = games.get(game).info(**lg["game_kwargs"])
     seat = info.agents[-1]
