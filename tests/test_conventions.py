@@ -6,7 +6,6 @@ import pygame
 import pytest
 
 import games
-from games.scripted import scripted_policy
 from league.conventions import describe, word_meanings
 from league.evaluate import random_policy
 from league.policy import TeamPolicy
@@ -22,7 +21,7 @@ REF_PERM = np.array([7, 2, 9, 0, 1, 3, 4, 5, 6, 8])  # red -> H, green -> C, blu
 def permuted_speaker_listener(perm):
     """The scripted team speaking another code: the speaker sends perm[goal], and the listener, hearing w,
     goes to landmark inv_perm[w] (its heard one-hot is shuffled before the scripted listener reads it)."""
-    scripted = scripted_policy("simple_speaker_listener")
+    scripted = games.get("simple_speaker_listener").scripted
 
     def policy(obs, info):
         obs = obs.copy()
@@ -36,7 +35,7 @@ def permuted_speaker_listener(perm):
 
 def permuted_reference(perm):
     """simple_reference's scripted team with words perm[goal]; action = move + 5 * word."""
-    scripted = scripted_policy("simple_reference")
+    scripted = games.get("simple_reference").scripted
 
     def policy(obs, info):
         obs = obs.copy()
@@ -56,7 +55,7 @@ def codes(meanings):
 
 
 def test_scripted_speaker_listener_reads_the_identity():
-    meanings = word_meanings(scripted_policy("simple_speaker_listener"), "simple_speaker_listener")
+    meanings = word_meanings(games.get("simple_speaker_listener").scripted, "simple_speaker_listener")
     says, goes, least = codes(meanings)
     assert says == {"speaker_0": {0: 0, 1: 1, 2: 2}}
     assert goes == {"listener_0": {0: 0, 1: 1, 2: 2}}
@@ -75,7 +74,7 @@ def test_a_permuted_code_is_read_off_the_play():
 
 
 def test_simple_reference_scripted_and_permuted():
-    says, goes, least = codes(word_meanings(scripted_policy("simple_reference"), "simple_reference"))
+    says, goes, least = codes(word_meanings(games.get("simple_reference").scripted, "simple_reference"))
     assert says == {"agent_0": {0: 0, 1: 1, 2: 2}, "agent_1": {0: 0, 1: 1, 2: 2}}
     assert all(code[w] == w for code in goes.values() for w in range(3)) and least >= 0.95
     meanings = word_meanings(permuted_reference(REF_PERM), "simple_reference", seats=["agent_1"])
@@ -105,7 +104,7 @@ def test_trained_networks_of_every_kind_are_read_the_same_way():
 
 @pytest.mark.parametrize("game", sorted(set(games.names()) - set(WORD_GAMES)))
 def test_games_without_words_have_no_meanings(game):
-    assert word_meanings(scripted_policy(game), game) is None
+    assert word_meanings(games.get(game).scripted, game) is None
     assert describe(None) == []
 
 
@@ -132,7 +131,7 @@ def test_describe_says_what_to_do_from_your_seat():
 
 
 def test_a_word_sent_for_several_goals_is_flagged():
-    scripted = scripted_policy("simple_speaker_listener")
+    scripted = games.get("simple_speaker_listener").scripted
 
     def one_word(obs, info):  # the speaker always sends C
         actions = scripted(obs, info)
@@ -180,7 +179,7 @@ def test_games_without_words_keep_the_window_as_it_was():
     pygame.display.init()
     pygame.font.init()
     screen = pygame.display.set_mode((640, 654))
-    play_episode("simple_spread", {}, scripted_policy("simple_spread"), "agent_0", seed=3, fps=1000, screen=screen,
+    play_episode("simple_spread", {}, games.get("simple_spread").scripted, "agent_0", seed=3, fps=1000, screen=screen,
                  held_keys=lambda: set())
     shown = pygame.display.get_surface()
     assert shown.get_size() == (640, 654)

@@ -99,10 +99,9 @@ def test_partner_seats_get_no_gradient(monkeypatch):
 def test_same_seed_same_result_with_partners():
     cfg = GRPOConfig(game="simple_speaker_listener", **SMALL, partner_draw="prioritized")
     scripted = games.get("simple_speaker_listener")
-    from games.scripted import scripted_policy
 
     def run():
-        partners = {"scripted": scripted_policy("simple_speaker_listener"),
+        partners = {"scripted": games.get("simple_speaker_listener").scripted,
                     "other": grpo.new_policy(GRPOConfig(game="simple_speaker_listener", seed=5)).numpy_policy()}
         result = train(cfg, max_env_steps=3000, partners=partners)
         return result.policy.state_dict(), result.metrics

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import games
 from conftest import one_error_line
-from games.scripted import SCRIPTED, spread_targets, steer
+from games.scripted import spread_targets, steer
 from games.styles import STUBBORN_SAY, partner_style, style_names
 from league import partners as partners_module
 from league.cli import cli
@@ -26,7 +26,7 @@ from league.partners import (
 from league.store import StoreError
 
 SHORT = {"knights_archers_zombies": {"max_cycles": 200}, "pursuit": {"max_cycles": 60}}
-GAME_STYLES = [(game, style) for game in games.names() for style in style_names(game)]
+GAME_STYLES = [(game, style) for game in games.names() for style in style_names(games.get(game))]
 
 
 # ---------------------------------------------------------------- styles
@@ -38,7 +38,7 @@ def play_style(game, style, seed=0, B=8):
     kwargs = SHORT.get(game, {})
     spec = games.get(game)
     info = spec.info(**kwargs)
-    policy = partner_style(game, style, info, seed)
+    policy = partner_style(games.get(game), style, info, seed)
     batch = spec.batch(B, **kwargs)
     obs, done = batch.reset(list(range(500, 500 + B))), np.zeros(B, dtype=bool)
     seen, acted = [], []
@@ -58,34 +58,34 @@ def test_styles_play_valid_actions_deterministically_and_unlike_scripted(game, s
     assert acted.dtype == np.int64 and acted.shape[1:] == (8, len(info.agents))
     assert ((acted >= 0) & (acted < n_actions)).all()
     # the same seed on the same observations gives the same actions (a fresh policy: state starts over)
-    again = partner_style(game, style, info, seed=0)
+    again = partner_style(games.get(game), style, info, seed=0)
     assert all(np.array_equal(again(o, info), a) for o, a in zip(seen, acted))
     # never the scripted baseline (a training partner): some action differs on the same observations
-    scripted = np.stack([SCRIPTED[game](o, info) for o in seen])
+    scripted = np.stack([games.get(game).scripted(o, info) for o in seen])
     assert (scripted != acted).any()
 
 
 def test_slips_depend_on_the_seed_only():
     info, seen, acted = play_style("simple_spread", "slips", seed=1)
-    other = partner_style("simple_spread", "slips", info, seed=2)
+    other = partner_style(games.get("simple_spread"), "slips", info, seed=2)
     assert any(not np.array_equal(other(o, info), a) for o, a in zip(seen, acted))
-    slipped = np.mean(np.stack([SCRIPTED["simple_spread"](o, info) for o in seen]) != acted)
+    slipped = np.mean(np.stack([games.get("simple_spread").scripted(o, info) for o in seen]) != acted)
     assert 0.02 < slipped < 0.2  # SLIP_RATE = 0.1 of the steps, a random action that is sometimes the plan's
 
 
 def test_style_names_and_unknown_styles():
-    assert style_names("simple_spread") == ["slow", "slips", "stubborn"]
-    assert "natural" in style_names("simple_speaker_listener") and "natural" in style_names("simple_reference")
+    assert style_names(games.get("simple_spread")) == ["slow", "slips", "stubborn"]
+    assert all("natural" in style_names(games.get(g)) for g in ("simple_speaker_listener", "simple_reference"))
     info = games.get("simple_spread").info()
     with pytest.raises(games.GameError, match="'sleepy'.*slow, slips, stubborn"):
-        partner_style("simple_spread", "sleepy", info)
-    with pytest.raises(games.GameError, match="unknown game"):
-        style_names("chess")
+        partner_style(games.get("simple_spread"), "sleepy", info)
+    bare = games.GameSpec(name="bare", env_fn=games.get("simple_spread").env_fn)
+    assert style_names(bare) == []  # no scripted plan: no style to build on
 
 
 def test_a_style_plays_one_batch():
     info = games.get("simple_spread").info()
-    policy = partner_style("simple_spread", "stubborn", info)
+    policy = partner_style(games.get("simple_spread"), "stubborn", info)
     policy(np.zeros((4, 3, 18), dtype=np.float32), info)
     with pytest.raises(ValueError, match="fresh one"):
         policy(np.zeros((2, 3, 18), dtype=np.float32), info)
@@ -95,7 +95,7 @@ def test_slow_waits_then_plays_late_observations():
     info, seen, acted = play_style("simple_spread", "slow")
     delay = 3  # 0.3 s at 10 fps
     assert (acted[:delay] == 0).all()  # no key held yet: drift
-    late = np.stack([SCRIPTED["simple_spread"](o, info) for o in seen[:-delay]])
+    late = np.stack([games.get("simple_spread").scripted(o, info) for o in seen[:-delay]])
     assert np.array_equal(acted[delay:], late)
 
 
@@ -124,12 +124,12 @@ def listener_obs(word):
 
 def test_stubborn_speaker_says_it_once_and_listener_keeps_its_first_word():
     info = games.get("simple_speaker_listener").info()
-    stubborn = partner_style("simple_speaker_listener", "stubborn", info)
+    stubborn = partner_style(games.get("simple_speaker_listener"), "stubborn", info)
     words = [None, 2, 0, 0, 0, 0]  # first hears landmark 2, then is told landmark 0
     acted = np.stack([stubborn(listener_obs(w), info)[0] for w in words])  # (T, 2) speaker word, listener move
     assert list(acted[:, 0]) == [1] * STUBBORN_SAY + [0] * (len(words) - STUBBORN_SAY)  # then word A (idle)
     assert (acted[1:, 1] == 2).all()  # +x: still toward landmark 2
-    assert SCRIPTED["simple_speaker_listener"](listener_obs(0), info)[0, 1] == 1  # scripted turns to -x
+    assert games.get("simple_speaker_listener").scripted(listener_obs(0), info)[0, 1] == 1  # scripted turns to -x
 
 
 def pursuit_obs(evaders):
@@ -144,12 +144,12 @@ def pursuit_obs(evaders):
 
 def test_stubborn_pursuer_keeps_chasing_its_evader():
     info = games.get("pursuit").info()
-    stubborn = partner_style("pursuit", "stubborn", info)
+    stubborn = partner_style(games.get("pursuit"), "stubborn", info)
     first = pursuit_obs([(3, 5), (3, 0)])  # A two cells right, B three left: chases A
     assert stubborn(first, info)[0, 0] == 1  # +x toward A
     # A moved one row down (seen where it should be, after the pursuer's step); B came next to the pursuer
     later = pursuit_obs([(4, 4), (3, 2)])
-    assert SCRIPTED["pursuit"](later, info)[0, 0] == 4  # scripted: stay, already beside B
+    assert games.get("pursuit").scripted(later, info)[0, 0] == 4  # scripted: stay, already beside B
     assert stubborn(later, info)[0, 0] == 1  # stubborn: on toward A
 
 
@@ -193,13 +193,13 @@ def test_a_partner_takes_only_its_seat(monkeypatch):
 def test_batched_core_and_pettingzoo_env_agree():
     game = "simple_speaker_listener"
     info = games.get(game).info()
-    fast = seat_returns(game, {}, SCRIPTED[game], partner_style(game, "stubborn", info), [3, 4])
-    slow = seat_returns(game, {}, SCRIPTED[game], partner_style(game, "stubborn", info), [3, 4], reference_env=True)
+    fast = seat_returns(game, {}, games.get(game).scripted, partner_style(games.get(game), "stubborn", info), [3, 4])
+    slow = seat_returns(game, {}, games.get(game).scripted, partner_style(games.get(game), "stubborn", info), [3, 4], reference_env=True)
     np.testing.assert_allclose(fast, slow, atol=1e-4)
 
 
 def style_partners(game, info):
-    return {s: (lambda seed, s=s: partner_style(game, s, info, seed)) for s in style_names(game)}
+    return {s: (lambda seed, s=s: partner_style(games.get(game), s, info, seed)) for s in style_names(games.get(game))}
 
 
 @pytest.mark.parametrize("game", ["simple_speaker_listener", "pursuit"])
@@ -207,8 +207,8 @@ def test_scripted_team_scores_one_and_random_zero(game):
     kwargs = SHORT.get(game, {})
     info = games.get(game).info(**kwargs)
     seeds = eval_seeds(6)
-    scores = partner_scores(game, kwargs, SCRIPTED[game], style_partners(game, info), seeds)
-    assert [s.partner for s in scores] == style_names(game) and {s.kind for s in scores} == {"style"}
+    scores = partner_scores(game, kwargs, games.get(game).scripted, style_partners(game, info), seeds)
+    assert [s.partner for s in scores] == style_names(games.get(game)) and {s.kind for s in scores} == {"style"}
     for s in scores:
         assert s.score == pytest.approx(1.0) and s.score_ci == pytest.approx(0.0)
         assert s.team_return == pytest.approx(s.scripted_return) and s.scripted_return > s.random_return

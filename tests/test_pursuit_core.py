@@ -5,7 +5,6 @@ import pytest
 
 import games
 from games.pursuit_core import PursuitBatch
-from games.scripted import scripted_policy
 
 SPEC = games.get("pursuit")
 SMALL = {"x_size": 8, "y_size": 8, "n_pursuers": 4, "n_evaders": 3, "max_cycles": 200}
@@ -16,7 +15,7 @@ def play_core(batch, seeds, rng, **kwargs):
     every step, so that evaders get caught. Returns actions `(T, B, n)`, obs `(T+1, B, n, D)`, rewards
     `(T, B, n)`, done `(T, B)` and the evaders caught per env `(B,)`."""
     info = SPEC.info(**kwargs)
-    policy = scripted_policy("pursuit")
+    policy = games.get("pursuit").scripted
     obs = [batch.reset(seeds)]
     actions, rewards, dones = [], [], []
     while not batch.done.all():

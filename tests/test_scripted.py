@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import games
-from games.scripted import SCRIPTED, assign, scripted_policy, spread_targets, steer
+from games.scripted import assign, spread_targets, steer
 
 
 def team_return(name: str, seeds: list[int], policy, **kwargs) -> np.ndarray:
@@ -48,14 +48,14 @@ def team_return(name: str, seeds: list[int], policy, **kwargs) -> np.ndarray:
 )
 def test_scripted_beats_random(name, kwargs, n_seeds, margin):
     seeds = list(range(n_seeds))
-    scripted = team_return(name, seeds, SCRIPTED[name], **kwargs).mean()
+    scripted = team_return(name, seeds, games.get(name).scripted, **kwargs).mean()
     random = team_return(name, seeds, None, **kwargs).mean()
     assert scripted - random > margin, (scripted, random)
 
 
-def test_registry():
-    assert set(SCRIPTED) <= set(games.names())
-    assert scripted_policy("chess") is None
+def test_every_built_in_game_declares_its_plan_and_a_bare_env_has_none():
+    assert all(callable(games.get(name).scripted) for name in games.names())
+    assert games.GameSpec(name="bare", env_fn=games.get("simple_spread").env_fn).scripted is None
 
 
 SHORT = {"knights_archers_zombies": {"max_cycles": 100}, "pursuit": {"max_cycles": 50}}
@@ -68,7 +68,7 @@ def test_registry_gives_each_game_a_baseline_that_plays_it(name):
     """What the league plays as `scripted` (looked up by game name) plays that game: valid, deterministic
     actions for every seat, and a higher team return than random play on each seed (a policy of another game
     or a missing one would not)."""
-    policy = scripted_policy(name)
+    policy = games.get(name).scripted
     assert policy is not None, f"{name} has no scripted baseline"
     seeds = list(range(8))
     scripted = team_return(name, seeds, policy, **SHORT.get(name, {}))
@@ -93,7 +93,7 @@ def test_spread_assignment_minimises_total_distance():
     landmarks = np.array([[2.0, 0.0], [-0.5, 0.9], [0.6, 0.0]])
     obs = spread_obs(agents, landmarks)
     assert spread_targets(obs).tolist() == [[2, 0, 1]]  # every agent, from its own view, agrees
-    actions = scripted_policy("simple_spread")(obs, games.get("simple_spread").info())
+    actions = games.get("simple_spread").scripted(obs, games.get("simple_spread").info())
     assert actions.tolist() == [[2, 2, 4]]  # agent 0 and 1 head +x, agent 2 +y
 
 
