@@ -190,7 +190,8 @@ def bench_ratings(players: int, results: int, seed: int = 0) -> dict[str, Any]:
 
 
 def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread", teams: int = 2,
-                 generations: int = 2, steps: int = 200_000, matches: int = 24, seeds: int = 16) -> dict[str, Any]:
+                 generations: int = 2, steps: int = 200_000, matches: int = 24, seeds: int = 16,
+                 game_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The same small league run once per worker count (1 = this process, the serial reference; more = a
     local Ray with that many workers), each in a fresh database: generations per hour over the whole league
     run (training and the scheduled matches), then matches per second over `matches` more duplicate matches
@@ -205,7 +206,7 @@ def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread",
     from league.workers import make_workers
 
     config = LeagueConfig(teams=teams, generations=generations, steps_per_generation=steps, match_seeds=seeds,
-                          grpo=GRPOConfig.from_dict(with_preset({"game": game})))
+                          grpo=GRPOConfig.from_dict(with_preset({"game": game, "game_kwargs": game_kwargs or {}})))
     rows = []
     for count in workers:
         with tempfile.TemporaryDirectory() as tmp:

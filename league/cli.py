@@ -710,8 +710,8 @@ def plot_cmd(what: str, out: str, league_name: str, db: str) -> None:
 @click.option("--seeds", type=click.IntRange(min=1, max=10_000), default=16, show_default=True,
               help="Seeds per match.")
 @json_option
-def bench_league_cmd(workers_list: str, game: str, teams: int, generations: int, steps: int, matches: int,
-                     seeds: int, as_json: bool) -> None:
+def bench_league_cmd(workers_list: str, game: str, game_options: tuple[str, ...], teams: int, generations: int,
+                     steps: int, matches: int, seeds: int, as_json: bool) -> None:
     """Generations per hour and matches per second, serial vs Ray workers, side by side.
 
     Example: league bench league --workers 1,2
@@ -720,10 +720,11 @@ def bench_league_cmd(workers_list: str, game: str, teams: int, generations: int,
     from league.workers import require_ray
 
     counts = positive_ints(workers_list, "--workers")
-    games.get(game)
+    kwargs = parse_game_options(game_options)
+    games.get(game).check(**kwargs)
     if max(counts) > 1:
         require_ray()
-    report = bench_league(counts, game, teams, generations, steps, matches, seeds)
+    report = bench_league(counts, game, teams, generations, steps, matches, seeds, kwargs)
     if as_json:
         echo_json(report)
         return
