@@ -142,7 +142,9 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> dic
 
 def checkpoint_bytes(path: str | Path, expected_sha256: str | None = None) -> bytes:
     """A checkpoint file's bytes, to send elsewhere; a missing file, or bytes that do not match
-    `expected_sha256`, is a CheckpointError naming the file."""
+    `expected_sha256`, is a CheckpointError naming the file; so is no path at all (a database row without one)."""
+    if path is None or str(path) == "":
+        raise CheckpointError("no checkpoint path recorded: nothing to load")
     try:
         data = Path(path).read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):

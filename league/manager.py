@@ -61,16 +61,17 @@ class LeagueManager:
         self.config = config.validate()
         self.checkpoint_root = Path(checkpoint_root)
         grpo = self.config.grpo
-        self.league = store.ensure_league(self.config.name, grpo.game, grpo.game_kwargs, self.config.to_dict())
         spec = games.get(grpo.game)
-        if spec.resolve_kwargs(self.league["game_kwargs"]) != spec.resolve_kwargs(grpo.game_kwargs):
-            raise ConfigError(f"league {self.config.name!r} plays {grpo.game} with options "
-                              f"{self.league['game_kwargs']}, not {grpo.game_kwargs}; use another --league")
-        self.teams = [
-            store.ensure_team(self.league["id"], name, self.config.team_config(name).seed,
-                              self.config.team_config(name).to_dict())
-            for name in self.config.team_names
-        ]
+        with store.transaction():  # the league and all its teams, or nothing (a refused config, a crash)
+            self.league = store.ensure_league(self.config.name, grpo.game, grpo.game_kwargs, self.config.to_dict())
+            if spec.resolve_kwargs(self.league["game_kwargs"]) != spec.resolve_kwargs(grpo.game_kwargs):
+                raise ConfigError(f"league {self.config.name!r} plays {grpo.game} with options "
+                                  f"{self.league['game_kwargs']}, not {grpo.game_kwargs}; use another --league")
+            self.teams = [
+                store.ensure_team(self.league["id"], name, self.config.team_config(name).seed,
+                                  self.config.team_config(name).to_dict())
+                for name in self.config.team_names
+            ]
 
     def ensure_generation_zero(self, workers: Workers | None = None) -> None:
         """Every team starts from an untrained policy recorded as g0, which plays its scheduled matches
