@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from league.faults import crash_point
 from league.policy import TeamPolicy
 
 FORMAT = "coop-league-checkpoint"
@@ -124,6 +125,7 @@ def _write_atomic(data: bytes, final: Path) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        crash_point("checkpoint-write")  # the crash tests: a whole temporary file, not yet renamed
         os.replace(tmp, final)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
