@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from league.faults import crash_point
 from league.policy import TeamPolicy
 
 FORMAT = "coop-league-checkpoint"
@@ -125,6 +126,7 @@ def _write_atomic(data: bytes, final: Path) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        crash_point("checkpoint-write")  # the crash tests: a whole temporary file, not yet renamed
         os.replace(tmp, final)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -143,7 +145,9 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> dic
 
 def checkpoint_bytes(path: str | Path, expected_sha256: str | None = None) -> bytes:
     """A checkpoint file's bytes, to send elsewhere; a missing file, or bytes that do not match
-    `expected_sha256`, is a CheckpointError naming the file."""
+    `expected_sha256`, is a CheckpointError naming the file; so is no path at all (a database row without one)."""
+    if path is None or str(path) == "":
+        raise CheckpointError("no checkpoint path recorded: nothing to load")
     try:
         data = Path(path).read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):

@@ -1,5 +1,13 @@
 """Fault injection for the crash tests: named points where a test can kill the process exactly as a power cut
-or the OOM killer would. Unset (as always outside tests) every point does nothing."""
+or the OOM killer would. Unset (as always outside tests) every point does nothing.
+
+The points of `league train`, in the order a generation passes them:
+- `worker-train`: after each training iteration (in a Ray worker too: `LEAGUE_CRASH_ONCE` lets a retry live);
+- `before-save`: a generation trained, nothing of it written;
+- `checkpoint-write`: its checkpoint whole and fsynced in a temporary file, not yet renamed (any checkpoint);
+- `after-save`: its checkpoint in place, its row (and scheduled matches) not committed;
+- `between-matches`: some of a generation's scheduled matches stored, the next one not.
+`tests/test_resume.py` kills a league at each and checks that the rerun makes the uninterrupted league."""
 
 from __future__ import annotations
 

@@ -2,9 +2,14 @@
 
 Results stored here are the source of truth: ratings, tables and replays are all recomputed from them. The
 database runs in WAL mode, so `league generations` and the viewer read while `league train` writes, and a
-reader never blocks the writer (one writer at a time; others wait up to `BUSY_TIMEOUT_MS`). The schema
-changes only through the migrations below, applied on open and safe to rerun. Every multi-row write is one
-transaction: a crash leaves either all of it or none.
+reader never blocks the writer. One writer at a time: every write transaction starts with BEGIN IMMEDIATE
+(it takes the write lock first, so two writers never deadlock on a lock upgrade) and every connection waits
+up to `BUSY_TIMEOUT_MS` for its turn. The schema changes only through the migrations below, applied on open
+in one such transaction and safe to rerun (two processes opening a new file at once: one creates it, the
+other waits and finds it made). A database written by a newer version (a migration this one does not know) is
+refused before anything is written; a reader never creates a schema (an empty file or another program's
+database is refused). Every multi-row write is one transaction: a crash leaves either all of it or none.
+Integers SQLite cannot hold (outside -2**63..2**63-1) and damaged files are StoreErrors, one line each.
 
 Readable generation names are "league/team/gN" (or "team/gN" within a known league).
 """
@@ -25,6 +30,7 @@ from sqlite_utils import Database, Migrations
 from league.replays import Episode, episode_columns, episode_from_columns
 
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
 JSON_COLUMNS = {"game_kwargs", "config", "metrics", "seats"}
 PLAYER_KINDS = ("generation", "random", "scripted", "human")
 
@@ -36,9 +42,16 @@ class StoreError(Exception):
 # ---- migrations: append a new decorated function to change the schema; never edit an applied one ----
 
 migrations = Migrations("league")
+KNOWN_MIGRATIONS: list[str] = []
+"""Names of the migrations this version knows, in order; a database that has applied any other is newer."""
 
 
-@migrations()
+def migration(fn: Any) -> Any:
+    KNOWN_MIGRATIONS.append(fn.__name__)
+    return migrations()(fn)
+
+
+@migration
 def m001_leagues_teams_generations_players(db: Database) -> None:
     db.executescript(
         """
@@ -92,7 +105,7 @@ def m001_leagues_teams_generations_players(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m002_matches_results_episodes(db: Database) -> None:
     db.executescript(
         """
@@ -135,7 +148,7 @@ def m002_matches_results_episodes(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m003_partner_scores_generation_partners(db: Database) -> None:
     db.executescript(
         """
@@ -158,6 +171,23 @@ def m003_partner_scores_generation_partners(db: Database) -> None:
             score_ci REAL,
             created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
             PRIMARY KEY (generation_id, partner)
+        );
+        """
+    )
+
+
+@migration
+def m004_scheduled_matches(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE scheduled_matches (  -- a generation's matches, fixed in the transaction that records it
+            generation_id INTEGER NOT NULL REFERENCES generations(id),
+            position INTEGER NOT NULL,  -- order of play (0, 1, ...)
+            opponent TEXT NOT NULL,     -- player name: a generation's or a baseline's
+            played INTEGER NOT NULL,    -- matches the league had before it: decides its seeds
+            seeds INTEGER NOT NULL,
+            match_id INTEGER UNIQUE REFERENCES matches(id),  -- NULL until it is played and stored
+            PRIMARY KEY (generation_id, position)
         );
         """
     )
@@ -194,6 +224,52 @@ def _check_name(what: str, name: str) -> None:
         raise StoreError(f"{what} name {name!r} must be non-empty and contain no '/'")
 
 
+def _check_ints(values: dict[str, Any]) -> None:
+    """Integers SQLite cannot hold are a StoreError naming them (sqlite3 would raise an OverflowError)."""
+    for key, value in values.items():
+        if isinstance(value, int) and not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
+            raise StoreError(f"{key} {value} is out of range: the database holds integers from -2**63 to 2**63-1")
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+@contextlib.contextmanager
+def _errors(path: Path, doing: str) -> Iterator[None]:
+    """sqlite3's failures as one StoreError line: a lock held too long, a damaged file, a full disk, a number too
+    large. Constraint violations (IntegrityError) are left as they are: they are the caller's bug."""
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot {doing} {path}: {_first_line(e)}") from e
+    except OverflowError as e:
+        raise StoreError(f"cannot {doing} {path}: a number is out of range: the database holds integers from "
+                         f"-2**63 to 2**63-1") from e
+
+
+def _league_migrations(db: Database) -> list[str] | None:
+    """The league migrations applied to `db`, in order, or None when it has none (a new file, or another
+    program's database). Reads only."""
+    has_table = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                           [Migrations.migrations_table]).fetchone()[0]
+    if not has_table:
+        return None
+    names = [row[0] for row in db.execute(
+        f"SELECT name FROM {Migrations.migrations_table} WHERE migration_set = ? ORDER BY rowid", [migrations.name])]
+    return names or None
+
+
+def _refuse_newer(path: Path, applied: list[str] | None) -> None:
+    unknown = [name for name in applied or () if name not in KNOWN_MIGRATIONS]
+    if unknown:
+        raise StoreError(f"{path} was written by a newer version of coop-league: it has migration(s) "
+                         f"{', '.join(unknown)} that this version does not know; upgrade coop-league to use it")
+
+
 class Store:
     """One open league database. Create with `Store.open(path, create=...)`; `close()` when done."""
 
@@ -205,60 +281,104 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path, create: bool) -> Store:
-        """Open (or with `create`, create) the database at `path`, set its pragmas, apply pending migrations."""
+        """Open (or with `create`, create) the database at `path`, set its pragmas, apply pending migrations.
+
+        Refused, with nothing written: a database with a migration this version does not know (written by a
+        newer version), another program's SQLite database, and without `create` an empty file (readers never
+        create a schema). A file that is not SQLite or is damaged is a StoreError too."""
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(f"no database at {path} (run `league train` first)")
         if create and not path.parent.is_dir():
             raise StoreError(f"cannot create database {path}: directory {path.parent} does not exist")
+        if path.exists() and not path.is_file():
+            raise StoreError(f"cannot open database {path}: not a file")
         db = None
         try:
-            db = Database(path)
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.enable_wal()  # reads the header first: a non-SQLite file fails here
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = NORMAL")
-            migrations.apply(db)
-        except sqlite3.DatabaseError as e:
+            with _errors(path, "open database"):
+                db = Database(path)
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                applied = _league_migrations(db)  # reads the header first: a non-SQLite file fails here
+                _refuse_newer(path, applied)
+                if applied is None:
+                    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+                    if tables:
+                        raise StoreError(f"{path} is not a coop-league database: it holds another program's "
+                                         f"tables ({', '.join(tables[:5])})")
+                    if not create:
+                        raise StoreError(f"{path} is not a coop-league database: it is "
+                                         f"{'an empty file' if path.stat().st_size == 0 else 'an empty database'} "
+                                         f"(run `league train` to make one)")
+                db.enable_wal()
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA synchronous = NORMAL")
+                store = cls(db, path)
+                if applied != KNOWN_MIGRATIONS:
+                    with store.transaction():  # write lock first: a second process waits, then finds it done
+                        _refuse_newer(path, _league_migrations(db))
+                        migrations.apply(db)
+        except BaseException:
             if db is not None:
                 db.close()
-            raise StoreError(f"cannot open database {path}: {e}") from e
-        return cls(db, path)
+            raise
+        return store
 
     def close(self) -> None:
         self.db.close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One transaction; rolled back on any error. A database left locked too long becomes a StoreError."""
-        try:
-            with self.db.atomic():
+    def transaction(self) -> Iterator[None]:
+        """One write transaction, rolled back on any error; nested ones are savepoints of the outer one.
+
+        BEGIN IMMEDIATE takes the write lock at the start, waiting up to BUSY_TIMEOUT_MS for another writer
+        to finish: a transaction that began as a reader could not take it later without failing at once
+        ("database is locked"). A lock held too long, a full disk or a damaged file becomes a StoreError."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            with _errors(self.path, "write to"), self.db.atomic():
                 yield
-        except sqlite3.OperationalError as e:
-            raise StoreError(f"cannot write to {self.path}: {e}") from e
+            return
+        with _errors(self.path, "write to"):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
-        return [_decode(r) for r in self.db.query(sql, params)]
+        for value in params:
+            _check_ints({"value": value})
+        with _errors(self.path, "read"):
+            return [_decode(r) for r in self.db.query(sql, params)]
 
     # ---- leagues ----
 
     def ensure_league(self, name: str, game: str, game_kwargs: dict, config: dict) -> dict:
         """The league `name`, created if absent. An existing league keeps its game, kwargs and config."""
         _check_name("league", name)
-        with self._transaction():
+        with self.transaction():
             if not self._rows("SELECT id FROM leagues WHERE name = ?", [name]):
                 self.db["leagues"].insert(
                     dict(name=name, game=game, game_kwargs=_encode(game_kwargs), config=_encode(config))
                 )
-        league = self.league(name)
-        if league["game"] != game:
-            raise StoreError(f"league {name!r} plays {league['game']!r}, not {game!r}")
+            league = self.league(name)
+            if league["game"] != game:
+                raise StoreError(f"league {name!r} plays {league['game']!r}, not {game!r}")
         return league
 
     def league(self, name: str) -> dict:
         rows = self._rows("SELECT * FROM leagues WHERE name = ?", [name])
         if not rows:
-            known = ", ".join(r["name"] for r in self.db.query("SELECT name FROM leagues ORDER BY name"))
+            known = ", ".join(r["name"] for r in self._rows("SELECT name FROM leagues ORDER BY name"))
             raise StoreError(f"unknown league {name!r}; known leagues: {known or '(none)'}")
         return rows[0]
 
@@ -279,7 +399,8 @@ class Store:
     def ensure_team(self, league_id: int, name: str, seed: int, config: dict) -> dict:
         """The team `name` of the league, created if absent. An existing team keeps its seed and config."""
         _check_name("team", name)
-        with self._transaction():
+        _check_ints({"league id": league_id, "seed": seed})
+        with self.transaction():
             if not self._rows("SELECT id FROM teams WHERE league_id = ? AND name = ?", [league_id, name]):
                 self.db["teams"].insert(dict(league_id=league_id, name=name, seed=seed, config=_encode(config)))
         return self.team(league_id, name)
@@ -305,8 +426,19 @@ class Store:
     # ---- generations ----
 
     def latest_generation(self, team_id: int) -> dict | None:
+        _check_ints({"team id": team_id})
         rows = self._rows(_GENERATIONS_SQL + " WHERE g.team_id = ? ORDER BY g.number DESC LIMIT 1", [team_id])
-        return rows[0] if rows else None
+        return self._usable(rows[0]) if rows else None
+
+    def _usable(self, generation: dict) -> dict:
+        """A generation row whose checkpoint can be found and verified: a row without its path or sha256 (changed
+        outside coop-league) is a StoreError wherever it would be used, never a load without the hash check."""
+        missing = [column for column in ("checkpoint", "sha256")
+                   if not isinstance(generation[column], str) or not generation[column]]
+        if missing:
+            raise StoreError(f"generation {generation['name']} in {self.path} has no {' and no '.join(missing)} "
+                             f"recorded (the row was changed outside coop-league): its checkpoint cannot be verified")
+        return generation
 
     def add_generation(
         self,
@@ -328,7 +460,12 @@ class Store:
         `number` must be the team's latest number + 1 (0 for a team's first). An iteration's number is its
         "iteration" key if it has one, else its index in `iterations`.
         """
-        with self._transaction():
+        _check_ints({"team id": team_id, "generation number": number, "parent id": parent_id,
+                     "train steps": train_steps})
+        for what, value in (("checkpoint path", checkpoint), ("sha256", sha256)):
+            if not isinstance(value, str) or not value:
+                raise StoreError(f"a generation needs its {what}, got {value!r}")
+        with self.transaction():
             latest = self.latest_generation(team_id)
             expected = 0 if latest is None else latest["number"] + 1
             if number != expected:
@@ -370,10 +507,11 @@ class Store:
     def generation(self, name_or_id: str | int, league: str | None = None) -> dict:
         """A generation by id, by "league/team/gN", or by "team/gN" within `league`."""
         if isinstance(name_or_id, int) or name_or_id.isdigit():
+            _check_ints({"generation id": int(name_or_id)})
             rows = self._rows(_GENERATIONS_SQL + " WHERE g.id = ?", [int(name_or_id)])
             if not rows:
                 raise StoreError(f"no generation with id {name_or_id}")
-            return rows[0]
+            return self._usable(rows[0])
         parts = name_or_id.split("/")
         if len(parts) == 2 and league is not None:
             parts.insert(0, league)
@@ -384,12 +522,14 @@ class Store:
                 + ("" if league is None else " or 'team/gN'")
             )
         team = self.team(self.league(parts[0])["id"], parts[1])
+        _check_ints({"generation number": int(number[1])})
         rows = self._rows(_GENERATIONS_SQL + " WHERE g.team_id = ? AND g.number = ?", [team["id"], int(number[1])])
         if not rows:
-            latest = self.latest_generation(team["id"])
-            have = "no generations" if latest is None else f"generations g0..g{latest['number']}"
+            latest = self.teams(team["league_id"])
+            latest = next(t["latest"] for t in latest if t["id"] == team["id"])
+            have = "no generations" if latest is None else f"generations g0..g{latest}"
             raise StoreError(f"unknown generation {name_or_id!r}: team {parts[1]!r} has {have}")
-        return rows[0]
+        return self._usable(rows[0])
 
     def generations(self, league_id: int, team: str | None = None) -> list[dict]:
         """The league's generations (or one team's), oldest first within each team, each with its `name`."""
@@ -409,7 +549,7 @@ class Store:
         """A player of the league ('random', 'scripted', 'human:<name>', ...), created if absent."""
         if kind not in PLAYER_KINDS:
             raise StoreError(f"unknown player kind {kind!r}; kinds: {', '.join(PLAYER_KINDS)}")
-        with self._transaction():
+        with self.transaction():
             rows = self._rows("SELECT * FROM players WHERE league_id = ? AND name = ?", [league_id, name])
             if not rows:
                 self.db["players"].insert(
@@ -432,10 +572,26 @@ class Store:
 
     # ---- matches ----
 
-    def add_match(self, league_id: int, kind: str, player_a: int, player_b: int, result: Any) -> dict:
-        """A played match with its per-seed results and every episode's replay, in one transaction."""
+    def add_match(self, league_id: int, kind: str, player_a: int, player_b: int, result: Any,
+                  scheduled: tuple[int, int] | None = None) -> dict:
+        """A played match with its per-seed results and every episode's replay, in one transaction.
+
+        With `scheduled` = (generation id, position) the match fills that slot of the generation's schedule
+        (`schedule_matches`) in the same transaction, so a slot is played once however the run dies. A slot
+        already filled (by another process training the same league) stays as it is: its match is returned
+        and nothing is added."""
         rated = [o for o in result.outcomes if o is not None]
-        with self._transaction():
+        _check_ints({"league id": league_id, "player id": player_a, "player b id": player_b})
+        for seed in result.seeds:
+            _check_ints({"seed": seed})
+        with self.transaction():
+            if scheduled is not None:
+                slot = self._rows("SELECT match_id FROM scheduled_matches WHERE generation_id = ? AND position = ?",
+                                  list(scheduled))
+                if not slot:
+                    raise StoreError(f"generation {scheduled[0]} has no scheduled match {scheduled[1]}")
+                if slot[0]["match_id"] is not None:
+                    return self.match(slot[0]["match_id"])
             match_id = self.db["matches"].insert(dict(
                 league_id=league_id, kind=kind, player_a=player_a, player_b=player_b, seeds=len(result.seeds),
                 score_a=float(sum(rated)) if rated else None)).last_pk
@@ -445,7 +601,36 @@ class Store:
             per_side = len(result.episodes) // 2 if len(result.episodes) > 1 else 1
             self.db["episodes"].insert_all(dict(match_id=match_id, side=i // per_side, **episode_columns(e))
                                            for i, e in enumerate(result.episodes))
+            if scheduled is not None:
+                self.db.execute("UPDATE scheduled_matches SET match_id = ? WHERE generation_id = ? AND position = ?",
+                                [match_id, *scheduled])
         return self.match(match_id)
+
+    def match_count(self, league_id: int) -> int:
+        """How many matches the league has stored (of every kind): the next match's seeds follow from it."""
+        return self._rows("SELECT count(*) AS n FROM matches WHERE league_id = ?", [league_id])[0]["n"]
+
+    def schedule_matches(self, generation_id: int, opponents: Sequence[str], seeds: int) -> list[dict]:
+        """Fixes a new generation's matches (call it in the transaction that records the generation): the k-th
+        against `opponents[k]` with `seeds` seeds, the seeds of the match that follows `played + k`, `played`
+        being the league's matches now. A generation keeps the schedule it was given first. Returns it."""
+        _check_ints({"generation id": generation_id, "seeds": seeds})
+        with self.transaction():
+            generation = self.generation(generation_id)
+            if existing := self.scheduled_matches(generation_id):
+                return existing
+            played = self.match_count(generation["league_id"])
+            self.db["scheduled_matches"].insert_all(
+                dict(generation_id=generation_id, position=k, opponent=opponent, played=played + k, seeds=seeds)
+                for k, opponent in enumerate(opponents))
+        return self.scheduled_matches(generation_id)
+
+    def scheduled_matches(self, generation_id: int) -> list[dict]:
+        """A generation's scheduled matches in order of play: position, opponent, played (matches before it),
+        seeds, and match_id (None until it is played). Empty for generations recorded before schedules were
+        stored (and for an empty schedule)."""
+        return self._rows("SELECT * FROM scheduled_matches WHERE generation_id = ? ORDER BY position",
+                          [generation_id])
 
     _MATCHES_SQL = """
         SELECT m.*, pa.name AS name_a, pb.name AS name_b FROM matches m
@@ -454,6 +639,7 @@ class Store:
 
     def match(self, match_id: int) -> dict:
         """A match with its per-seed results."""
+        _check_ints({"match id": match_id})
         rows = self._rows(self._MATCHES_SQL + " WHERE m.id = ?", [match_id])
         if not rows:
             raise StoreError(f"no match with id {match_id}")
@@ -478,11 +664,13 @@ class Store:
 
     def rated_results(self, league_id: int) -> list[tuple[str, str, float]]:
         """Every rated seed of the league as (player a, player b, score of a): the input of the rating fit."""
-        rows = self.db.execute(
-            "SELECT pa.name, pb.name, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
-            "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
-            "WHERE m.league_id = ? AND r.outcome IS NOT NULL AND m.player_a != m.player_b",  # self-play: no info
-            [league_id]).fetchall()
+        _check_ints({"league id": league_id})
+        with _errors(self.path, "read"):
+            rows = self.db.execute(
+                "SELECT pa.name, pb.name, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
+                "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
+                "WHERE m.league_id = ? AND r.outcome IS NOT NULL AND m.player_a != m.player_b",  # self-play: no info
+                [league_id]).fetchall()
         return [(a, b, float(o)) for a, b, o in rows]
 
     def games_played(self, league_id: int) -> dict[str, int]:
@@ -505,7 +693,7 @@ class Store:
     def add_generation_partners(self, generation_id: int, partners: list[str]) -> None:
         """Records the partners a generation trained with (generation names or 'scripted'); rerunning with the
         same names adds nothing."""
-        with self._transaction():
+        with self.transaction():
             self.generation(generation_id)  # unknown id: StoreError
             for partner in partners:
                 if not partner:
@@ -524,7 +712,7 @@ class Store:
         columns = ("partner", "kind", "seats", "episodes", "team_return", "team_return_ci", "scripted_return",
                    "random_return", "score", "score_ci")
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with self._transaction():
+        with self.transaction():
             for row in rows:
                 record = {k: row.get(k) for k in columns}
                 self.db["partner_scores"].upsert(

@@ -1,12 +1,14 @@
 """The store: migrations, pragmas, generations and their names, transactions, errors that say what exists."""
 
+import hashlib
 import sqlite3
 import time
 
 import numpy as np
 import pytest
 
-from league.store import Store, StoreError
+from conftest import one_error_line
+from league.store import KNOWN_MIGRATIONS, Store, StoreError
 
 
 @pytest.fixture
@@ -37,7 +39,8 @@ def test_migrations_are_applied_once_and_rerunnable(tmp_path):
     applied = list(s.db.query("SELECT migration_set, name FROM _sqlite_migrations"))
     assert {r["migration_set"] for r in applied} == {"league"}
     names = [r["name"] for r in applied]
-    assert len(names) == len(set(names)) == 3  # each migration recorded exactly once
+    assert len(names) == len(set(names)) == len(KNOWN_MIGRATIONS) == 4  # each migration recorded exactly once
+    assert names == KNOWN_MIGRATIONS
     assert {"leagues", "teams", "generations", "training_metrics", "players"} <= set(s.db.table_names())
     s.close()
 
@@ -174,3 +177,124 @@ def test_unknown_names_list_what_exists(store, team):
     for bad in ("red/g0", "lg/red/4", "lg/red/g", "a/b/c/g1"):
         with pytest.raises(StoreError, match="bad generation name"):
             store.generation(bad)
+
+
+# ---- refusals: a newer database, files that are not ours, tampered rows, numbers SQLite cannot hold ----
+
+def cli(*args):
+    from click.testing import CliRunner
+
+    from league.cli import cli as league_cli
+
+    return CliRunner().invoke(league_cli, list(args))
+
+
+def snapshot(path):
+    """The database's bytes and any WAL/SHM files next to it."""
+    return {p.name: p.read_bytes() for p in sorted(path.parent.glob(path.name + "*"))}
+
+
+def test_a_database_of_a_newer_version_is_refused_and_left_untouched(tmp_path, store, team):
+    add(store, team, 0)
+    store.close()
+    path = tmp_path / "league.db"
+    con = sqlite3.connect(path)  # what a later version would have recorded: a migration this one does not know
+    con.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES "
+                "('league', 'm099_from_the_future', '2099-01-01 00:00:00+00:00')")
+    con.execute("ALTER TABLE generations RENAME COLUMN sha256 TO digest")  # ... and changed a column
+    con.commit()
+    con.close()
+    before = snapshot(path)
+    for create in (True, False):
+        with pytest.raises(StoreError, match=r"written by a newer version of coop-league: .*m099_from_the_future"
+                                             r".*; upgrade"):
+            Store.open(path, create=create)
+    assert snapshot(path) == before
+    one_error_line(cli("generations", "--db", str(path)), "newer version of coop-league", "upgrade")
+    one_error_line(cli("train", "--db", str(path), "--league", "lg", "--generations", "0"), "newer version")
+    assert snapshot(path) == before
+
+
+@pytest.mark.parametrize("kind", ["empty file", "SQLite database without tables"])
+def test_a_reader_never_makes_a_schema_in_an_empty_file(tmp_path, kind):
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    if kind != "empty file":
+        con = sqlite3.connect(path)
+        con.execute("PRAGMA user_version = 7")  # writes the header, nothing else
+        con.close()
+    content = path.read_bytes()
+    with pytest.raises(StoreError, match="not a coop-league database"):
+        Store.open(path, create=False)
+    for command in ("leagues", "generations", "ratings"):
+        one_error_line(cli(command, "--db", str(path)), "not a coop-league database")
+    assert [p.name for p in tmp_path.iterdir()] == ["empty.db"] and path.read_bytes() == content
+
+
+def test_another_programs_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    con.commit()
+    con.close()
+    before = snapshot(path)
+    for create in (True, False):
+        with pytest.raises(StoreError, match=r"not a coop-league database: .*another program's tables \(invoices\)"):
+            Store.open(path, create=create)
+    assert snapshot(path) == before
+
+
+def test_a_damaged_file_is_one_error_line(tmp_path, store, team):
+    rng = np.random.default_rng(0)
+    noise = tmp_path / "noise.db"
+    noise.write_bytes(rng.bytes(8192))
+    one_error_line(cli("leagues", "--db", str(noise)), "not a database")
+    add(store, team, 0)
+    root, page = store.db.execute("SELECT rootpage, (SELECT page_size FROM pragma_page_size()) FROM sqlite_master "
+                                  "WHERE name = 'generations'").fetchone()
+    store.close()
+    data = bytearray((tmp_path / "league.db").read_bytes())
+    damaged = tmp_path / "damaged.db"  # the schema reads well; the generations' page is random bytes
+    data[(root - 1) * page:root * page] = rng.bytes(page)
+    damaged.write_bytes(bytes(data))
+    one_error_line(cli("generations", "--db", str(damaged), "--league", "lg"), str(damaged), "malformed")
+    header_only = tmp_path / "header.db"  # a real header, then random pages
+    header_only.write_bytes(bytes(data[:100]) + rng.bytes(len(data) - 100))
+    one_error_line(cli("leagues", "--db", str(header_only)), str(header_only))
+
+
+@pytest.mark.parametrize("column", ["sha256", "checkpoint"])
+def test_a_generation_without_its_hash_or_path_is_refused_where_used(tmp_path, store, team, column):
+    from league.players import portable_player
+
+    checkpoint = tmp_path / "g0.pt"
+    checkpoint.write_bytes(b"weights")
+    g0 = store.add_generation(team["id"], 0, None, str(checkpoint), hashlib.sha256(b"weights").hexdigest(), {}, 0,
+                              0.0, {}, [])
+    store.db.execute(f"UPDATE generations SET {column} = NULL WHERE id = ?", [g0["id"]])
+    league = store.league("lg")
+    needle = rf"generation lg/red/g0 in .* has no {column} recorded"
+    for use in (lambda: store.generation("lg/red/g0"), lambda: store.generation(g0["id"]),
+                lambda: store.latest_generation(team["id"]), lambda: portable_player(store, league, "lg/red/g0"),
+                lambda: add(store, team, 1, parent_id=g0["id"])):
+        with pytest.raises(StoreError, match=needle):  # never a load that skips the hash check, never a crash
+            use()
+    one_error_line(cli("show", "lg/red/g0", "--db", str(store.path)), "lg/red/g0", column)
+    with pytest.raises(StoreError, match="needs its sha256"):
+        store.add_generation(team["id"], 1, None, "x.pt", None, {}, 0, 0.0, {}, [])
+
+
+def test_integers_sqlite_cannot_hold_are_store_errors(store, team):
+    too_big = 2**63
+    lid = team["league_id"]
+    for call in (lambda: store.generation(too_big), lambda: store.generation(str(too_big * 10)),
+                 lambda: store.generation(f"lg/red/g{too_big}"), lambda: store.match(too_big),
+                 lambda: store.latest_generation(-too_big - 1), lambda: store.ensure_team(lid, "blue", too_big, {}),
+                 lambda: store.teams(too_big), lambda: store.ensure_player(too_big, "random", "random"),
+                 lambda: store.add_generation(team["id"], too_big, None, "x.pt", "ab" * 32, {}, 0, 0.0, {}, []),
+                 lambda: store.add_generation(team["id"], 0, None, "x.pt", "ab" * 32, {}, too_big, 0.0, {}, [])):
+        with pytest.raises(StoreError, match="out of range"):
+            call()
+    assert store.db["generations"].count == 0 and [t["name"] for t in store.teams(lid)] == ["red"]
+    assert not store.db.conn.in_transaction
+    one_error_line(cli("show", str(too_big * 10), "--db", str(store.path)), "out of range")
