@@ -105,10 +105,6 @@ def training_iterations(d, team, number):
         con.close()
 
 
-@pytest.mark.xfail(strict=True, raises=ResumedLeagueDiffers, reason=(
-    "league/manager.py takes a generation's partner pool from what is recorded when its job is made: redone "
-    "after the crash, beta/g1 trains with alpha/g1 (recorded before the crash) and the scripted baseline, where "
-    "the uninterrupted league's beta/g1 trained alone"))
 def test_sigkill_mid_generation_and_at_saving_then_resume(league_dir, trained):
     d = league_dir
     # 1. killed in the middle of a generation: SIGKILL at the 3rd training iteration of beta/g1 (the rounds are
