@@ -79,7 +79,7 @@ def tamper(db: str, sql: str) -> None:
 
 @pytest.mark.parametrize("sql, needle", [
     ("UPDATE episodes SET actions = CAST(X'FFFEFF' || substr(actions, 4) AS BLOB) WHERE id = {first}", "out of range"),
-    ("UPDATE episodes SET actions = X'FFFEFF' || substr(actions, 4) WHERE id = {first}", "the database"),
+    ("UPDATE episodes SET actions = X'FFFEFF' || substr(actions, 4) WHERE id = {first}", "Could not decode"),
     ("UPDATE episodes SET seed = -5 WHERE id = {first}", "seed -5"),
     ("UPDATE episodes SET game = 'pursuit' WHERE id = {first}", "seats"),
     ("UPDATE episodes SET game_kwargs = '{\"N\": 2}' WHERE id = {first}", "seats"),
