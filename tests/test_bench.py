@@ -13,7 +13,7 @@ from league.cli import cli
 def test_bench_learn_reports_curve_thresholds_and_checkpoint(tmp_path):
     out = tmp_path / "spread.pt"
     config = tmp_path / "small.toml"  # small updates, so several fit in the 3 s budget even on a busy machine
-    config.write_text("[grpo]\ngroups = 8\ngroup_size = 4\n")
+    config.write_text("[grpo]\ngroups = 8\ngroup_size = 4\nthreads = 1\n")  # one thread: no waiting on a busy core
     result = CliRunner().invoke(cli, ["bench", "learn", "--minutes", "0.05", "--eval-every", "1", "--config",
                                       str(config), "--eval-episodes", "8", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
