@@ -44,6 +44,11 @@ def unbatchify(actions: np.ndarray, agents: Sequence[str], present: Sequence[str
     return out
 
 
+def joint_parts(nvec: Sequence[int]) -> np.ndarray:
+    """`(prod(nvec), len(nvec))` int64: row k is joint action k's parts, as `unbatchify` unravels it."""
+    return np.array(np.unravel_index(np.arange(int(np.prod(nvec))), tuple(nvec)), dtype=np.int64).T.copy()
+
+
 def guarded(spec: GameSpec, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
     """`call(*args, **kwargs)` of a game's env; anything it raises becomes one GameError line naming the game."""
     try:
@@ -68,6 +73,12 @@ class VectorBatch:
         self.alive = np.zeros((num_envs, len(self.agents)), dtype=bool)
         self.done = np.ones(num_envs, dtype=bool)
         self.last_obs = np.zeros((num_envs, len(self.agents), self.obs_dim), dtype=np.float32)  # (B, n, D)
+        # What `unbatchify` and `batchify` look up on every call, looked up once: each agent's row, and for
+        # MultiDiscrete roles the parts of every joint action.
+        self._rows = tuple(enumerate(self.agents))
+        self._index = {a: i for i, a in self._rows}
+        self._parts = {a: joint_parts(self.info.action_nvec[role_of(a)]) for a in self.agents
+                       if self.info.action_nvec.get(role_of(a))}
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         """Start every env from its seed; returns obs `(B, n_agents, obs_dim)` float32."""
@@ -76,7 +87,7 @@ class VectorBatch:
         obs = np.zeros((self.num_envs, len(self.agents), self.obs_dim), dtype=np.float32)
         for b, (env, seed) in enumerate(zip(self.envs, seeds)):
             o, _ = guarded(self.spec, "reset", env.reset, seed=int(seed))
-            obs[b] = batchify(o, self.agents, self.obs_dim)
+            self._fill(obs[b], o)
             self.alive[b] = [a in env.agents for a in self.agents]
         self.done[:] = False
         self.last_obs = obs
@@ -90,17 +101,33 @@ class VectorBatch:
         B, n = self.num_envs, len(self.agents)
         obs = np.zeros((B, n, self.obs_dim), dtype=np.float32)
         rewards = np.zeros((B, n), dtype=np.float32)
-        for b, env in enumerate(self.envs):
-            if self.done[b]:
-                continue
-            o, r, _, _, _ = guarded(self.spec, "step", env.step,
-                                     unbatchify(actions[b], self.agents, env.agents, self.info.action_nvec))
-            obs[b] = batchify(o, self.agents, self.obs_dim)
-            rewards[b] = batchify(r, self.agents)
-            self.alive[b] = [a in env.agents for a in self.agents]
-            self.done[b] = not env.agents
+        # Per env exactly `unbatchify` then `batchify` (tests/test_games.py checks it against single envs), with
+        # their lookups hoisted out of the loop: this loop is all the generic runner adds to the envs' own time.
+        index, parts, agents, alive, done = self._index, self._parts, self.agents, self.alive, self.done
+        rows = np.asarray(actions).tolist()  # Python numbers: indexing them is cheaper than numpy's scalars
+        for b in np.flatnonzero(~done).tolist():
+            env, row = self.envs[b], rows[b]
+            chosen = {}
+            for a in env.agents:
+                k = int(row[index[a]])
+                table = parts.get(a)
+                chosen[a] = k if table is None else table[k].copy() if 0 <= k < len(table) else \
+                    np.array(np.unravel_index(k, self.info.action_nvec[role_of(a)]), dtype=np.int64)
+            o, r, _, _, _ = guarded(self.spec, "step", env.step, chosen)
+            self._fill(obs[b], o)
+            rewards[b] = [float(r.get(a, 0.0)) for a in agents]
+            present = env.agents
+            alive[b] = [a in present for a in agents]
+            done[b] = not present
         self.last_obs = obs
-        return obs, rewards, self.done.copy()
+        return obs, rewards, done.copy()
+
+    def _fill(self, out: np.ndarray, values: dict[str, Any]) -> None:
+        """`batchify(values, agents, width)` written straight into `out` `(n, width)`, which holds zeros."""
+        for i, a in self._rows:
+            if a in values:
+                flat = np.asarray(values[a], dtype=np.float32).reshape(-1)
+                out[i, : flat.size] = flat
 
     def close(self) -> None:
         """Close every env (frees pygame surfaces some games hold)."""

@@ -139,3 +139,33 @@ def test_vector_batch_matches_single_envs_and_masks_gone_agents():
             assert done[b] == (not env.agents)
         saw_gone |= bool((~batch.alive & ~done[:, None]).any())
     assert saw_gone, "random knights and archers should die before the end in 300 cycles"
+
+
+def test_vector_batch_plays_multidiscrete_roles_and_early_ends_like_single_envs(monkeypatch):
+    """guide (docs/examples): roles with different spaces, a MultiDiscrete walker and episodes that end early,
+    stepped by the runner and by hand (`unbatchify` / `batchify` per env) from the same seeds and actions."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "docs" / "examples"))
+    spec = games.get("guide:SPEC")
+    seeds = list(range(16))
+    batch, refs = VectorBatch(spec, 16), [spec.make_env() for _ in seeds]
+    obs = batch.reset(seeds)
+    for b, (env, seed) in enumerate(zip(refs, seeds)):
+        np.testing.assert_array_equal(obs[b], batchify(env.reset(seed=seed)[0], batch.agents, batch.obs_dim))
+    rng = np.random.default_rng(3)
+    done, ended_early = np.zeros(16, dtype=bool), False
+    for t in range(spec.info().horizon):
+        actions = rng.integers(0, [4, 6], (16, 2))
+        obs, rew, now_done = batch.step(actions)
+        for b, env in enumerate(refs):
+            if done[b]:
+                assert not obs[b].any() and not rew[b].any() and now_done[b]
+                continue
+            o, r, *_ = env.step(unbatchify(actions[b], batch.agents, env.agents, spec.info().action_nvec))
+            np.testing.assert_array_equal(obs[b], batchify(o, batch.agents, batch.obs_dim))
+            np.testing.assert_array_equal(rew[b], batchify(r, batch.agents))
+            assert list(batch.alive[b]) == [a in env.agents for a in batch.agents] and now_done[b] == (not env.agents)
+        ended_early |= bool(now_done.any()) and t < spec.info().horizon - 1
+        done = now_done
+    assert done.all() and ended_early, "some random walkers should arrive before the last step"

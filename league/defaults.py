@@ -1,0 +1,72 @@
+"""GRPO settings for a game that declares nothing: your own game, named by entry point, with no preset and no
+batched core, so it trains on the generic vector runner (`games.vector.VectorBatch`: B real PettingZoo envs
+stepped in a Python loop) with the plain MLP.
+
+The defaults in `league.config.GRPOConfig` suit the built-in games on their batched cores, which step tens of
+thousands of games a second: 32 groups of 16 is a 10,240-step update for a 20-step game, played in a fraction
+of a second, and one pass over it is enough because fresh rollouts are cheap. On the vector runner the env is
+the cost (a few thousand steps a second for a small Python game), so the same update takes seconds and a run
+of 5 minutes makes only 50 to 100 of them. The cure is the usual one where samples are dear: more updates per
+env step and more use of each step.
+
+- **About 1,280 env steps per update** (`STEPS_PER_UPDATE`): groups of 8 rollouts, as many groups as fill
+  1,280 steps of the game's horizon, 4 to 32 of them (4 keeps enough start states in a long game's update).
+- **8 passes over each batch, in one minibatch** (PPO's reuse of samples; the clipped ratio keeps the later
+  passes near the policy that played).
+- **One torch thread**: the network and its batches are small (64 rollouts of an MLP 64 wide), so extra
+  threads do not speed up the matrix products and, on a machine whose cores are busy, wait on each other.
+
+Measured on cover and guide (docs/examples; README, "Your own game's defaults"). Nothing here depends on the
+meaning of the observation, only on the horizon, the number of agents and whether the game has a batched core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import games
+from games.spec import GameInfo, GameSpec
+
+STEPS_PER_UPDATE = 1280
+"""Env steps one update plays, roughly (groups are whole): a few updates a second on the vector runner."""
+GROUP_SIZE = 8
+"""G: rollouts per start state."""
+MIN_GROUPS, MAX_GROUPS = 4, 32
+"""Fewest start states per update (long games) and most (games of a step or two)."""
+EPOCHS = 8
+"""Passes over each batch of rollouts."""
+MAX_MINIBATCH = 16384
+"""Most agent-steps per gradient step (`GRPOConfig.minibatch_size`'s default): a long game's batch is split."""
+
+
+def generic_preset(spec: GameSpec, info: GameInfo) -> dict[str, Any]:
+    """GRPO settings (`GRPOConfig` field -> value) for a game that declares no preset and has no batched core,
+    chosen from its horizon and number of agents; `{}` for every other game (the built-in ones included, so
+    they keep their settings exactly).
+
+    groups = clamp(round(STEPS_PER_UPDATE / (GROUP_SIZE * horizon)), MIN_GROUPS, MAX_GROUPS), and the minibatch
+    is the whole batch (groups * GROUP_SIZE * horizon agent-steps per agent) up to MAX_MINIBATCH."""
+    if spec.preset or spec.batch_core is not None:
+        return {}
+    horizon, agents = max(1, int(info.horizon)), len(info.agents)
+    groups = min(MAX_GROUPS, max(MIN_GROUPS, round(STEPS_PER_UPDATE / (GROUP_SIZE * horizon))))
+    return {
+        "groups": groups,
+        "group_size": GROUP_SIZE,
+        "epochs": EPOCHS,
+        "minibatch_size": min(MAX_MINIBATCH, groups * GROUP_SIZE * horizon * agents),
+        "threads": 1,
+    }
+
+
+def generic_preset_for(data: dict[str, Any]) -> dict[str, Any]:
+    """`generic_preset` of the game (and options) that GRPO settings `data` name; `{}` when they name none (the
+    default game is a built-in one) or one that cannot be loaded, so validating the settings reports that in
+    its own words."""
+    if "game" not in data:
+        return {}
+    try:
+        spec = games.get(data["game"])
+        return generic_preset(spec, spec.info(**data.get("game_kwargs", {})))
+    except games.GameError:
+        return {}

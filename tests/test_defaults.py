@@ -1,0 +1,66 @@
+"""Defaults for a game that declares nothing (`league.defaults`): chosen from the horizon and the number of
+agents, and never for a game that has a preset or a batched core (the built-ins keep their settings)."""
+
+from pathlib import Path
+
+import pytest
+
+import games
+from games.spec import GameInfo, GameSpec
+from league.config import GRPOConfig
+from league.defaults import generic_preset, generic_preset_for
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+
+def info(horizon: int, agents: int) -> GameInfo:
+    names = tuple(f"walker_{i}" for i in range(agents))
+    return GameInfo(names, {"walker": names}, {"walker": (8,)}, {"walker": 5}, horizon, 10)
+
+
+BARE = GameSpec(name="bare", env_fn=lambda: None)  # declares nothing; the function never makes its env
+
+
+@pytest.mark.parametrize("horizon, agents, groups, minibatch", [
+    (20, 2, 8, 2560),  # 1280 / (8 * 20) = 8 groups; 8 * 8 * 20 * 2 agent-steps in one minibatch
+    (12, 2, 13, 2496),  # 1280 / 96 = 13.3 -> 13; 13 * 8 * 12 * 2
+    (1, 3, 32, 768),  # 160 groups, at most 32; 32 * 8 * 1 * 3
+    (100, 1, 4, 3200),  # 1.6 -> 2 groups, at least 4; 4 * 8 * 100
+    (900, 4, 4, 16384),  # 4 * 8 * 900 * 4 = 115,200 agent-steps, split in minibatches of 16,384
+])
+def test_groups_and_minibatch_follow_the_horizon_and_agents(horizon, agents, groups, minibatch):
+    assert generic_preset(BARE, info(horizon, agents)) == {
+        "groups": groups, "group_size": 8, "epochs": 8, "minibatch_size": minibatch, "threads": 1}
+
+
+def test_a_game_with_a_preset_or_a_batched_core_gets_nothing():
+    assert generic_preset(GameSpec(name="p", env_fn=lambda: None, preset={"lr": 0.01}), info(20, 2)) == {}
+    assert generic_preset(GameSpec(name="c", env_fn=lambda: None, batch_core=lambda B, **kw: None), info(20, 2)) == {}
+
+
+@pytest.mark.parametrize("name", games.names())
+def test_built_in_games_keep_their_settings(name):
+    spec = games.get(name)
+    assert generic_preset(spec, spec.info()) == {}
+    assert generic_preset_for({"game": name}) == {}
+
+
+def test_built_in_option_sets_without_a_core_keep_their_settings_too():
+    spread = games.get("simple_spread")
+    assert not spread.has_core(num_landmark_neighbors=2)  # else this test would not test the vector runner case
+    assert generic_preset_for({"game": "simple_spread", "game_kwargs": {"num_landmark_neighbors": 2}}) == {}
+
+
+def test_the_examples_get_valid_settings_from_their_horizon(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    cover = generic_preset_for({"game": "cover:SPEC"})  # horizon 20 (found by play), 2 walkers
+    assert (cover["groups"], cover["minibatch_size"]) == (8, 2560)
+    guide = generic_preset_for({"game": "guide:SPEC"})  # horizon 12 (found by play), a guide and a walker
+    assert (guide["groups"], guide["minibatch_size"]) == (13, 2496)
+    config = GRPOConfig.from_dict({**cover, "game": "cover:SPEC"})
+    assert (config.num_envs, config.epochs, config.threads) == (64, 8, 1)
+
+
+def test_no_game_or_an_unknown_one_gives_nothing_and_validation_says_why():
+    assert generic_preset_for({}) == {}
+    assert generic_preset_for({"game": "no_such_game"}) == {}
