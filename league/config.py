@@ -572,15 +572,17 @@ def with_preset(data: dict[str, Any]) -> dict[str, Any]:
     """GRPO settings `data` laid over the preset its game declares (`GameSpec.preset`; settings in `data` win).
     The defaults above suit the choose-and-steer teams (simple_spread, the listener, simple_reference's
     move-and-say); pursuit and knights_archers_zombies say in their modules why they differ. A game that
-    cannot be found is left to `validate`, which names it."""
+    cannot be found is left to `validate`, which names it. A game that declares no preset and has no batched
+    core gets `league.defaults.generic_preset`, chosen from its horizon and agents."""
     import games
+    from league.defaults import generic_preset_for
 
     game = data.get("game", GRPOConfig.game)
     try:
         preset = games.get(game).preset if isinstance(game, str) else {}
     except games.GameError:
         preset = {}
-    return {**preset, **data}
+    return {**preset, **generic_preset_for(data), **data}
 
 
 def typed(cls: Any, data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -68,5 +68,5 @@ def generic_preset_for(data: dict[str, Any]) -> dict[str, Any]:
     try:
         spec = games.get(data["game"])
         return generic_preset(spec, spec.info(**data.get("game_kwargs", {})))
-    except games.GameError:
+    except (games.GameError, TypeError, ValueError):  # bad options: validation says so in its own words
         return {}

@@ -58,7 +58,7 @@ def test_the_examples_get_valid_settings_from_their_horizon(monkeypatch):
     guide = generic_preset_for({"game": "guide:SPEC"})  # horizon 12 (found by play), a guide and a walker
     assert (guide["groups"], guide["minibatch_size"]) == (13, 2496)
     config = GRPOConfig.from_dict({**cover, "game": "cover:SPEC"})
-    assert (config.num_envs, config.epochs, config.threads) == (64, 8, 1)
+    assert (config.groups * config.group_size, config.epochs, config.threads) == (64, 8, 1)
 
 
 def test_no_game_or_an_unknown_one_gives_nothing_and_validation_says_why():
