@@ -132,7 +132,9 @@ def test_two_trainers_started_together_on_a_new_database_take_turns(tmp_path, re
     outputs = [p.communicate(timeout=600) for p in procs]
     for proc, (_, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
-    assert league_state(tmp_path) == reference
+    # Two writers interleave, so the rows may be recorded in another order; each is the uninterrupted league's.
+    generations, matches = league_state(tmp_path)
+    assert sorted(generations) == sorted(reference[0]) and sorted(matches) == sorted(reference[1])
 
 
 RACE = """
