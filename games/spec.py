@@ -309,6 +309,16 @@ def one_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+def guarded(spec: GameSpec, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    """`call(*args, **kwargs)` of a game's env; anything it raises becomes one GameError line naming the game."""
+    try:
+        return call(*args, **kwargs)
+    except GameError:
+        raise
+    except Exception as e:
+        raise GameError(f"{spec.name}: the env raised {type(e).__name__} in {what}: {one_line(e)}") from e
+
+
 def is_parallel_env(env: Any) -> bool:
     """Duck-typed PettingZoo ParallelEnv: what the league calls on one."""
     return all(hasattr(env, a) for a in ("possible_agents", "reset", "step", "observation_space", "action_space")) \
@@ -398,12 +408,7 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
             if nvec:
                 nvecs[role] = nvec
         fps = int(env.metadata.get("render_fps", 15)) if isinstance(getattr(env, "metadata", None), dict) else 15
-        try:
-            horizon = find_horizon(spec, env, kwargs)
-        except GameError:
-            raise
-        except Exception as e:  # the env raised while being played: one line, never a traceback
-            raise GameError(f"{spec.name}: the env raised {type(e).__name__} in reset or step: {one_line(e)}") from e
+        horizon = guarded(spec, "reset or step", find_horizon, spec, env, kwargs)
     finally:
         close_env(env)
     targets = spec.targets_fn(**kwargs) if spec.targets_fn else {}

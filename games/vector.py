@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from games.spec import GameError, GameSpec, close_env, one_line, role_of
+from games.spec import GameSpec, close_env, guarded, role_of
 
 
 def batchify(values: dict[str, Any], agents: Sequence[str], width: int | None = None) -> np.ndarray:
@@ -47,16 +47,6 @@ def unbatchify(actions: np.ndarray, agents: Sequence[str], present: Sequence[str
 def joint_parts(nvec: Sequence[int]) -> np.ndarray:
     """`(prod(nvec), len(nvec))` int64: row k is joint action k's parts, as `unbatchify` unravels it."""
     return np.array(np.unravel_index(np.arange(int(np.prod(nvec))), tuple(nvec)), dtype=np.int64).T.copy()
-
-
-def guarded(spec: GameSpec, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-    """`call(*args, **kwargs)` of a game's env; anything it raises becomes one GameError line naming the game."""
-    try:
-        return call(*args, **kwargs)
-    except GameError:
-        raise
-    except Exception as e:
-        raise GameError(f"{spec.name}: the env raised {type(e).__name__} in {what}: {one_line(e)}") from e
 
 
 class VectorBatch:
