@@ -244,48 +244,77 @@ def bench_league(workers: tuple[int, ...] = (1, 2), game: str = "simple_spread",
             "match_seeds": seeds, "rows": rows}
 
 
-def _burn(stop: Any) -> None:
-    """A CPU-bound process at normal priority, as another program on the machine would be: numpy and Python
-    arithmetic until told to stop."""
-    x = np.random.default_rng(0).random((256, 256))
+def _burn(stop: Any, go: Any) -> None:
+    """A CPU-bound process at normal priority, as another program on the machine would be: Python arithmetic on
+    one thread (numpy's matrix products would run on every core, i.e. be as many busy programs) while `go` is
+    set, until `stop` is."""
+    x = 0
     while not stop.is_set():
-        x = np.tanh(x @ x.T / 256.0)
+        if not go.wait(0.05):
+            continue
+        for i in range(100_000):
+            x = (x * 31 + i) % 1_000_003
 
 
-def bench_busy(config: Any, seconds: float = 20.0) -> dict[str, Any]:
+def bench_busy(config: Any, seconds: float = 20.0, rounds: int = 3) -> dict[str, Any]:
     """Training throughput (env steps/s) of `config` on an idle machine and beside one CPU-bound process at
-    normal priority, in one run: people train while they watch, play or work. Each side trains from the same
-    fresh start for `seconds`; the first update (allocation, caches) is not counted."""
+    normal priority, in one run: people train while they watch, play or work. The reference is the same config
+    on torch's default thread count, fixed (all cores: how training ran before `threads = 0` followed the
+    machine), measured in the same run. The four take turns, `rounds` times (so a machine whose speed drifts
+    affects all alike), each turn training from the same fresh start for `seconds / rounds`; the first update of
+    a turn (allocation, caches) is not counted."""
+    import dataclasses
     import multiprocessing
+    from collections import Counter
+
+    import torch
 
     from league.grpo import train
 
-    def rate() -> float:
-        """Env steps/s over the updates after the first: each update's steps over its own time."""
-        steps, spent, done = 0, 0.0, 0
+    default_threads = torch.get_num_threads()
+    reference = dataclasses.replace(config, threads=default_threads)
+    sides = {"idle": (config, False), "loaded": (config, True),
+             "reference_idle": (reference, False), "reference_loaded": (reference, True)}
+    totals = {side: {"steps": 0, "spent": 0.0, "threads": Counter()} for side in sides}
+
+    def turn(side: str) -> None:
+        """Trains for one turn, adding each update's steps and time (after the first) and its thread count."""
+        total, done = totals[side], 0
 
         def on_iteration(metrics: dict[str, float]) -> bool:
-            nonlocal steps, spent, done
+            nonlocal done
             made, done = metrics["env_steps"] - done, metrics["env_steps"]
             if metrics["iteration"] > 0:
-                steps, spent = steps + made, spent + made / metrics["steps_per_s"]
+                total["steps"] += made
+                total["spent"] += made / metrics["steps_per_s"]
+                total["threads"][torch.get_num_threads()] += 1  # the count this update ran with
             return False
 
-        train(config, max_seconds=seconds, on_iteration=on_iteration)
-        return steps / spent if spent else float("nan")
+        train(sides[side][0], max_seconds=seconds / rounds, on_iteration=on_iteration)
 
-    idle = rate()
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    burner = context.Process(target=_burn, args=(stop,), daemon=True)
+    stop, go = context.Event(), context.Event()
+    burner = context.Process(target=_burn, args=(stop, go), daemon=True)
     burner.start()
     try:
-        time.sleep(1.0)  # the other program is running before training starts
-        loaded = rate()
+        for _ in range(rounds):
+            for side, (_, loaded) in sides.items():
+                if loaded != go.is_set():
+                    go.set() if loaded else go.clear()
+                    time.sleep(0.5)  # the other program has started (or stopped) before training starts
+                turn(side)
+            go.clear()
     finally:
         stop.set()
         burner.join(timeout=10)
         if burner.is_alive():
             burner.kill()
-    return {"game": config.game, "threads": config.threads, "seconds": seconds, "idle_steps_per_s": idle,
-            "loaded_steps_per_s": loaded, "ratio": loaded / idle}
+        torch.set_num_threads(default_threads)
+    rate = {side: t["steps"] / t["spent"] if t["spent"] else float("nan") for side, t in totals.items()}
+    return {"game": config.game, "threads": config.threads, "default_threads": default_threads,
+            "seconds": seconds, "rounds": rounds,
+            **{f"{side}_steps_per_s": rate[side] for side in sides},
+            "ratio": rate["loaded"] / rate["idle"],
+            "reference_ratio": rate["reference_loaded"] / rate["reference_idle"],
+            "idle_vs_reference": rate["idle"] / rate["reference_idle"],
+            **{f"{side}_updates_by_threads": dict(sorted(totals[side]["threads"].items())) for side in sides}}

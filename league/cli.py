@@ -756,8 +756,17 @@ def bench_busy_cmd(game: str, game_options: tuple[str, ...], seconds: float, con
     if as_json:
         echo_json(report)
         return
-    click.echo(f"{game}: training {report['idle_steps_per_s']:,.0f} env steps/s idle, "
-               f"{report['loaded_steps_per_s']:,.0f} beside one CPU-bound process ({report['ratio']:.2f}x)")
+    r = report
+
+    def counts(side: str) -> str:
+        return ", ".join(f"{n} on {t}" for t, n in r[f"{side}_updates_by_threads"].items())
+
+    click.echo(f"{game}: training {r['idle_steps_per_s']:,.0f} env steps/s idle, {r['loaded_steps_per_s']:,.0f} "
+               f"beside one CPU-bound process ({r['ratio']:.2f}x); updates by thread count: idle "
+               f"{counts('idle')}, beside it {counts('loaded')}")
+    click.echo(f"reference, {r['default_threads']} threads fixed: {r['reference_idle_steps_per_s']:,.0f} idle, "
+               f"{r['reference_loaded_steps_per_s']:,.0f} beside it ({r['reference_ratio']:.2f}x); "
+               f"idle vs reference {r['idle_vs_reference']:.2f}x")
 
 
 @bench.command("ratings")

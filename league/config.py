@@ -87,7 +87,7 @@ LIMITS: dict[str, Range] = {
     "grpo.partner_seats": Range(1, 1000),  # and below the game's seat count (`GRPOConfig.validate`)
     "grpo.partner_pool": Range(0, 1000),
     "grpo.eps": Range(0.0, 1.0, low_open=True),
-    "grpo.threads": Range(0, 1024),  # 0 = torch's default
+    "grpo.threads": Range(0, 1024),  # 0 = follow the machine (one or two)
     # [league]
     "league.teams": Range(1, 8),  # one per name in TEAM_NAMES
     "league.generations": Range(0, 10_000),
@@ -421,8 +421,10 @@ class GRPOConfig:
     device: str = "cpu"
     """'cpu', 'cuda' or 'auto' (cuda when available)."""
     threads: int = 0
-    """torch CPU threads; 0 = torch's default (all cores; one per Ray worker). Set it (e.g. 1) for Ray workers to
-    train byte-identical generations to the serial run: sums over other thread counts round differently."""
+    """torch CPU threads. 0 = follow the machine: two while a second core is free of other programs, one while it
+    is not, decided before every update (league/cores.py); one and two threads give the same floats on CPU, so a
+    Ray worker (one thread) trains the serial run's generation byte for byte. N = exactly N threads (more than two
+    round differently from one)."""
 
     def __post_init__(self) -> None:
         """Every value checked against its type and limits (LIMITS) as the config is made; `validate` checks

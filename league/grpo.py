@@ -25,6 +25,7 @@ from tqdm import tqdm
 import games
 from games.rollout import Policy
 from league.config import GRPOConfig
+from league.cores import CoreShare, adaptive_allowed
 from league.policy import TeamPolicy
 
 
@@ -202,8 +203,10 @@ def train(
     # ---------------------------------------------------------------- settings (plumbing)
     cfg = config.validate()
     device = resolve_device(cfg.device)
+    threads_before = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    cores = CoreShare() if not cfg.threads and adaptive_allowed(device) else None  # threads follow the machine
     spec = games.get(cfg.game)
     info = spec.info(**cfg.game_kwargs)
     M, G, T, n = cfg.groups, cfg.group_size, info.horizon, len(info.agents)
@@ -242,6 +245,8 @@ def train(
     finished_return = float("nan")  # mean of the last M of them
     while True:
         tick = time.perf_counter()
+        if cores is not None:  # one thread while other programs hold a core: same floats, no waiting on a barrier
+            torch.set_num_threads(cores.pick())
         # ------------------------------------------------------------ grouped rollouts
         # Group m plays one state G times: rows m*G .. m*G+G-1 of the batch. The state is the start of seed s_m,
         # or, when branching, the state one of the group's rows reached (all G rows become copies of it).
@@ -368,6 +373,8 @@ def train(
             break
     bar.close()
     batch.close()
+    if cores is not None:
+        torch.set_num_threads(threads_before)
     result.seconds = time.perf_counter() - start
     result.optimizer_state = optimizer.state_dict()
     return result

@@ -29,8 +29,8 @@ try:
 except ImportError:
     psutil = None
 
-# threads = 1: a generation is then computed with the same floating-point sums in a worker (one CPU each) as in
-# the serial run, so equal checkpoints are byte-identical.
+# `threads` left at 0 (follow the machine): the serial run trains on one or two threads, a worker on one, and
+# one and two threads give the same floats, so equal checkpoints are byte-identical.
 TINY = """
 [league]
 teams = 2
@@ -43,7 +43,6 @@ opponents = ["parent", "other_teams", "top", "least_played", "random"]
 groups = 8
 group_size = 4
 hidden = 16
-threads = 1
 """
 
 

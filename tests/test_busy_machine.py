@@ -1,0 +1,129 @@
+"""A busy machine: with `threads = 0` training follows the machine (two torch threads while a second core is free,
+one while another program holds it), and that choice never changes what it trains."""
+
+import hashlib
+import json
+import os
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import league.grpo
+from league.cli import cli
+from league.config import GRPOConfig, with_preset
+from league.cores import CoreShare, adaptive_allowed
+from league.grpo import train
+
+needs_strict_mkl = pytest.mark.skipif(not adaptive_allowed(torch.device("cpu")),
+                                      reason="one and two threads agree bit for bit only with MKL's strict mode")
+
+
+def digest(policy: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for key, value in sorted(policy.state_dict().items()):
+        h.update(key.encode())
+        h.update(value.numpy().tobytes())
+    return h.hexdigest()
+
+
+def small(game: str, threads: int) -> GRPOConfig:
+    return GRPOConfig.from_dict({**with_preset({"game": game}), "groups": 8, "group_size": 8, "seed": 1,
+                                 "threads": threads})
+
+
+def test_importing_league_sets_mkl_strict_mode():
+    assert os.environ["MKL_CBWR"] == "AUTO,STRICT"
+
+
+@needs_strict_mkl
+@pytest.mark.parametrize("game", ["simple_spread", "simple_speaker_listener", "knights_archers_zombies"])
+def test_one_and_two_threads_train_the_same_weights(game):
+    one = digest(train(small(game, 1), max_env_steps=6000).policy)
+    two = digest(train(small(game, 2), max_env_steps=6000).policy)
+    assert one == two
+    assert one != digest(train(small(game, 1), max_env_steps=12000).policy)  # the digest does see training
+
+
+class Alternating:
+    """A CoreShare stand-in for a machine whose other programs come and go: 2, 1, 2, 1, ... threads."""
+
+    picks: list[int] = []
+
+    def __init__(self) -> None:
+        self.next = 2
+
+    def pick(self) -> int:
+        chosen, self.next = self.next, 3 - self.next
+        Alternating.picks.append(chosen)
+        return chosen
+
+
+@needs_strict_mkl
+def test_threads_that_change_between_updates_train_what_one_thread_trains(monkeypatch):
+    before = torch.get_num_threads()
+    fixed = digest(train(small("simple_spread", 1), max_env_steps=8000).policy)
+    monkeypatch.setattr(league.grpo, "CoreShare", Alternating)
+    changing = train(small("simple_spread", 0), max_env_steps=8000)
+    assert Alternating.picks[:4] == [2, 1, 2, 1] and len(changing.metrics) >= 4  # it did switch, update by update
+    assert digest(changing.policy) == fixed
+    assert torch.get_num_threads() == 1  # the fixed run's count: the adaptive run put back what it found
+    torch.set_num_threads(before)
+
+
+def test_a_fixed_thread_count_is_used_as_it_is(monkeypatch):
+    monkeypatch.setattr(league.grpo, "CoreShare", lambda: pytest.fail("threads = 1 must not follow the machine"))
+    seen = []
+    train(small("simple_spread", 1), max_env_steps=2000, on_iteration=lambda m: seen.append(torch.get_num_threads()))
+    assert seen and set(seen) == {1}
+
+
+def readings(*others_per_second: float, cpus: int = 2):
+    """Fake (wall, machine busy, own) readings one second apart: this process uses one core, others as given."""
+    wall = busy = own = 0.0
+    out = [(wall, busy, own)]
+    for others in others_per_second:
+        wall, own = wall + 1.0, own + 1.0
+        busy += 1.0 + others
+        out.append((wall, busy, own))
+    return out
+
+
+@pytest.mark.parametrize("others, expected", [(0.0, 2), (0.2, 2), (0.3, 1), (1.0, 1), (1.9, 1), (5.0, 1)])
+def test_core_share_gives_the_second_thread_only_while_its_core_is_free(monkeypatch, others, expected):
+    monkeypatch.setattr("psutil.cpu_count", lambda logical=True: 2)
+    values = iter(readings(others))
+    monkeypatch.setattr(CoreShare, "_read", lambda self: next(values))
+    share = CoreShare()
+    assert share.pick() == expected
+    assert share.others == pytest.approx(others)
+
+
+def test_core_share_never_asks_for_more_threads_than_cores_or_than_two(monkeypatch):
+    monkeypatch.setattr("psutil.cpu_count", lambda logical=True: 1)
+    values = iter(readings(0.0))
+    monkeypatch.setattr(CoreShare, "_read", lambda self: next(values))
+    assert CoreShare().pick() == 1
+    monkeypatch.setattr("psutil.cpu_count", lambda logical=True: 64)
+    values = iter(readings(0.0))
+    assert CoreShare().pick() == 2  # more threads than two would round differently from one
+
+
+def test_core_share_reads_this_machine():
+    share = CoreShare()
+    x = 0
+    for i in range(2_000_000):  # this process's own work is not another program's
+        x += i
+    assert share.pick() in (1, 2) and share.others >= 0.0
+
+
+def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run():
+    result = CliRunner().invoke(cli, ["bench", "busy", "--seconds", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    for side in ("idle", "loaded", "reference_idle", "reference_loaded"):
+        assert report[f"{side}_steps_per_s"] > 0
+        assert sum(report[f"{side}_updates_by_threads"].values()) >= 1
+    assert report["ratio"] == pytest.approx(report["loaded_steps_per_s"] / report["idle_steps_per_s"])
+    assert report["idle_vs_reference"] == pytest.approx(report["idle_steps_per_s"] / report["reference_idle_steps_per_s"])
+    assert set(report["reference_idle_updates_by_threads"]) == {str(report["default_threads"])}
