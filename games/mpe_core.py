@@ -101,6 +101,18 @@ class World:
         self.vel = np.zeros_like(self.pos)
         self.comm = np.zeros_like(self.comm)
 
+    def relabel(self, sigma: Sequence[int], words: bool = False) -> None:
+        """Landmark k becomes landmark sigma[k] in every game (and with `words`, word k becomes word sigma[k]
+        in what every agent is saying): the state of the relabelled game (`games.symmetry`)."""
+        sigma = np.asarray(sigma, dtype=np.int64)
+        landmarks = np.empty_like(self.landmarks)
+        landmarks[:, sigma] = self.landmarks
+        self.landmarks = landmarks
+        if words:
+            comm = self.comm.copy()
+            comm[..., sigma] = self.comm[..., : len(sigma)]
+            self.comm = comm
+
     def step(self, move: np.ndarray, say: np.ndarray | None = None) -> None:
         """One `_set_action` + `World.step`: move `(B, n)` in 0..4, say `(B, n)` word index.
 

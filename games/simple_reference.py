@@ -23,6 +23,7 @@ from mpe2 import simple_reference_v3
 from games import scripted, styles
 from games.mpe_core import Body, World, agent_positions
 from games.spec import GameSpec, KeyMap, Targets, Words
+from games.symmetry import LandmarkLayout, Symmetry, landmark_symmetries
 
 # Scenario.reset_world: landmark colours; each agent sees the colour of the landmark the *other* must reach.
 LANDMARK_COLOURS = np.array([[0.75, 0.25, 0.25], [0.25, 0.75, 0.25], [0.25, 0.25, 0.75]])  # (L, 3)
@@ -47,6 +48,13 @@ class ReferenceBatch:
         self.goals = self.world.start(seeds, goal_draws=2)  # (B, 2): agent i's goal_b
         self.steps = 0
         self.done[:] = False
+        return self._observe()
+
+    def relabel(self, sigma: Sequence[int]) -> np.ndarray:
+        """Landmark k (its colour, word k) becomes landmark sigma[k] in every game; returns the observations
+        `(B, 2, 21)`."""
+        self.world.relabel(sigma, words=True)
+        self.goals = np.asarray(sigma)[self.goals]
         return self._observe()
 
     def state(self) -> np.ndarray:
@@ -93,6 +101,13 @@ def landmark_targets(**kwargs: Any) -> dict[str, Targets]:
     return {"agent": Targets(velocity=0, first=2, count=3, moves=5)}
 
 
+def landmark_relabellings(info: Any, **kwargs: Any) -> list[Symmetry]:
+    """Relabel the 3 landmarks together with their colours and words 0..2 (words 3..9 stay): the landmarks
+    (obs 2..7), the goal colour (8..10), the word heard (11..13 of 11..20) and the word said."""
+    return landmark_symmetries(3, {"agent": LandmarkLayout(blocks=((2, 2), (8, 1), (11, 1)), words=True, moves=5)},
+                               info)
+
+
 SPEC = GameSpec(
     name="simple_reference",
     summary="two agents each know the other's goal landmark and must talk each other there (mpe2)",
@@ -113,4 +128,5 @@ SPEC = GameSpec(
     scripted=scripted.simple_reference,
     stubborn=styles.StubbornReference,
     agent_positions=agent_positions,
+    symmetries_fn=landmark_relabellings,
 )

@@ -25,6 +25,7 @@ from games import scripted, styles
 from games.mpe_core import Body, World, agent_positions
 from games.simple_spread import ARROWS
 from games.spec import GameSpec, KeyMap, Targets, Words
+from games.symmetry import LandmarkLayout, Symmetry, landmark_symmetries
 
 # Scenario.reset_world: landmark colours, the speaker sees the goal's.
 LANDMARK_COLOURS = np.array([[0.65, 0.15, 0.15], [0.15, 0.65, 0.15], [0.15, 0.15, 0.65]])  # (L, 3)
@@ -51,6 +52,13 @@ class SpeakerListenerBatch:
         self.goal = self.world.start(seeds, goal_draws=1)[:, 0]  # (B,) the listener's goal landmark
         self.steps = 0
         self.done[:] = False
+        return self._observe()
+
+    def relabel(self, sigma: Sequence[int]) -> np.ndarray:
+        """Landmark k (its colour, the word for it) becomes landmark sigma[k] in every game; returns the
+        observations `(B, 2, 11)`."""
+        self.world.relabel(sigma, words=True)
+        self.goal = np.asarray(sigma)[self.goal]
         return self._observe()
 
     def state(self) -> np.ndarray:
@@ -90,6 +98,13 @@ def make_batch(num_envs: int, **kwargs: Any) -> SpeakerListenerBatch | None:
     return SpeakerListenerBatch(num_envs, max_cycles=kwargs["max_cycles"])
 
 
+def landmark_relabellings(info: Any, **kwargs: Any) -> list[Symmetry]:
+    """Relabel the 3 landmarks together with their colours and the words: the speaker's goal colour (obs 0..2,
+    one channel per landmark) and its word; the listener's landmarks (2..7) and the word it hears (8..10)."""
+    return landmark_symmetries(3, {"speaker": LandmarkLayout(blocks=((0, 1),), words=True),
+                                   "listener": LandmarkLayout(blocks=((2, 2), (8, 1)))}, info)
+
+
 SPEC = GameSpec(
     name="simple_speaker_listener",
     summary="a speaker who sees the goal tells a listener who moves where to go (mpe2)",
@@ -110,4 +125,5 @@ SPEC = GameSpec(
     scripted=scripted.simple_speaker_listener,
     stubborn=styles.StubbornSpeakerListener,
     agent_positions=agent_positions,
+    symmetries_fn=landmark_relabellings,
 )

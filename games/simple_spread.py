@@ -27,6 +27,7 @@ from mpe2 import simple_spread_v3
 from games import scripted, styles
 from games.mpe_core import Body, World, agent_positions
 from games.spec import GameSpec, KeyMap, Targets
+from games.symmetry import LandmarkLayout, Symmetry, landmark_symmetries
 
 ARROWS = KeyMap(
     keys={"left": 1, "right": 2, "down": 3, "up": 4},
@@ -66,6 +67,11 @@ class SpreadBatch:
         self.world.start(seeds)
         self.steps = 0
         self.done[:] = False
+        return self._observe(self.world.to_landmarks())
+
+    def relabel(self, sigma: Sequence[int]) -> np.ndarray:
+        """Landmark k becomes landmark sigma[k] in every game; returns the observations `(B, N, obs_dim)`."""
+        self.world.relabel(sigma)
         return self._observe(self.world.to_landmarks())
 
     def state(self) -> np.ndarray:
@@ -125,6 +131,11 @@ def landmark_targets(**kwargs: Any) -> dict[str, Targets]:
     return {"agent": Targets(velocity=0, first=4, count=n, teammates=4 + 2 * n, teammate_count=n - 1)}
 
 
+def landmark_relabellings(info: Any, **kwargs: Any) -> list[Symmetry]:
+    """Any order of the N landmarks is the same game: each agent sees them (obs 4 .. 4 + 2N) in that order."""
+    return landmark_symmetries(kwargs["N"], {"agent": LandmarkLayout(blocks=((4, 2),))}, info)
+
+
 SPEC = GameSpec(
     name="simple_spread",
     summary="cooperative navigation: N agents cover N landmarks without colliding (mpe2)",
@@ -136,4 +147,5 @@ SPEC = GameSpec(
     scripted=scripted.simple_spread,
     stubborn=styles.StubbornSpread,
     agent_positions=agent_positions,
+    symmetries_fn=landmark_relabellings,
 )

@@ -210,6 +210,10 @@ class GameSpec:
     """`env -> agent -> (x, y)` pixels of its last `rgb_array` frame, so the viewer can ring a seat."""
     horizon: int | None = None
     """Most steps an episode lasts; None: the `max_cycles` option, else found by playing (see `GameInfo`)."""
+    symmetries_fn: Callable[..., list[Any]] | None = None
+    """`(info, **kwargs) -> [games.symmetry.Symmetry]`: the relabellings under which the game stays the same game
+    (identity first), for Other-Play training; its batched core must have `relabel(sigma)` so
+    `games.symmetry.check` can prove each one. None: the game declares none."""
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -254,6 +258,13 @@ class GameSpec:
     def team_reward_of(self, rewards: dict[str, float], agents: tuple[str, ...]) -> float:
         """Team reward of one PettingZoo step (agent -> reward dict; absent agents count 0)."""
         return float(self.team_reward(np.array([rewards.get(a, 0.0) for a in agents])))
+
+    def symmetries(self, **kwargs: Any) -> list[Any]:
+        """The game's declared symmetries for these kwargs (identity first); empty when it declares none or
+        these kwargs have no batched core to play them on."""
+        if self.symmetries_fn is None or not self.has_core(**kwargs):
+            return []
+        return list(self.symmetries_fn(self.info(**kwargs), **self.resolve_kwargs(kwargs)))
 
     def has_core(self, **kwargs: Any) -> bool:
         """Whether these kwargs get a vectorized core (else `batch` falls back to the generic runner)."""

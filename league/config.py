@@ -416,6 +416,13 @@ class GRPOConfig:
     worst with so far in this generation are drawn more often: weight 1 / rank, never-played ones first)."""
     partner_pool: int = 8
     """Most league generations in the pool: the other teams' latest first, then the most recent others."""
+    other_play: bool = False
+    """Other-Play (Hu et al., 2020): each group of rollouts draws one of the game's symmetries (a relabelling of
+    the landmarks, their colours and the words: `GameSpec.symmetries`), and every seat but one (drawn per group;
+    in a partnered group, the partner's) sees the game through it and acts in it. A code that pairs a word with
+    another landmark does not survive the relabelling, so the team learns word k = landmark k, the code a person
+    guesses. Groups keep one start, one partner and one symmetry. On in the word games' presets; needs a game
+    that declares symmetries."""
     eps: float = 1e-6
     """Added to the group std before dividing."""
     device: str = "cpu"
@@ -453,6 +460,10 @@ class GRPOConfig:
         if not 1 <= self.partner_seats < max(seats, 2):
             raise ConfigError(f"partner_seats must be int from 1 to {seats - 1} ({self.game} has {seats} "
                               f"seats and the team keeps at least one), got {self.partner_seats!r}", "partner_seats")
+        if self.other_play and len(spec.symmetries(**self.game_kwargs)) < 2:
+            raise ConfigError(f"other_play needs a game that declares symmetries and has a batched core to play "
+                              f"them on; {self.game} with these options has none: set other_play = false",
+                              "other_play")
         if self.branch_every and not hasattr(spec.batch(1, **self.game_kwargs), "clone_rows"):
             raise ConfigError(f"branch_every needs a batched core that can copy games (clone_rows); {self.game} "
                               f"with these options has none: set branch_every = 0", "branch_every")

@@ -143,6 +143,46 @@ def group_partners(cfg: GRPOConfig, pool: list[str], returns_with: list[list[flo
 
 
 @dataclass
+class View:
+    """What each seat of each row sees (Other-Play): the game itself, or the game through the symmetry its group
+    drew. The team and its partners act on what they see; the game gets their actions mapped back."""
+
+    obs_index: np.ndarray
+    """`(B, n, D)` gather index: the seen observation is `obs[..., obs_index]`."""
+    to_game: np.ndarray
+    """`(B, n, A)`: a seat's action a in what it sees is action `to_game[b, i, a]` in the game."""
+
+    def see(self, obs: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(obs, self.obs_index, axis=-1)  # (B, n, D)
+
+    def act(self, actions: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(self.to_game, actions[..., None], axis=-1)[..., 0]  # (B, n)
+
+
+def relabelled_view(symmetries: list[Any], roles: list[str], width: int, grouped: GroupPartners, G: int,
+                    generator: torch.Generator) -> View:
+    """Other-Play's draw for a new batch of episodes: each group one symmetry (uniform, the identity included)
+    and the seats that see through it: a partnered group's partner seats, else every seat but one drawn."""
+    M, n = len(grouped.who), len(roles)
+    drawn = torch.randint(len(symmetries), (M,), generator=generator, device=generator.device).cpu().numpy()
+    anchor = torch.randint(n, (M,), generator=generator, device=generator.device).cpu().numpy()  # (M,)
+    seats = np.arange(n)[None, :] != anchor[:, None]  # (M, n) self-play: all but the anchor
+    partnered = grouped.who >= 0
+    seats[partnered] = grouped.seats[::G][partnered]
+    A = max(len(a) for a in symmetries[0].actions.values())
+    obs_tables = np.stack([s.table(roles, width) for s in symmetries])  # (S, n, D)
+    to_game = np.tile(np.arange(A), (len(symmetries), n, 1))  # (S, n, A) identity past a role's actions
+    for k, s in enumerate(symmetries):
+        for i, role in enumerate(roles):
+            forward = s.actions[role]  # game action -> relabelled action
+            to_game[k, i, forward] = np.arange(len(forward))
+    chosen = np.where(seats, drawn[:, None], 0)  # (M, n) symmetry 0 is the identity
+    rows = np.repeat(chosen, G, axis=0)  # (B, n)
+    seat = np.arange(n)[None, :]
+    return View(obs_tables[rows, seat], to_game[rows, seat])
+
+
+@dataclass
 class Rollouts:
     """One pass's rollout buffers, allocated once for the longest pass (H steps) and reused; a pass of
     `steps` uses the first `steps` of them, zeroed first."""
@@ -214,6 +254,9 @@ def train(
     batch = spec.batch(B, **cfg.game_kwargs)
     generator = torch.Generator(device=device).manual_seed(first_train_seed(cfg.seed, seed_offset))
     pool = sorted(partners or {}) if cfg.partner_share > 0 else []  # names, in a fixed order
+    symmetries = spec.symmetries(**cfg.game_kwargs) if cfg.other_play else []  # identity first
+    roles = [info.role_of(a) for a in info.agents]
+    view: View | None = None  # Other-Play: what each seat sees, drawn with the partners
     returns_with: list[list[float]] = [[] for _ in pool]  # team returns of the groups with each partner
 
     # ---------------------------------------------------------------- policy, reference, optimizer
@@ -256,6 +299,8 @@ def train(
             obs_np = batch.reset(seeds)
             done = np.zeros(B, dtype=bool)
             grouped = group_partners(cfg, pool, returns_with, M, G, n, generator)
+            if symmetries:
+                view = relabelled_view(symmetries, roles, batch.obs_dim, grouped, G, generator)
             episodes, clock, trunk = episodes + 1, 0, np.zeros(M)
         else:  # branching: `source` was drawn at the end of the last segment
             batch.clone_rows(source)
@@ -265,14 +310,15 @@ def train(
         for t in range(steps):
             if done.all():
                 break
-            roll.obs[t] = torch.as_tensor(obs_np, device=device)
+            seen = obs_np if view is None else view.see(obs_np)  # (B, n, D) what each seat sees
+            roll.obs[t] = torch.as_tensor(seen, device=device)
             roll.alive[t] = torch.as_tensor(batch.alive & ~done[:, None], device=device)
             roll.actions[t], roll.old_logp[t] = policy.sample(roll.obs[t], generator)
-            act = roll.actions[t].cpu().numpy()  # (B, n)
+            act = roll.actions[t].cpu().numpy()  # (B, n) in what each seat sees
             for name, rows in grouped.rows:  # partners take their seats' actions
-                act[rows] = np.where(grouped.seats[rows], partners[name](obs_np[rows], info), act[rows])
+                act[rows] = np.where(grouped.seats[rows], partners[name](seen[rows], info), act[rows])
             roll.actions[t] = torch.as_tensor(act, device=device)
-            obs_np, rewards, now_done = batch.step(act)
+            obs_np, rewards, now_done = batch.step(act if view is None else view.act(act))
             roll.team_reward[t] = torch.as_tensor(np.where(done, 0.0, spec.team_reward(rewards)), device=device)
             done = now_done
         clock += steps
