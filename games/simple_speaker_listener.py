@@ -111,8 +111,10 @@ SPEC = GameSpec(
     env_fn=simple_speaker_listener_v4.parallel_env,
     options={"max_cycles": 25, "continuous_actions": False, "dynamic_rescaling": True},
     key_maps={
-        # The speaker has no silent action; with no key held it keeps saying word 0.
-        "speaker": KeyMap(keys={"1": 0, "2": 1, "3": 2}, idle=0, help="keys 1/2/3 say word A/B/C; no key = word A"),
+        # Words by the landmark they name in the natural code (word k = landmark k, what Other-Play teams learn).
+        # The speaker has no silent action; with no key held it keeps saying word 0 (red's).
+        "speaker": KeyMap(keys={"r": 0, "g": 1, "b": 2, "1": 0, "2": 1, "3": 2}, idle=0,
+                          help="R/G/B (or 1/2/3) say the red/green/blue landmark's word (A/B/C); no key = red"),
         "listener": ARROWS,
     },
     batch_core=make_batch,

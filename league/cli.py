@@ -583,15 +583,23 @@ def crossplay_cmd(league_name: str, db: str, as_json: bool) -> None:
 
     Example: league crossplay --json
     """
-    from league.reports import crossplay, partner_table
+    from league.evaluate import eval_seeds, play, random_policy
+    from league.reports import crossplay, crossplay_ratio, partner_table
 
     with opened(db) as store:
         league = store.league(league_name)
         names, matrix = crossplay(store, league)
         partners = partner_table(store, league)
     cells = [[None if v != v else round(float(v), 3) for v in row] for row in matrix]
+    ratio = None
+    if names:
+        spec = games.get(league["game"])
+        info = spec.info(**league["game_kwargs"])
+        random_return = float(play(league["game"], random_policy(info, 0), eval_seeds(64), league["game_kwargs"],
+                                   reference_env=not spec.has_core(**league["game_kwargs"])).mean())
+        ratio = crossplay_ratio(names, matrix, random_return)
     if as_json:
-        echo_json({"players": names, "matrix": cells, "partners": partners})
+        echo_json({"players": names, "matrix": cells, "crossplay_ratio": ratio, "partners": partners})
         return
     if not names:
         click.echo("no mixed-team matches yet (league match A B --mixed)")
@@ -601,6 +609,10 @@ def crossplay_cmd(league_name: str, db: str, as_json: bool) -> None:
         for i, (name, row) in enumerate(zip(names, cells)):
             click.echo(f"{name:<{width}}" + "".join(f"{'-' if v is None else f'{v:.2f}':>9}" for v in row)
                        + f"  [{i}]")
+        if ratio is not None and ratio["ratio"] is not None:
+            click.echo(f"cross-play / self-play, players of different teams: {ratio['ratio']:.2f} (cross-play "
+                       f"{ratio['cross_play']:.2f}, self-play {ratio['self_play']:.2f}, random {ratio['random']:.2f}; "
+                       f"gains over random, {ratio['pairs']} cells)")
     if partners:
         click.echo("\npartner scores (partners never trained with; 1 = scripted, 0 = random with the same partner):")
         for r in partners:

@@ -110,6 +110,19 @@ def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = N
     return WordMeanings(game, names, drawn, says, goes, hears)
 
 
+def is_natural(meanings: WordMeanings | None, consistency: float = 0.75) -> bool:
+    """Whether a code is the natural one, the one a person guesses: every speaker says word k for landmark k
+    and every listener goes to landmark k when it hears word k, each in at least `consistency` of the episodes.
+    Other-Play training (`other_play`) leaves no other code standing."""
+    if meanings is None or not (meanings.says or meanings.goes):
+        return False
+    said = all(m.value == goal and m.consistency >= consistency
+               for code in meanings.says.values() for goal, m in code.items())
+    heard = all(m.value == word and m.consistency >= consistency
+                for code in meanings.goes.values() for word, m in code.items() if word < len(meanings.landmarks))
+    return said and heard
+
+
 def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]:
     """One line per entry of the code, as the viewer shows it: "speaker_0 sends B for red  100%", "listener_0
     hears A: goes to green  98%" (words as the game writes them on screen, then the share of episodes that
@@ -122,8 +135,11 @@ def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]
     if meanings is None:
         return []
     place = meanings.landmarks
-    heard = games.get(meanings.game).words.hears.get(you or "")  # the seat you listen to, if any
     lines = []
+    if is_natural(meanings):  # the one thing a person needs to know: say what you see, hear what is said
+        names = ", ".join(f"{LETTERS[k]} = {name}" for k, name in enumerate(place))
+        lines.append(f"natural code: each word names its landmark ({names})")
+    heard = games.get(meanings.game).words.hears.get(you or "")  # the seat you listen to, if any
     for seat, code in meanings.says.items():
         if seat == heard:  # what you hear, in the order you look it up: by word
             lines += [f"{seat} sends {LETTERS[m.value]}: you go to {place[goal]}  {m.consistency:.0%}"

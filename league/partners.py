@@ -221,10 +221,21 @@ def score_generation(store: Store, league: dict[str, Any], name: str, seeds: int
     return generation, scores
 
 
+NATURAL_SCORE = 0.9
+"""A generation whose score with the `natural` style reaches this plays the code a person guesses."""
+
+
 def best_partner(store: Store, league: dict[str, Any]) -> tuple[str, str]:
-    """The generation `league play` pairs a person with when none is given, and one line that says why: the
-    best mean style-partner score stored; without any, the top-rated generation (the newest if none is
+    """The generation `league play` pairs a person with when none is given, and one line that says why: in a
+    word game the best-scored with the `natural` style if one reaches NATURAL_SCORE (its code is the one a
+    person guesses); else the best mean style-partner score stored; without any, the top-rated generation (the newest if none is
     rated yet)."""
+    natural = [r for r in store.league_partner_scores(league["id"])
+               if r["partner"] == "natural" and r["score"] is not None and r["score"] >= NATURAL_SCORE]
+    if natural:  # word games: a partner whose code a person guesses (word k names landmark k) comes first
+        pick = max(natural, key=lambda r: (r["score"], r["generation"]))
+        return pick["generation"], (f"playing with {pick['generation']}: its code is the natural one (word k names "
+                                    f"landmark k; natural-style partner score {pick['score']:.2f})")
     best = store.best_partner_generation(league["id"])
     if best is not None:
         return best["name"], (f"playing with {best['name']}: the league's best partner score "

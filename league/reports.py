@@ -45,6 +45,26 @@ def crossplay(store: Store, league: dict[str, Any]) -> tuple[list[str], np.ndarr
     return names, matrix
 
 
+def crossplay_ratio(names: list[str], matrix: np.ndarray, random_return: float) -> dict[str, Any] | None:
+    """Cross-play against self-play for players of different teams (independent lineages, trained from other
+    seeds), the zero-shot-coordination check of whether conventions are shared or private: `ratio` = (mean
+    cross-play return - random) / (mean self-play return of the same pairs - random), 1.0 when two teams play
+    together as well as each with itself, 0 when no better than random (returns may be negative, so the gains
+    over random play are compared). None without a cell for two teams that both have a self-play return."""
+    team = [name.split("/")[-2] if name.count("/") >= 1 else name for name in names]  # league/team/gN
+    cross, own = [], []
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if team[i] != team[j] and not np.isnan(matrix[i, j]) and not np.isnan(matrix[i, i] + matrix[j, j]):
+                cross.append(matrix[i, j])
+                own.append((matrix[i, i] + matrix[j, j]) / 2)
+    if not cross:
+        return None
+    xp, sp = float(np.mean(cross)), float(np.mean(own))
+    ratio = (xp - random_return) / (sp - random_return) if sp - random_return > 1e-9 else None
+    return {"pairs": len(cross), "cross_play": xp, "self_play": sp, "random": random_return, "ratio": ratio}
+
+
 def partner_table(store: Store, league: dict[str, Any]) -> list[dict[str, Any]]:
     """Stored partner scores (`league partners`) of the league's generations, one row per (generation, partner)."""
     keys = ("generation", "partner", "kind", "episodes", "team_return", "team_return_ci", "score", "score_ci")

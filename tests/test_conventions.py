@@ -112,9 +112,9 @@ def test_describe_says_what_to_do_from_your_seat():
     code = permuted_speaker_listener(SL_PERM)
     listener = word_meanings(code, "simple_speaker_listener", seats=["listener_0"])
     assert describe(listener, you="speaker_0") == [
-        "key 1 sends A: listener_0 goes to green  100%",
-        "key 2 sends B: listener_0 goes to blue  100%",
-        "key 3 sends C: listener_0 goes to red  100%",
+        "key r/1 sends A: listener_0 goes to green  100%",
+        "key g/2 sends B: listener_0 goes to blue  100%",
+        "key b/3 sends C: listener_0 goes to red  100%",
     ]
     speaker = word_meanings(code, "simple_speaker_listener", seats=["speaker_0"])
     assert describe(speaker, you="listener_0") == [  # by word, as you look it up
@@ -200,3 +200,17 @@ def test_unsure_shares_are_drawn_in_amber():
         assert 200 < width < 600
         pixels = pygame.surfarray.array3d(surface)
         assert (pixels == UNSURE_COLOUR).all(axis=-1).any() == amber
+
+
+@pytest.mark.parametrize("game, permuted", [("simple_speaker_listener", permuted_speaker_listener(SL_PERM)),
+                                            ("simple_reference", permuted_reference(REF_PERM))])
+def test_the_natural_code_is_named_as_such_and_a_private_one_is_not(game, permuted):
+    from league.conventions import is_natural
+
+    natural = word_meanings(games.get(game).scripted, game)
+    assert is_natural(natural)
+    assert describe(natural)[0] == "natural code: each word names its landmark (A = red, B = green, C = blue)"
+    private = word_meanings(permuted, game)
+    assert not is_natural(private)
+    assert not any(line.startswith("natural code") for line in describe(private))
+    assert not is_natural(word_meanings(random_policy(games.get(game).info(), 0), game))

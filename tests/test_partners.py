@@ -348,6 +348,13 @@ def test_play_picks_the_best_partner_by_stored_score(lg, run):
     name, why = best_partner(store, league)
     assert name == "default/alpha/g1" and "0.90" in why
     assert store.best_partner_generation(league["id"])["partner_score"] == pytest.approx(0.9)
+    # A word game's partner whose code a person guesses (natural style >= 0.9) comes before a better mean.
+    natural = {**score("beta/g2", 0.92), "partner": "natural"}
+    store.add_partner_scores(store.generation("default/beta/g2")["id"], [natural])
+    name, why = best_partner(store, league)
+    assert name == "default/beta/g2" and "natural one" in why and "0.92" in why
+    store.add_partner_scores(store.generation("default/alpha/g2")["id"], [{**natural, "score": 0.85}])
+    assert best_partner(store, league)[0] == "default/beta/g2"  # 0.85 is not natural enough to count
     store.ensure_league("empty", "simple_spread", {}, {})
     with pytest.raises(StoreError, match="no generations"):
         best_partner(store, store.league("empty"))

@@ -66,3 +66,36 @@ def test_bad_plot_and_format_are_usage_errors(league, tmp_path):
     runner = CliRunner()
     assert runner.invoke(cli, ["plot", "elo", "--out", str(tmp_path / "x.png")]).exit_code == 2
     assert runner.invoke(cli, ["export", "--format", "xml"]).exit_code == 2
+
+
+def test_crossplay_ratio_compares_gains_over_random_of_different_teams_only():
+    from league.reports import crossplay_ratio
+
+    names = ["x/alpha/g1", "x/alpha/g2", "x/beta/g1"]
+    nan = float("nan")
+    matrix = np.array([[-10.0, -12.0, -30.0],
+                       [-12.0, -14.0, nan],
+                       [-30.0, nan, -10.0]])
+    ratio = crossplay_ratio(names, matrix, random_return=-50.0)
+    # alpha/g1 x beta/g1 only (both ways): cross -30, self (-10 + -10) / 2; alpha's own pair is not cross-play
+    assert ratio["pairs"] == 2 and ratio["cross_play"] == -30.0 and ratio["self_play"] == -10.0
+    assert ratio["ratio"] == pytest.approx((-30 + 50) / (-10 + 50))
+    assert crossplay_ratio(names[:2], matrix[:2, :2], -50.0) is None  # one team: nothing to compare
+
+
+def test_crossplay_command_reports_the_ratio(league):
+    store, lg, d = league
+    result = CliRunner().invoke(cli, ["crossplay", "--json", "--db", str(d / "league.db")])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    names, matrix = data["players"], np.array([[np.nan if v is None else v for v in row] for row in data["matrix"]])
+    ratio = data["crossplay_ratio"]
+    a, b = names.index("default/alpha/g1"), names.index("default/beta/g1")
+    assert ratio["cross_play"] == pytest.approx(matrix[a, b], abs=1e-3)
+    gain = ratio["self_play"] - ratio["random"]  # this tiny league's teams may be no better than random yet
+    expected = (ratio["cross_play"] - ratio["random"]) / gain if gain > 1e-9 else None
+    assert ratio["ratio"] == (pytest.approx(expected) if expected is not None else None)
+    text = CliRunner().invoke(cli, ["crossplay", "--db", str(d / "league.db")]).output
+    assert ("cross-play / self-play" in text) == (expected is not None)
+    if expected is not None:
+        assert f"cross-play / self-play, players of different teams: {expected:.2f}" in text
