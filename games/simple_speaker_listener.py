@@ -128,4 +128,7 @@ SPEC = GameSpec(
     stubborn=styles.StubbornSpeakerListener,
     agent_positions=agent_positions,
     symmetries_fn=landmark_relabellings,
+    # Other-Play: partners see the game through a random relabelling of landmarks, colours and words, so the one
+    # code that survives is word k = landmark k, the one a person guesses (README, "Words a person can guess").
+    preset={"other_play": True},
 )

@@ -664,6 +664,9 @@ def partners_cmd(generation: str, seeds: int, only: tuple[str, ...], reference_e
     for s in scores:
         click.echo(f"  {s.partner:<24} {s.kind:<10} {plus_minus(s.team_return, s.team_return_ci):>18}   "
                    f"{plus_minus(s.score, s.score_ci):>16}")
+        if len(s.seat_scores) > 1:  # the partner in one seat at a time
+            click.echo("    by seat: " + ", ".join(f"{seat} {plus_minus(v, h)}" for seat, (v, h)
+                                                 in zip(s.seats, s.seat_scores)))
     if scores and scores[0].scripted_return is None:
         click.echo(f"{g['name'].split('/')[0]}'s game has no scripted plan: no partner scores (score = gain over "
                    f"random / the scripted plan's gain), team returns only")

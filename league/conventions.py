@@ -137,8 +137,8 @@ def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]
     place = meanings.landmarks
     lines = []
     if is_natural(meanings):  # the one thing a person needs to know: say what you see, hear what is said
-        names = ", ".join(f"{LETTERS[k]} = {name}" for k, name in enumerate(place))
-        lines.append(f"natural code: each word names its landmark ({names})")
+        lines.append("natural code: each word names its landmark")
+        lines.append("  ".join(f"{LETTERS[k]} = {name}" for k, name in enumerate(place)))
     heard = games.get(meanings.game).words.hears.get(you or "")  # the seat you listen to, if any
     for seat, code in meanings.says.items():
         if seat == heard:  # what you hear, in the order you look it up: by word

@@ -28,7 +28,7 @@ Episodes play on the game's batched core (parity-tested against PettingZoo) unle
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -71,6 +71,9 @@ class PartnerScore:
     score: float | None
     """Normalized: 1.0 = the scripted baseline with this partner, 0.0 = random play with it; None: undefined."""
     score_ci: float | None
+    seat_scores: list[tuple[float | None, float | None]] = field(default_factory=list)
+    """(score, 95% half-width) with the partner in each seat alone, in `seats` order: a team may play well with
+    a partner who speaks and badly with one who listens. Shown by `league partners`, not stored."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,19 +129,23 @@ def partner_scores(game: str, game_kwargs: dict[str, Any], team: Policy, partner
     styles = set(style_names(spec))
     out = []
     for name, make in partners.items():
-        with_team, with_random = (  # (S,) each, the mean over the seats
-            seat_returns(game, game_kwargs, policy, make(PARTNER_SEED), seeds, reference_env).mean(axis=1)
+        by_seat, random_by_seat = (  # (S, n) each: the partner in seat k of column k
+            seat_returns(game, game_kwargs, policy, make(PARTNER_SEED), seeds, reference_env)
             for policy in (team, random_policy(info, PARTNER_SEED)))
+        with_team, with_random = by_seat.mean(axis=1), random_by_seat.mean(axis=1)  # (S,) the mean over seats
         mean, half = mean_interval(with_team)
         score = score_half = scripted_mean = None
+        seat_scores: list[tuple[float | None, float | None]] = []
         if scripted is not None:
-            with_scripted = seat_returns(game, game_kwargs, scripted, make(PARTNER_SEED), seeds,
-                                         reference_env).mean(axis=1)
+            scripted_by_seat = seat_returns(game, game_kwargs, scripted, make(PARTNER_SEED), seeds, reference_env)
+            with_scripted = scripted_by_seat.mean(axis=1)
             score, score_half = score_with_interval(with_team, with_scripted, with_random)
             scripted_mean = float(with_scripted.mean())
+            seat_scores = [score_with_interval(by_seat[:, k], scripted_by_seat[:, k], random_by_seat[:, k])
+                           for k in range(by_seat.shape[1])]
         out.append(PartnerScore(name, "style" if name in styles else "generation", list(info.agents),
                                 len(seeds) * len(info.agents), mean, half, scripted_mean,
-                                float(with_random.mean()), score, score_half))
+                                float(with_random.mean()), score, score_half, seat_scores))
     return out
 
 

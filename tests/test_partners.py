@@ -213,6 +213,23 @@ def test_scripted_team_scores_one_and_random_zero(game):
         assert s.score == pytest.approx(1.0) and s.score_ci == pytest.approx(0.0)
         assert s.team_return == pytest.approx(s.scripted_return) and s.scripted_return > s.random_return
         assert s.seats == list(info.agents) and s.episodes == 6 * len(info.agents)
+        assert len(s.seat_scores) == len(info.agents)  # the partner in each seat alone scores one too
+        defined = [(v, h) for v, h in s.seat_scores if v is not None]  # a seat where scripted is surely better
+        assert defined and all(v == pytest.approx(1.0) and h == pytest.approx(0.0) for v, h in defined)
+    # a team whose speaker says the natural words but whose listener reads a private code: it plays well with a
+    # natural partner who listens, badly with one who speaks; the seats say so, the mean over them would not
+    if game == "simple_speaker_listener":
+        from tests.test_conventions import SL_PERM, permuted_speaker_listener
+
+        private = permuted_speaker_listener(SL_PERM)
+
+        def half_natural(obs, info):
+            return np.stack([games.get(game).scripted(obs, info)[:, 0], private(obs, info)[:, 1]], axis=1)
+
+        natural = {"natural": style_partners(game, info)["natural"]}
+        scored = partner_scores(game, kwargs, half_natural, natural, seeds)[0]
+        partner_speaks, partner_listens = (v for v, _ in scored.seat_scores)  # seats: speaker_0, listener_0
+        assert partner_listens == pytest.approx(1.0) and partner_speaks < 0.5
     # random play seeded like the baseline is the baseline: exactly 0; seeded otherwise, 0 within the interval
     slow = {"slow": style_partners(game, info)["slow"]}
     same = partner_scores(game, kwargs, random_policy(info, PARTNER_SEED), slow, seeds)[0]
@@ -301,7 +318,8 @@ def test_partners_json_shape(run):
     assert data["generation"] == "default/beta/g1" and data["seeds"] == 2
     assert [p["partner"] for p in data["partners"]] == ["slow", "slips", "stubborn", "default/alpha/g2"]
     assert set(data["partners"][0]) == {"partner", "kind", "seats", "episodes", "team_return", "team_return_ci",
-                                        "scripted_return", "random_return", "score", "score_ci"}
+                                        "scripted_return", "random_return", "score", "score_ci", "seat_scores"}
+    assert len(data["partners"][0]["seat_scores"]) == len(data["partners"][0]["seats"])
     styles = [p["score"] for p in data["partners"] if p["kind"] == "style"]
     assert data["summary"]["style"] == pytest.approx(np.mean(styles)) and data["summary"]["style_partners"] == 3
     assert data["summary"]["generation_partners"] == 1
