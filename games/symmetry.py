@@ -71,10 +71,9 @@ def relabelling(sigma: Sequence[int], layouts: dict[str, LandmarkLayout], obs_di
         obs[role] = index
         action = np.arange(n_actions[role])
         if layout.words:
-            step = layout.moves or n_actions[role]  # without moves the action is the word
-            move, word = action % step, action // step if layout.moves else action
-            word = np.array([sigma[w] if w < L else w for w in word])
-            action = move * bool(layout.moves) + (layout.moves * word if layout.moves else word)
+            per_word = layout.moves or 1  # action = move + per_word * word (no moves: the action is the word)
+            move, word = action % per_word, action // per_word
+            action = move + per_word * np.array([sigma[w] if w < L else w for w in word])
         actions[role] = action
     return Symmetry(sigma, obs, actions)
 
@@ -89,6 +88,21 @@ def landmark_symmetries(landmarks: int, layouts: dict[str, LandmarkLayout], info
     return [relabelling(sigma, layouts, info.obs_dims, info.n_actions) for sigma in sigmas]
 
 
+def checked(spec: Any, **kwargs: Any) -> list[Symmetry]:
+    """The game's declared symmetries, each proven by `check` (once per game and options in a process): what
+    Other-Play trains with. Raises SymmetryError for the first that is not a symmetry."""
+    key = (spec.name, id(spec), repr(sorted(spec.resolve_kwargs(kwargs).items())))
+    if key not in _CHECKED:
+        symmetries = spec.symmetries(**kwargs)
+        for symmetry in symmetries:
+            check(spec, symmetry, **kwargs)
+        _CHECKED[key] = symmetries
+    return _CHECKED[key]
+
+
+_CHECKED: dict[tuple[str, int, str], list[Any]] = {}
+
+
 class SymmetryError(ValueError):
     """A declared relabelling that is not a symmetry of the game, or one that cannot be checked."""
 
@@ -96,9 +110,9 @@ class SymmetryError(ValueError):
 def check(spec: Any, symmetry: Symmetry, seeds: Sequence[int] = range(16), seed: int = 0,
           **kwargs: Any) -> float:
     """Plays whole episodes twice on the game's batched core, from the same seeds: as drawn with random actions,
-    and with the world's landmarks relabelled (`batch.relabel(sigma)`, which returns the new observations) and the same actions relabelled. The second must
-    see the relabelled observations and get the same rewards at every step; raises SymmetryError at the first
-    difference. Returns the mean team return (equal in both)."""
+    and with the world's landmarks relabelled (`batch.relabel(sigma)`, which returns the new observations) and
+    the same actions relabelled. The second must see the relabelled observations and get the same rewards at
+    every step; raises SymmetryError at the first difference. Returns the mean team return (equal in both)."""
     info = spec.info(**kwargs)
     plain, relabelled = spec.batch(len(seeds), **kwargs), spec.batch(len(seeds), **kwargs)
     if not hasattr(relabelled, "relabel"):

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 import games
 from games.rollout import Policy
+from games.symmetry import checked
 from league.config import GRPOConfig
 from league.cores import CoreShare, adaptive_allowed
 from league.policy import TeamPolicy
@@ -254,7 +255,7 @@ def train(
     batch = spec.batch(B, **cfg.game_kwargs)
     generator = torch.Generator(device=device).manual_seed(first_train_seed(cfg.seed, seed_offset))
     pool = sorted(partners or {}) if cfg.partner_share > 0 else []  # names, in a fixed order
-    symmetries = spec.symmetries(**cfg.game_kwargs) if cfg.other_play else []  # identity first
+    symmetries = checked(spec, **cfg.game_kwargs) if cfg.other_play else []  # identity first, each proven
     roles = [info.role_of(a) for a in info.agents]
     view: View | None = None  # Other-Play: what each seat sees, drawn with the partners
     returns_with: list[list[float]] = [[] for _ in pool]  # team returns of the groups with each partner

@@ -136,3 +136,34 @@ def test_other_play_training_is_reproducible_and_differs_from_self_play():
     assert digest(train(cfg, max_env_steps=8000).policy) == first
     plain = dataclasses.replace(cfg, other_play=False)
     assert digest(train(plain, max_env_steps=8000).policy) != first
+
+
+BROKEN_GAME = """
+import dataclasses
+import numpy as np
+from games.simple_speaker_listener import SPEC as BASE, SpeakerListenerBatch
+
+
+class GoalZeroPaysDouble(SpeakerListenerBatch):
+    def step(self, actions):
+        obs, rewards, done = super().step(actions)
+        return obs, rewards * np.where(self.goal == 0, 2.0, 1.0)[:, None].astype(np.float32), done
+
+
+SPEC = dataclasses.replace(BASE, name="broken_words:SPEC",
+                           batch_core=lambda num_envs, **kw: GoalZeroPaysDouble(num_envs, kw["max_cycles"]))
+"""
+
+
+def test_other_play_on_a_game_whose_declared_relabelling_is_no_symmetry_is_one_error_line(tmp_path, monkeypatch):
+    (tmp_path / "broken_words.py").write_text(BROKEN_GAME)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="other_play: .*is not a symmetry: the rewards differ"):
+        GRPOConfig(game="broken_words:SPEC", other_play=True).validate()
+    GRPOConfig(game="broken_words:SPEC", other_play=False).validate()  # without Other-Play it is a fine game
+    config = tmp_path / "c.toml"
+    config.write_text('[grpo]\ngame = "broken_words:SPEC"\nother_play = true\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["train", "--config", str(config), "--db", "l.db", "--checkpoints", "ck"])
+    one_error_line(result, "is not a symmetry")
+    assert not (tmp_path / "ck").exists()
