@@ -279,7 +279,7 @@ def bench_busy(config: Any, seconds: float = 20.0, rounds: int = 3) -> dict[str,
 
     def turn(side: str) -> None:
         """Trains for one turn, adding each update's steps and time (after the first) and its thread count."""
-        total, done = totals[side], 0
+        total, done, start = totals[side], 0, time.perf_counter()
 
         def on_iteration(metrics: dict[str, float]) -> bool:
             nonlocal done
@@ -288,9 +288,10 @@ def bench_busy(config: Any, seconds: float = 20.0, rounds: int = 3) -> dict[str,
                 total["steps"] += made
                 total["spent"] += made / metrics["steps_per_s"]
                 total["threads"][torch.get_num_threads()] += 1  # the count this update ran with
-            return False
+            # the turn's time is up, and at least one update after the first was counted
+            return metrics["iteration"] > 0 and time.perf_counter() - start >= seconds / rounds
 
-        train(sides[side][0], max_seconds=seconds / rounds, on_iteration=on_iteration)
+        train(sides[side][0], on_iteration=on_iteration)
 
     context = multiprocessing.get_context("spawn")
     stop, go = context.Event(), context.Event()

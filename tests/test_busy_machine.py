@@ -117,8 +117,10 @@ def test_core_share_reads_this_machine():
     assert share.pick() in (1, 2) and share.others >= 0.0
 
 
-def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run():
-    result = CliRunner().invoke(cli, ["bench", "busy", "--seconds", "3", "--json"])
+def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run(tmp_path):
+    config = tmp_path / "small.toml"  # small updates: several fit in a turn even on a machine busy with tests
+    config.write_text("[grpo]\ngroups = 8\ngroup_size = 4\n")
+    result = CliRunner().invoke(cli, ["bench", "busy", "--seconds", "3", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     for side in ("idle", "loaded", "reference_idle", "reference_loaded"):
