@@ -162,15 +162,17 @@ def games_cmd(named: str | None, game_options: tuple[str, ...], as_json: bool) -
                 "fps": info.fps,
                 "batched_core": spec.has_core(**kwargs),
                 "scripted": spec.scripted is not None,
+                "symmetries": len(spec.symmetries(**kwargs)),  # declared relabellings (Other-Play), identity included
             }
         )
     if as_json:
         echo_json(rows)
         return
     for row in rows:
+        symmetries = f", {row['symmetries']} symmetries" if row["symmetries"] else ""
         click.echo(f"{row['name']}  (horizon {row['horizon']}, {row['fps']} fps"
                    f"{', batched core' if row['batched_core'] else ''}"
-                   f"{'' if row['scripted'] else ', no scripted baseline'})")
+                   f"{'' if row['scripted'] else ', no scripted baseline'}{symmetries})")
         click.echo(f"  {row['summary']}")
         for role, r in row["roles"].items():
             click.echo(f"  {role}: {', '.join(r['agents'])}  obs {tuple(r['obs_shape'])}  actions {r['actions']}")

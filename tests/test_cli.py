@@ -30,6 +30,9 @@ def test_games_json_lists_every_game_with_roles_and_spaces(run):
     assert sl["roles"]["listener"]["obs_shape"] == [11]
     assert rows["simple_spread"]["horizon"] == 25 and rows["simple_spread"]["batched_core"] is True
     assert all(row["batched_core"] for row in rows.values())  # every game has a vectorized core
+    assert {name: row["symmetries"] for name, row in rows.items()} == {  # landmark relabellings, 3! each
+        "simple_spread": 6, "simple_speaker_listener": 6, "simple_reference": 6, "pursuit": 0,
+        "knights_archers_zombies": 0}
 
 
 def test_games_table_names_every_game(run):
