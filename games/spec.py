@@ -264,7 +264,12 @@ class GameSpec:
         these kwargs have no batched core to play them on."""
         if self.symmetries_fn is None or not self.has_core(**kwargs):
             return []
-        return list(self.symmetries_fn(self.info(**kwargs), **self.resolve_kwargs(kwargs)))
+        info = self.info(**kwargs)
+        try:
+            return [s.validate(info) for s in self.symmetries_fn(info, **self.resolve_kwargs(kwargs))]
+        except Exception as e:  # a game's own symmetries_fn may return or raise anything: one line
+            raise GameError(f"{self.name}: its declared symmetries are unusable: {type(e).__name__}: "
+                            f"{one_line(e)}") from e
 
     def has_core(self, **kwargs: Any) -> bool:
         """Whether these kwargs get a vectorized core (else `batch` falls back to the generic runner)."""

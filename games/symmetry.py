@@ -46,6 +46,18 @@ class Symmetry:
     def is_identity(self) -> bool:
         return self.landmarks == tuple(range(len(self.landmarks)))
 
+    def validate(self, info: Any) -> Symmetry:
+        """Raises SymmetryError unless every role has an observation map that reorders its observation and an
+        action map that reorders its actions (what a game's own `symmetries_fn` returns is checked this way)."""
+        for role in info.obs_dims:
+            for kind, size, maps in (("observation", info.obs_dims[role], self.obs),
+                                     ("action", info.n_actions[role], self.actions)):
+                order = np.asarray(maps.get(role, ()))
+                if order.shape != (size,) or not np.array_equal(np.sort(order), np.arange(size)):
+                    raise SymmetryError(f"relabelling {self.landmarks}: the {kind} map of role {role!r} must reorder "
+                                        f"its {size} {kind} entries, got {order.tolist()[:12]}")
+        return self
+
     def table(self, roles: Sequence[str], width: int) -> np.ndarray:
         """`(n, width)` gather index for a batch whose seats have these roles and whose observations are padded
         to `width` (padding stays where it is)."""

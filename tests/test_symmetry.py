@@ -167,3 +167,19 @@ def test_other_play_on_a_game_whose_declared_relabelling_is_no_symmetry_is_one_e
     result = CliRunner().invoke(cli, ["train", "--config", str(config), "--db", "l.db", "--checkpoints", "ck"])
     one_error_line(result, "is not a symmetry")
     assert not (tmp_path / "ck").exists()
+
+
+@pytest.mark.parametrize("declared, needle", [
+    (lambda info, **kw: [SPEAKER_LISTENER.symmetries()[0].__class__((0, 1, 2), {"speaker": np.arange(3)}, {})],
+     "action map of role 'speaker' must reorder its 3 action entries, got []"),
+    (lambda info, **kw: [dataclasses.replace(SPEAKER_LISTENER.symmetries()[1],
+                                             actions={"speaker": np.array([0, 0, 1]), "listener": np.arange(5)})],
+     "action map of role 'speaker' must reorder"),
+    (lambda info, **kw: 1 / 0, "ZeroDivisionError"),
+    (lambda info, **kw: ["not a symmetry"], "AttributeError"),
+])
+def test_a_games_own_unusable_symmetries_are_one_game_error(declared, needle):
+    spec = dataclasses.replace(SPEAKER_LISTENER, name="mine", symmetries_fn=declared)
+    with pytest.raises(games.GameError, match="mine: its declared symmetries are unusable") as e:
+        spec.symmetries()
+    assert needle in str(e.value) and "\n" not in str(e.value)
