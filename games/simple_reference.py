@@ -129,5 +129,5 @@ SPEC = GameSpec(
     stubborn=styles.StubbornReference,
     agent_positions=agent_positions,
     symmetries_fn=landmark_relabellings,
-    preset={"other_play": True},  # as in simple_speaker_listener: the natural code is the one that survives
+    preset={"other_play": True, "partner_pool": 0},  # as in simple_speaker_listener (why there)
 )

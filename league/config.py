@@ -421,8 +421,10 @@ class GRPOConfig:
     the landmarks, their colours and the words: `GameSpec.symmetries`), and every seat but one (drawn per group;
     in a partnered group, the partner's) sees the game through it and acts in it. A code that pairs a word with
     another landmark does not survive the relabelling, so the team learns word k = landmark k, the code a person
-    guesses. Groups keep one start, one partner and one symmetry. On in the word games' presets; needs a game
-    that declares symmetries."""
+    guesses. Groups keep one start, one partner and one symmetry. It applies when the team trains with partners
+    (`partner_share` > 0 and a partner pool, i.e. a league's generations after its first): with nobody whose code
+    is fixed, from scratch, a team that sees relabelled games stalled before finding any code. On in the word
+    games' presets; needs a game that declares symmetries."""
     eps: float = 1e-6
     """Added to the group std before dividing."""
     device: str = "cpu"

@@ -255,7 +255,9 @@ def train(
     batch = spec.batch(B, **cfg.game_kwargs)
     generator = torch.Generator(device=device).manual_seed(first_train_seed(cfg.seed, seed_offset))
     pool = sorted(partners or {}) if cfg.partner_share > 0 else []  # names, in a fixed order
-    symmetries = checked(spec, **cfg.game_kwargs) if cfg.other_play else []  # identity first, each proven
+    # Other-Play once there is a partner whose code is fixed: from scratch, with only copies of itself, a team that
+    # sees relabelled games stalls before it finds any code (README, "Words a person can guess").
+    symmetries = checked(spec, **cfg.game_kwargs) if cfg.other_play and pool else []  # identity first, each proven
     roles = [info.role_of(a) for a in info.agents]
     view: View | None = None  # Other-Play: what each seat sees, drawn with the partners
     returns_with: list[list[float]] = [[] for _ in pool]  # team returns of the groups with each partner
