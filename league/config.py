@@ -601,7 +601,11 @@ def with_preset(data: dict[str, Any]) -> dict[str, Any]:
 
     game = data.get("game", GRPOConfig.game)
     try:
-        preset = games.get(game).preset if isinstance(game, str) else {}
+        spec = games.get(game) if isinstance(game, str) else None
+        preset = dict(spec.preset) if spec is not None else {}
+        kwargs = data.get("game_kwargs") or {}
+        if preset.get("other_play") and isinstance(kwargs, dict) and not spec.symmetries(**kwargs):
+            del preset["other_play"]  # these options have no core to relabel on (continuous actions): plain training
     except games.GameError:
         preset = {}
     return {**preset, **generic_preset_for(data), **data}

@@ -186,3 +186,15 @@ def test_a_games_own_unusable_symmetries_are_one_game_error(declared, needle):
     with pytest.raises(games.GameError, match="mine: its declared symmetries are unusable") as e:
         spec.symmetries()
     assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_the_word_games_presets_turn_other_play_on_only_where_it_can_run():
+    from league.config import with_preset
+
+    for game in WORD_GAMES:
+        assert with_preset({"game": game})["other_play"] is True
+        continuous = with_preset({"game": game, "game_kwargs": {"continuous_actions": True}})
+        assert "other_play" not in continuous  # no core to relabel on: the preset does not ask for it
+        with pytest.raises(ConfigError, match="action space Box"):  # what is really wrong is said, not other_play
+            GRPOConfig.from_dict(continuous)
+    assert "other_play" not in with_preset({"game": "simple_spread"})
