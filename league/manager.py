@@ -49,6 +49,10 @@ class RoundReport:
     match_seconds: float
 
 
+class _MatchesPending(Exception):
+    """Raised inside `_record_now`'s transaction when earlier scheduled matches are not stored yet."""
+
+
 def checkpoint_path(root: str | Path, league: str, team: str, number: int) -> Path:
     """`<root>/<league>/<team>/g<number>.pt`; the saved file adds its hash: `g<number>-<sha256[:12]>.pt`."""
     return Path(root) / league / team / f"g{number}.pt"
@@ -93,7 +97,7 @@ class LeagueManager:
                 data, digest = payload_bytes(make_payload(new_policy(cfg), cfg.game, cfg.game_kwargs, cfg.to_dict(),
                                                           generation=0, team=team["name"], league=self.league["name"],
                                                           metrics={}))
-                self.play_scheduled(self._record(team, 0, None, TrainedGeneration(data, digest)), workers)
+                self.play_scheduled(self._record(team, 0, None, TrainedGeneration(data, digest), workers), workers)
 
     def schedule(self) -> list[tuple[dict[str, Any], int]]:
         """The rounds still to run, in order: (team, generation number). Always the team with the fewest
@@ -223,8 +227,21 @@ class LeagueManager:
                 played += self.play_scheduled(generation, workers)
         return played
 
-    def _record(self, team: dict[str, Any], number: int, parent_id: int | None,
-                trained: TrainedGeneration) -> dict[str, Any]:
+    def _record(self, team: dict[str, Any], number: int, parent_id: int | None, trained: TrainedGeneration,
+                workers: Workers | None = None) -> dict[str, Any]:
+        """`_record_now` once every earlier generation's scheduled matches are stored: its schedule (opponents by
+        rating and games played) then depends on what an uninterrupted run had recorded at that point, even when
+        another `league train` of the same league is still playing them; the missing ones are played here first
+        (each slot is filled once, whoever stores it first)."""
+        while True:
+            try:
+                return self._record_now(team, number, parent_id, trained)
+            except _MatchesPending:
+                if not self.catch_up_matches(workers):
+                    time.sleep(0.2)  # another process is storing them right now
+
+    def _record_now(self, team: dict[str, Any], number: int, parent_id: int | None,
+                    trained: TrainedGeneration) -> dict[str, Any]:
         """Checkpoint first (hash-checked, atomic, fsynced), then the database row and the generation's scheduled
         matches, committed in one transaction. All of it holds the database's write lock, so another process
         writing the same folder (two `league train` of one league) never has its temporary file taken for a
@@ -244,6 +261,8 @@ class LeagueManager:
                                      f"weights (sha256 {recorded['sha256'][:12]}, not {trained.sha256[:12]}): "
                                      f"train a league with one `league train` at a time")
                 return recorded
+            if self.store.unplayed_scheduled_matches(self.league["id"]):
+                raise _MatchesPending  # nothing written yet: the transaction ends, the matches play, then retry
             remove_stale_temporaries(path.parent)
             path = save_generation_checkpoint(path, trained.checkpoint, trained.sha256)
             crash_point("after-save")
@@ -275,7 +294,7 @@ class LeagueManager:
             trained = workers.trained(running.pop(team["id"]))
             crash_point("before-save")
             start = time.perf_counter()
-            generation = self._record(team, number, self.parent(team, number)["id"], trained)
+            generation = self._record(team, number, self.parent(team, number)["id"], trained, workers)
             storage_seconds = time.perf_counter() - start
             if any(t["id"] == team["id"] for t, _ in order[k + 1:]):  # trains while the matches play
                 running[team["id"]] = workers.submit(self.train_job(team, number + 1))

@@ -625,6 +625,14 @@ class Store:
                 for k, opponent in enumerate(opponents))
         return self.scheduled_matches(generation_id)
 
+    def unplayed_scheduled_matches(self, league_id: int) -> int:
+        """How many scheduled matches of the league's generations are not stored yet (another process may be
+        playing them): a new generation's schedule must wait for them, as it would in an uninterrupted run."""
+        _check_ints({"league id": league_id})
+        return self._rows("SELECT count(*) AS n FROM scheduled_matches s JOIN generations g ON g.id = s.generation_id "
+                          "JOIN teams t ON t.id = g.team_id WHERE t.league_id = ? AND s.match_id IS NULL",
+                          [league_id])[0]["n"]
+
     def scheduled_matches(self, generation_id: int) -> list[dict]:
         """A generation's scheduled matches in order of play: position, opponent, played (matches before it),
         seeds, and match_id (None until it is played). Empty for generations recorded before schedules were
