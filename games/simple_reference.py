@@ -116,7 +116,8 @@ SPEC = GameSpec(
     key_maps={
         # Moves only; the person always says word 0 (action = move + 5 * word).
         "agent": KeyMap(
-            keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=0, help="arrow keys move (you always say A, the red landmark's word)"
+            keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=0,
+            help="arrow keys move (you always say A, the red landmark's word)"
         ),
     },
     batch_core=make_batch,

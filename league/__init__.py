@@ -14,7 +14,8 @@ from typing import Any
 # Matrix products that give the same bits on one thread and on two (MKL's strict reproducibility mode), so training
 # may drop to one thread while another program holds a core without changing its result (league/cores.py). MKL
 # reads this at its first product, hence here, before any league module runs torch.
-os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+MKL_STRICT = "AUTO,STRICT"
+os.environ.setdefault("MKL_CBWR", MKL_STRICT)
 
 
 def load_team(path: Any, expected_sha256: str | None = None) -> Any:

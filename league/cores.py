@@ -22,13 +22,14 @@ import time
 import psutil
 import torch
 
-STRICT = "AUTO,STRICT"  # the MKL_CBWR value league/__init__.py sets unless the user set another
+from league import MKL_STRICT  # the MKL_CBWR value league sets unless the user set another
+
 MOST = 2  # thread counts whose sums agree bit for bit (see above)
 
 
 def adaptive_allowed(device: torch.device) -> bool:
     """Whether the thread count may change during a run without changing its floats: CPU, MKL, strict mode."""
-    return device.type == "cpu" and torch.backends.mkl.is_available() and os.environ.get("MKL_CBWR") == STRICT
+    return device.type == "cpu" and torch.backends.mkl.is_available() and os.environ.get("MKL_CBWR") == MKL_STRICT
 
 
 class CoreShare:

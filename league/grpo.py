@@ -160,23 +160,31 @@ class View:
         return np.take_along_axis(self.to_game, actions[..., None], axis=-1)[..., 0]  # (B, n)
 
 
-def relabelled_view(symmetries: list[Any], roles: list[str], width: int, grouped: GroupPartners, G: int,
-                    generator: torch.Generator) -> View:
-    """Other-Play's draw for a new batch of episodes: each group one symmetry (uniform, the identity included)
-    and the seats that see through it: a partnered group's partner seats, else every seat but one drawn."""
-    M, n = len(grouped.who), len(roles)
-    drawn = torch.randint(len(symmetries), (M,), generator=generator, device=generator.device).cpu().numpy()
-    anchor = torch.randint(n, (M,), generator=generator, device=generator.device).cpu().numpy()  # (M,)
-    seats = np.arange(n)[None, :] != anchor[:, None]  # (M, n) self-play: all but the anchor
-    partnered = grouped.who >= 0
-    seats[partnered] = grouped.seats[::G][partnered]
+def view_tables(symmetries: list[Any], roles: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every symmetry's maps for a batch's seats, made once per run: observation gather index `(S, n, D)` and
+    seen action -> game action `(S, n, A)` (identity past a role's own actions)."""
     A = max(len(a) for a in symmetries[0].actions.values())
     obs_tables = np.stack([s.table(roles, width) for s in symmetries])  # (S, n, D)
-    to_game = np.tile(np.arange(A), (len(symmetries), n, 1))  # (S, n, A) identity past a role's actions
+    to_game = np.tile(np.arange(A), (len(symmetries), len(roles), 1))  # (S, n, A)
     for k, s in enumerate(symmetries):
         for i, role in enumerate(roles):
             forward = s.actions[role]  # game action -> relabelled action
             to_game[k, i, forward] = np.arange(len(forward))
+    return obs_tables, to_game
+
+
+def relabelled_view(tables: tuple[np.ndarray, np.ndarray], grouped: GroupPartners, G: int,
+                    generator: torch.Generator) -> View:
+    """Other-Play's draw for a new batch of episodes: each group one symmetry (uniform, the identity included)
+    and the seats that see through it: a partnered group's partner seats, else every seat but one drawn.
+    `tables`: `view_tables`."""
+    obs_tables, to_game = tables
+    (S, n, _), M = obs_tables.shape, len(grouped.who)
+    drawn = torch.randint(S, (M,), generator=generator, device=generator.device).cpu().numpy()
+    anchor = torch.randint(n, (M,), generator=generator, device=generator.device).cpu().numpy()  # (M,)
+    seats = np.arange(n)[None, :] != anchor[:, None]  # (M, n) self-play: all but the anchor
+    partnered = grouped.who >= 0
+    seats[partnered] = grouped.seats[::G][partnered]
     chosen = np.where(seats, drawn[:, None], 0)  # (M, n) symmetry 0 is the identity
     rows = np.repeat(chosen, G, axis=0)  # (B, n)
     seat = np.arange(n)[None, :]
@@ -258,7 +266,7 @@ def train(
     # Other-Play once there is a partner whose code is fixed: from scratch, with only copies of itself, a team that
     # sees relabelled games stalls before it finds any code (README, "Words a person can guess").
     symmetries = checked(spec, **cfg.game_kwargs) if cfg.other_play and pool else []  # identity first, each proven
-    roles = [info.role_of(a) for a in info.agents]
+    tables = view_tables(symmetries, [info.role_of(a) for a in info.agents], batch.obs_dim) if symmetries else None
     view: View | None = None  # Other-Play: what each seat sees, drawn with the partners
     returns_with: list[list[float]] = [[] for _ in pool]  # team returns of the groups with each partner
 
@@ -302,8 +310,8 @@ def train(
             obs_np = batch.reset(seeds)
             done = np.zeros(B, dtype=bool)
             grouped = group_partners(cfg, pool, returns_with, M, G, n, generator)
-            if symmetries:
-                view = relabelled_view(symmetries, roles, batch.obs_dim, grouped, G, generator)
+            if tables is not None:
+                view = relabelled_view(tables, grouped, G, generator)
             episodes, clock, trunk = episodes + 1, 0, np.zeros(M)
         else:  # branching: `source` was drawn at the end of the last segment
             batch.clone_rows(source)

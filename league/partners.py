@@ -235,8 +235,8 @@ NATURAL_SCORE = 0.9
 def best_partner(store: Store, league: dict[str, Any]) -> tuple[str, str]:
     """The generation `league play` pairs a person with when none is given, and one line that says why: in a
     word game the best-scored with the `natural` style if one reaches NATURAL_SCORE (its code is the one a
-    person guesses); else the best mean style-partner score stored; without any, the top-rated generation (the newest if none is
-    rated yet)."""
+    person guesses); else the best mean style-partner score stored; without any, the top-rated generation (the
+    newest if none is rated yet)."""
     natural = [r for r in store.league_partner_scores(league["id"])
                if r["partner"] == "natural" and r["score"] is not None and r["score"] >= NATURAL_SCORE]
     if natural:  # word games: a partner whose code a person guesses (word k names landmark k) comes first

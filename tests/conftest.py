@@ -1,5 +1,6 @@
 """Shared fixtures. Tests never open a real window: SDL uses its dummy drivers."""
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -54,3 +55,12 @@ def tiny_league():
     yield make
     for store in stores:
         store.close()
+
+
+def weights_digest(policy) -> str:
+    """sha256 of a network's weights, name by name: equal exactly when every float is."""
+    h = hashlib.sha256()
+    for key, value in sorted(policy.state_dict().items()):
+        h.update(key.encode())
+        h.update(value.detach().cpu().numpy().tobytes())
+    return h.hexdigest()

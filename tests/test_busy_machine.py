@@ -1,7 +1,6 @@
 """A busy machine: with `threads = 0` training follows the machine (two torch threads while a second core is free,
 one while another program holds it), and that choice never changes what it trains."""
 
-import hashlib
 import json
 import os
 
@@ -14,17 +13,10 @@ from league.cli import cli
 from league.config import GRPOConfig, with_preset
 from league.cores import CoreShare, adaptive_allowed
 from league.grpo import train
+from tests.conftest import weights_digest
 
 needs_strict_mkl = pytest.mark.skipif(not adaptive_allowed(torch.device("cpu")),
                                       reason="one and two threads agree bit for bit only with MKL's strict mode")
-
-
-def digest(policy: torch.nn.Module) -> str:
-    h = hashlib.sha256()
-    for key, value in sorted(policy.state_dict().items()):
-        h.update(key.encode())
-        h.update(value.numpy().tobytes())
-    return h.hexdigest()
 
 
 def small(game: str, threads: int) -> GRPOConfig:
@@ -39,10 +31,11 @@ def test_importing_league_sets_mkl_strict_mode():
 @needs_strict_mkl
 @pytest.mark.parametrize("game", ["simple_spread", "simple_speaker_listener", "knights_archers_zombies"])
 def test_one_and_two_threads_train_the_same_weights(game):
-    one = digest(train(small(game, 1), max_env_steps=6000).policy)
-    two = digest(train(small(game, 2), max_env_steps=6000).policy)
+    one = weights_digest(train(small(game, 1), max_env_steps=6000).policy)
+    two = weights_digest(train(small(game, 2), max_env_steps=6000).policy)
     assert one == two
-    assert one != digest(train(small(game, 1), max_env_steps=12000).policy)  # the digest does see training
+    longer = weights_digest(train(small(game, 1), max_env_steps=12000).policy)
+    assert one != longer  # the digest does see training
 
 
 class Alternating:
@@ -62,11 +55,11 @@ class Alternating:
 @needs_strict_mkl
 def test_threads_that_change_between_updates_train_what_one_thread_trains(monkeypatch):
     before = torch.get_num_threads()
-    fixed = digest(train(small("simple_spread", 1), max_env_steps=8000).policy)
+    fixed = weights_digest(train(small("simple_spread", 1), max_env_steps=8000).policy)
     monkeypatch.setattr(league.grpo, "CoreShare", Alternating)
     changing = train(small("simple_spread", 0), max_env_steps=8000)
     assert Alternating.picks[:4] == [2, 1, 2, 1] and len(changing.metrics) >= 4  # it did switch, update by update
-    assert digest(changing.policy) == fixed
+    assert weights_digest(changing.policy) == fixed
     assert torch.get_num_threads() == 1  # the fixed run's count: the adaptive run put back what it found
     torch.set_num_threads(before)
 
@@ -127,5 +120,6 @@ def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run(tmp_path):
         assert report[f"{side}_steps_per_s"] > 0
         assert sum(report[f"{side}_updates_by_threads"].values()) >= 1
     assert report["ratio"] == pytest.approx(report["loaded_steps_per_s"] / report["idle_steps_per_s"])
-    assert report["idle_vs_reference"] == pytest.approx(report["idle_steps_per_s"] / report["reference_idle_steps_per_s"])
+    idle, reference = report["idle_steps_per_s"], report["reference_idle_steps_per_s"]
+    assert report["idle_vs_reference"] == pytest.approx(idle / reference)
     assert set(report["reference_idle_updates_by_threads"]) == {str(report["default_threads"])}

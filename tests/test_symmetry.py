@@ -2,7 +2,6 @@
 episodes onto equal-return episodes, one that is not a symmetry is refused, and Other-Play runs are reproducible."""
 
 import dataclasses
-import hashlib
 
 import numpy as np
 import pytest
@@ -14,8 +13,8 @@ from games.simple_speaker_listener import SPEC as SPEAKER_LISTENER, SpeakerListe
 from games.symmetry import LandmarkLayout, SymmetryError, check, landmark_symmetries
 from league.cli import cli
 from league.config import ConfigError, GRPOConfig
-from league.grpo import GroupPartners, relabelled_view, train
-from tests.conftest import one_error_line
+from league.grpo import GroupPartners, relabelled_view, train, view_tables
+from tests.conftest import one_error_line, weights_digest
 
 WORD_GAMES = ["simple_speaker_listener", "simple_reference"]
 
@@ -103,7 +102,8 @@ def test_the_view_relabels_every_seat_but_one_or_the_partners_seats():
     seats = np.zeros((M * G, n), dtype=bool)
     seats[: 16 * G, 1] = True
     grouped = GroupPartners(who, seats, [], torch.as_tensor(~seats))
-    view = relabelled_view(symmetries, ["speaker", "listener"], 11, grouped, G, torch.Generator().manual_seed(0))
+    tables = view_tables(symmetries, ["speaker", "listener"], 11)
+    view = relabelled_view(tables, grouped, G, torch.Generator().manual_seed(0))
     identity = np.arange(11)
     relabelled = ~(view.obs_index == identity).all(-1)  # (B, n) seats that see a relabelled game
     assert not relabelled[: 16 * G, 0].any()  # the team's own seat in a partnered group sees the game
@@ -122,36 +122,22 @@ def test_the_view_relabels_every_seat_but_one_or_the_partners_seats():
     assert (view.act(words)[:, 0] == view.obs_index[np.arange(M * G), 0, words[:, 0]]).all()
 
 
-def digest(policy):
-    h = hashlib.sha256()
-    for key, value in sorted(policy.state_dict().items()):
-        h.update(key.encode())
-        h.update(value.numpy().tobytes())
-    return h.hexdigest()
-
-
 def test_other_play_training_is_reproducible_and_differs_from_self_play():
     cfg = GRPOConfig(game="simple_speaker_listener", groups=8, group_size=8, seed=2, other_play=True)
     partners = {"scripted": SPEAKER_LISTENER.scripted}
-    first = digest(train(cfg, max_env_steps=8000, partners=partners).policy)
-    assert digest(train(cfg, max_env_steps=8000, partners=partners).policy) == first
+    first = weights_digest(train(cfg, max_env_steps=8000, partners=partners).policy)
+    assert weights_digest(train(cfg, max_env_steps=8000, partners=partners).policy) == first
     plain = dataclasses.replace(cfg, other_play=False)
-    assert digest(train(plain, max_env_steps=8000, partners=partners).policy) != first
+    assert weights_digest(train(plain, max_env_steps=8000, partners=partners).policy) != first
     # Without partners (from scratch, nobody whose code is fixed) Other-Play waits: the run is plain self-play.
-    assert digest(train(cfg, max_env_steps=8000).policy) == digest(train(plain, max_env_steps=8000).policy)
+    alone = weights_digest(train(cfg, max_env_steps=8000).policy)
+    assert alone == weights_digest(train(plain, max_env_steps=8000).policy)
 
 
 BROKEN_GAME = """
 import dataclasses
-import numpy as np
-from games.simple_speaker_listener import SPEC as BASE, SpeakerListenerBatch
-
-
-class GoalZeroPaysDouble(SpeakerListenerBatch):
-    def step(self, actions):
-        obs, rewards, done = super().step(actions)
-        return obs, rewards * np.where(self.goal == 0, 2.0, 1.0)[:, None].astype(np.float32), done
-
+from games.simple_speaker_listener import SPEC as BASE
+from tests.test_symmetry import GoalZeroPaysDouble
 
 SPEC = dataclasses.replace(BASE, name="broken_words:SPEC",
                            batch_core=lambda num_envs, **kw: GoalZeroPaysDouble(num_envs, kw["max_cycles"]))
