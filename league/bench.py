@@ -275,18 +275,21 @@ def bench_busy(config: Any, seconds: float = 20.0, rounds: int = 3) -> dict[str,
     reference = dataclasses.replace(config, threads=default_threads)
     sides = {"idle": (config, False), "loaded": (config, True),
              "reference_idle": (reference, False), "reference_loaded": (reference, True)}
-    totals = {side: {"steps": 0, "spent": 0.0, "threads": Counter()} for side in sides}
+    totals = {side: {"steps": 0, "spent": 0.0, "cpu": 0.0, "threads": Counter()} for side in sides}
 
     def turn(side: str) -> None:
-        """Trains for one turn, adding each update's steps and time (after the first) and its thread count."""
-        total, done, start = totals[side], 0, time.perf_counter()
+        """Trains for one turn, adding each update's steps, time and CPU time (after the first) and its thread
+        count."""
+        total, done, start, cpu = totals[side], 0, time.perf_counter(), time.process_time()
 
         def on_iteration(metrics: dict[str, float]) -> bool:
-            nonlocal done
+            nonlocal done, cpu
             made, done = metrics["env_steps"] - done, metrics["env_steps"]
+            cpu, used = time.process_time(), time.process_time() - cpu  # this process's CPU seconds, every thread
             if metrics["iteration"] > 0:
                 total["steps"] += made
                 total["spent"] += made / metrics["steps_per_s"]
+                total["cpu"] += used
                 total["threads"][torch.get_num_threads()] += 1  # the count this update ran with
             # the turn's time is up, and at least one update after the first was counted
             return metrics["iteration"] > 0 and time.perf_counter() - start >= seconds / rounds
@@ -318,4 +321,6 @@ def bench_busy(config: Any, seconds: float = 20.0, rounds: int = 3) -> dict[str,
             "ratio": rate["loaded"] / rate["idle"],
             "reference_ratio": rate["reference_loaded"] / rate["reference_idle"],
             "idle_vs_reference": rate["idle"] / rate["reference_idle"],
+            # cores training held (CPU seconds / seconds): beside a busy program the scheduler gives it its share
+            **{f"{side}_cores": t["cpu"] / t["spent"] if t["spent"] else float("nan") for side, t in totals.items()},
             **{f"{side}_updates_by_threads": dict(sorted(totals[side]["threads"].items())) for side in sides}}

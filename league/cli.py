@@ -784,6 +784,8 @@ def bench_busy_cmd(game: str, game_options: tuple[str, ...], seconds: float, con
     click.echo(f"reference, {r['default_threads']} threads fixed: {r['reference_idle_steps_per_s']:,.0f} idle, "
                f"{r['reference_loaded_steps_per_s']:,.0f} beside it ({r['reference_ratio']:.2f}x); "
                f"idle vs reference {r['idle_vs_reference']:.2f}x")
+    click.echo(f"cores training held: {r['idle_cores']:.2f} idle, {r['loaded_cores']:.2f} beside it (reference "
+               f"{r['reference_idle_cores']:.2f}, {r['reference_loaded_cores']:.2f})")
 
 
 @bench.command("ratings")

@@ -123,3 +123,5 @@ def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run(tmp_path):
     idle, reference = report["idle_steps_per_s"], report["reference_idle_steps_per_s"]
     assert report["idle_vs_reference"] == pytest.approx(idle / reference)
     assert set(report["reference_idle_updates_by_threads"]) == {str(report["default_threads"])}
+    for side in ("idle", "loaded", "reference_idle", "reference_loaded"):  # CPU seconds per second of training
+        assert 0.3 < report[f"{side}_cores"] <= os.cpu_count() + 0.2
