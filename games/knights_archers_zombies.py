@@ -74,6 +74,7 @@ SPEC = GameSpec(
         "max_cycles": 900,
         "obs_method": "vector",
     },
+    option_limits={"num_archers": (0, 20), "num_knights": (0, 20), "max_zombies": (0, 100), "max_arrows": (0, 100)},
     key_maps={"archer": KAZ_KEYS, "knight": KAZ_KEYS},
     team_reward_fn=sum_team_reward,
     batch_core=make_batch,

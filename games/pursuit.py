@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pettingzoo.sisl import pursuit_v5
+from pettingzoo.sisl.pursuit.utils.two_d_maps import rectangle_map
 
 from games import scripted, styles
 from games.pursuit_core import PursuitBatch
@@ -37,6 +39,25 @@ def agent_positions(env: Any) -> dict[str, tuple[float, float]]:
     scale = base.pixel_scale
     return {f"pursuer_{i}": (scale * x + scale / 2, scale * y + scale / 2)
             for i, (x, y) in ((i, base.pursuer_layer.get_position(i)) for i in range(base.pursuer_layer.n_agents()))}
+
+
+def placeable(x_size: int, y_size: int, n_pursuers: int, n_evaders: int, constraint_window: float,
+              **_: Any) -> str | None:
+    """None when every reset can place its agents; else why not. PettingZoo draws random cells until it finds
+    one off the building and not beside an agent of the same kind already placed (each placed agent takes its
+    cell and four neighbours), inside a start window `constraint_window` of the grid wide: with too few open
+    cells in the window it draws forever. Guaranteed when the emptiest window has more than 5 (k - 1) open
+    cells for k agents of a kind."""
+    wx, wy = int(x_size * constraint_window), int(y_size * constraint_window)
+    if wx < 1 or wy < 1:
+        return f"a start window of {wx}x{wy} cells (constraint_window {constraint_window} of {x_size}x{y_size})"
+    open_cells = np.pad((rectangle_map(x_size, y_size) != -1).cumsum(0).cumsum(1), ((1, 0), (1, 0)))  # (X+1, Y+1)
+    windows = open_cells[wx:, wy:] - open_cells[:-wx, wy:] - open_cells[wx:, :-wy] + open_cells[:-wx, :-wy]
+    fewest, most = int(windows.min()), max(n_pursuers, n_evaders)
+    if fewest <= 5 * (most - 1):
+        return (f"{most} agents of a kind need more than {5 * (most - 1)} open cells in the start window, the "
+                f"emptiest {wx}x{wy} window of the {x_size}x{y_size} grid has {fewest}")
+    return None
 
 
 def make_batch(num_envs: int, **kwargs: Any) -> PursuitBatch:
@@ -67,6 +88,9 @@ SPEC = GameSpec(
     key_maps={
         "pursuer": KeyMap(keys={"left": 0, "right": 1, "up": 2, "down": 3}, idle=4, help="arrow keys move; no key = stay"),
     },
+    option_limits={"x_size": (3, 100), "y_size": (3, 100), "n_pursuers": (1, 100), "n_evaders": (1, 100),
+                   "obs_range": (1, 31), "n_catch": (1, 100), "constraint_window": (0.01, 1.0)},
+    options_check=placeable,
     batch_core=make_batch,
     scripted=scripted.pursuit,
     stubborn=styles.StubbornPursuit,

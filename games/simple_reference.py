@@ -113,6 +113,7 @@ SPEC = GameSpec(
     summary="two agents each know the other's goal landmark and must talk each other there (mpe2)",
     env_fn=simple_reference_v3.parallel_env,
     options={"local_ratio": 0.5, "max_cycles": 25, "continuous_actions": False, "dynamic_rescaling": True},
+    option_limits={"local_ratio": (0.0, 1.0)},
     key_maps={
         # Moves only; the person always says word 0 (action = move + 5 * word).
         "agent": KeyMap(

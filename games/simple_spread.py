@@ -141,6 +141,7 @@ SPEC = GameSpec(
     summary="cooperative navigation: N agents cover N landmarks without colliding (mpe2)",
     env_fn=simple_spread_v3.parallel_env,
     options=OPTIONS,
+    option_limits={"N": (2, 32), "local_ratio": (0.0, 1.0)},  # N: PettingZoo's step is O(N^2) Python
     key_maps={"agent": ARROWS},
     batch_core=make_batch,
     targets_fn=landmark_targets,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -167,6 +168,14 @@ MAX_ACTIONS = 255
 """Most actions a role may have: replays store one byte per action, 255 marks an agent that is gone."""
 MAX_HORIZON = 100_000
 """Longest episode a game may have: a horizon found by play that runs past it is refused."""
+OPTION_INT = (0, 1000)
+"""Bounds of an integer option (other than max_cycles: 1..MAX_HORIZON) where the game declares none."""
+OPTION_FLOAT = (-1_000_000, 1_000_000)
+"""Bounds of a float option where the game declares none."""
+OPTION_ANY_INT = (0, 100_000)
+"""Bounds of an integer option of a game whose options are not listed (`GameSpec.options` None)."""
+MAX_OPTION_TEXT = 200
+"""Longest text option value."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,6 +223,12 @@ class GameSpec:
     """`(info, **kwargs) -> [games.symmetry.Symmetry]`: the relabellings under which the game stays the same game
     (identity first), for Other-Play training; its batched core must have `relabel(sigma)` so
     `games.symmetry.check` can prove each one. None: the game declares none."""
+    option_limits: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Option -> (lowest, highest) value the game plays with, where narrower than the generic bounds (OPTION_INT,
+    OPTION_FLOAT): past them the env hangs, crawls or is no longer a cooperative game."""
+    options_check: Callable[..., str | None] | None = None
+    """`(**full_kwargs) -> None, or why the env cannot play these options together` (a grid too small to place
+    its agents on, where PettingZoo would search for a free cell forever)."""
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -226,7 +241,42 @@ class GameSpec:
             raise GameError(
                 f"{self.name}: unknown option(s) {', '.join(unknown)}; known options: {', '.join(self.options)}"
             )
-        return {**self.options, **kwargs}
+        for key, value in kwargs.items():
+            self._check_option(key, value)
+        full = {**self.options, **kwargs}
+        why = self.options_check(**full) if self.options_check else None
+        if why:
+            raise GameError(f"{self.name}: options {kwargs} cannot be played: {why}")
+        return full
+
+    def _check_option(self, key: str, value: Any) -> None:
+        """One option's value against its default's type and its bounds: every caller (train, `league games`,
+        benchmarks, a league's stored options) goes through here before an env is made."""
+        default = None if self.options is None else self.options[key]
+        kind = type(value) if self.options is None else type(default)
+        if value is None and default is None:  # an optional count left unset (num_landmark_neighbors)
+            return
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise GameError(f"{self.name}: option {key} must be true or false, got {value!r}")
+            return
+        if kind is str:
+            if not isinstance(value, str) or len(value) > MAX_OPTION_TEXT:
+                raise GameError(f"{self.name}: option {key} must be text of at most {MAX_OPTION_TEXT} characters, "
+                                f"got {value!r:.80}")
+            return
+        integer = kind is int or default is None
+        if key == "max_cycles":
+            low, high = self.option_limits.get(key, (1, MAX_HORIZON))
+        elif self.options is None:
+            low, high = OPTION_ANY_INT if integer else OPTION_FLOAT
+        else:
+            low, high = self.option_limits.get(key, OPTION_INT if integer else OPTION_FLOAT)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = number and (isinstance(value, int) if integer else math.isfinite(value))
+        if not ok or not low <= value <= high:
+            raise GameError(f"{self.name}: option {key} must be {'an integer' if integer else 'a finite number'} "
+                            f"from {low} to {high}, got {value!r}")
 
     # ---------------------------------------------------------------- envs
     def make_env(self, render_mode: str | None = None, **kwargs: Any) -> Any:
@@ -397,8 +447,6 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
         agents = tuple(env.possible_agents)
         if not agents:
             raise GameError(f"{spec.name}: the env has no agents")
-        if "max_cycles" in kwargs and int(kwargs["max_cycles"]) < 1:
-            raise GameError(f"{spec.name}: max_cycles must be >= 1, got {kwargs['max_cycles']}")
         roles: dict[str, list[str]] = {}
         for a in agents:
             roles.setdefault(role_of(a), []).append(a)

@@ -13,6 +13,7 @@ import io
 import math
 import os
 import pickle
+import stat
 import tempfile
 import types
 from importlib import metadata
@@ -21,6 +22,7 @@ from typing import Any
 
 import torch
 
+from games.spec import MAX_ACTIONS
 from league.faults import crash_point
 from league.policy import TeamPolicy
 
@@ -29,6 +31,11 @@ FORMAT = "coop-league-checkpoint"
 # and still load (`league.policy.named_layout` reads them). Code that knows only format 1 refuses format 2 files
 # as written by a newer version instead of misreading them.
 FORMAT_VERSION = 2
+
+
+MAX_CHECKPOINT_BYTES = 2**30
+"""Largest checkpoint file read: the biggest network the settings allow (`league.config.check_resources`), with
+its optimizer state, is well below it; a path to a device or a huge file is refused before it is read."""
 
 
 class CheckpointError(ValueError):
@@ -149,9 +156,16 @@ def checkpoint_bytes(path: str | Path, expected_sha256: str | None = None) -> by
     if path is None or str(path) == "":
         raise CheckpointError("no checkpoint path recorded: nothing to load")
     try:
-        data = Path(path).read_bytes()
+        info = os.stat(path)  # before open: a pipe would block it
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"checkpoint {path} is not a regular file of at most "
+                                  f"{MAX_CHECKPOINT_BYTES / 2**30:g} GiB (a device, a pipe or too large)")
+        with open(path, "rb") as f:
+            data = f.read(MAX_CHECKPOINT_BYTES + 1)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise CheckpointError(f"checkpoint not found: {path}") from None
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"checkpoint {path} grew past {MAX_CHECKPOINT_BYTES / 2**30:g} GiB while read")
     if expected_sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != expected_sha256:
         raise CheckpointError(f"checkpoint {path} does not match its recorded hash: expected sha256 "
                               f"{expected_sha256}, file has {actual} (truncated or modified)")
@@ -171,8 +185,13 @@ def payload_from_bytes(data: bytes, expected_sha256: str | None = None, name: st
         raise CheckpointError(f"checkpoint {name} is not a loadable weights-only file: {first_line}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{name} is not a {FORMAT} file")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{name} was written by a newer version (format {payload['format_version']})")
+    version = payload.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise CheckpointError(f"checkpoint {name} has format_version {version!r:.40}, not a whole number")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{name} was written by a newer version (format {version})")
+    if not isinstance(payload.get("game"), str) or not isinstance(payload.get("game_kwargs", {}), dict):
+        raise CheckpointError(f"checkpoint {name} does not name its game and options")
     return payload
 
 
@@ -222,14 +241,80 @@ def check_finite_generation(data: bytes, metrics: dict[str, Any] | None, name: s
                 raise NonFiniteError(f"refusing to record {name}: its final metric {key} is {value}: {hint}")
 
 
-def policy_from_payload(payload: dict[str, Any]) -> TeamPolicy:
-    """Rebuilds the policy from its stored constructor arguments, then loads the weights."""
+MAX_AGENTS = 1000
+"""Most seats a stored policy may have (no game here has more than a few dozen)."""
+
+
+def _check_policy_args(args: Any) -> None:
+    """Bounds of the stored constructor arguments, checked before anything is built: a tampered file (with a
+    valid hash) asking for a billion layers is one line, not a hang. The sizes are GRPOConfig's limits; a
+    layout's counts and offsets lie inside its role's observation."""
+    from league.config import LIMITS
+
+    def whole(value: Any, low: int, high: int, what: str) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise CheckpointError(f"policy argument {what} = {value!r:.40} is not a whole number in "
+                                  f"[{low}, {high}]")
+
+    if not isinstance(args, dict):
+        raise CheckpointError("no policy arguments")
+    for key in ("hidden", "layers", "steer_hidden"):
+        if key in args:
+            limit = LIMITS[f"grpo.{key}"]
+            whole(args[key], int(limit.low), int(limit.high), key)
+    agents, obs_dims, n_actions = args.get("agents"), args.get("obs_dims"), args.get("n_actions")
+    if not isinstance(agents, list) or not 1 <= len(agents) <= MAX_AGENTS or not all(isinstance(a, str) for a in agents):
+        raise CheckpointError(f"policy argument agents is not a list of 1 to {MAX_AGENTS} names")
+    for what, table, high in (("obs_dims", obs_dims, 10**6), ("n_actions", n_actions, MAX_ACTIONS)):
+        if not isinstance(table, dict) or not table:
+            raise CheckpointError(f"policy argument {what} is not a table of roles")
+        for role, value in table.items():
+            whole(value, 1, high, f"{what}.{role}")
+    for kind in ("targets", "entities"):
+        layouts = args.get(kind) or {}
+        if not isinstance(layouts, dict) or not set(layouts) <= set(obs_dims):
+            raise CheckpointError(f"policy argument {kind} is not a table of its roles")
+        for role, layout in layouts.items():
+            values = layout.values() if isinstance(layout, dict) else layout if isinstance(layout, list) else [None]
+            for value in values:
+                if isinstance(value, bool) or isinstance(value, float) and math.isfinite(value) and abs(value) <= 1e6:
+                    continue  # `scored`, `aspect`
+                whole(value, 0, obs_dims[role], f"{kind}.{role}")
+
+
+def policy_from_payload(payload: dict[str, Any], game: str | None = None, game_kwargs: dict[str, Any] | None = None,
+                        name: str = "checkpoint") -> TeamPolicy:
+    """Rebuilds the policy from its stored constructor arguments, then loads the weights. The arguments are
+    bounded and the network is first laid out on the meta device (no memory) so weights of the wrong shapes
+    are refused before anything is allocated. With `game`, the checkpoint must have been trained on that game
+    with `game_kwargs` (a league's), else it would play a game whose observations it cannot read. `name` is
+    for error messages."""
+    if game is not None:
+        import games
+
+        spec = games.get(game)
+        stored = (payload["game"], spec.resolve_kwargs(payload["game_kwargs"]) if payload["game"] == game else None)
+        if stored != (game, spec.resolve_kwargs(game_kwargs)):
+            raise CheckpointError(f"{name} was trained on {payload['game']} {dict(payload['game_kwargs'])}, "
+                                  f"not on this league's {game} {dict(game_kwargs or {})}")
+    args, weights = payload.get("policy_args"), payload.get("state_dict")
     try:
-        policy = TeamPolicy(**payload["policy_args"])
-        policy.load_state_dict(payload["state_dict"])
+        _check_policy_args(args)
+    except CheckpointError as e:
+        raise CheckpointError(f"{name}: {e}") from None
+    try:
+        with torch.device("meta"):
+            layout = TeamPolicy(**args).state_dict()
+        shapes = {k: tuple(v.shape) for k, v in (weights.items() if isinstance(weights, dict) else ())
+                  if isinstance(v, torch.Tensor)}
+        if shapes != {k: tuple(v.shape) for k, v in layout.items()}:
+            missing = sorted(set(layout) ^ set(shapes)) or [k for k in layout if tuple(layout[k].shape) != shapes[k]]
+            raise ValueError(f"{len(missing)} tensor(s) missing, extra or of another shape (first: {missing[0]})")
+        policy = TeamPolicy(**args)
+        policy.load_state_dict(weights)
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         detail = " ".join(line.strip() for line in str(e).splitlines()[:2])  # torch lists every mismatch, a line each
-        raise CheckpointError(f"checkpoint weights do not fit its policy arguments: {detail}") from None
+        raise CheckpointError(f"{name}: its weights do not fit its policy arguments: {detail}") from None
     return policy.eval()
 
 

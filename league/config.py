@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -95,11 +96,10 @@ LIMITS: dict[str, Range] = {
     "league.minutes_per_generation": Range(0.0, 525_600.0),  # 0 = use steps_per_generation; at most a year
     "league.seed": Range(0, 2**31 - 1),  # team k trains with seed + k
     "league.match_seeds": Range(1, 10_000),
-    # game_kwargs (`GRPOConfig.validate`, where the game is known): integer options other than max_cycles
-    "game_kwargs.int": Range(0, 1000),
-    "game_kwargs.max_cycles": Range(1, 100_000),
+    # game_kwargs before the game is known (no game has a negative int option); then the game checks them
+    # (`games.spec.GameSpec.resolve_kwargs`: its own bounds, OPTION_INT and OPTION_FLOAT where it sets none)
+    "game_kwargs.any_int": Range(0, 100_000),
     "game_kwargs.float": Range(-1e6, 1e6),
-    "game_kwargs.any_int": Range(0, 100_000),  # before the game is known (no game has a negative int option)
     # history:K opponent rules
     "opponents.history": Range(1, 1000),
 }
@@ -629,33 +629,18 @@ def game_table(table: Any) -> dict[str, Any]:
 
 
 def check_game_options(spec: Any, kwargs: dict[str, Any], prefix: str = "game_kwargs") -> None:
-    """A game's options: known names, each of its default's type (a float option takes an int), integers in
-    LIMITS["game_kwargs.int"] (max_cycles: LIMITS["game_kwargs.max_cycles"]), floats finite; the game checks
-    what the values mean when it is made."""
+    """A game's options, checked by the game itself (`GameSpec.resolve_kwargs`: known names, each of its
+    default's type, within the game's bounds, playable together), as one ConfigError naming `prefix`."""
     import games
 
     try:
         spec.resolve_kwargs(kwargs)
     except games.GameError as e:
-        raise ConfigError(str(e), "game_kwargs") from None
-    for key, value in kwargs.items():
-        name = f"{prefix}.{key}"
-        if spec.options is None:  # a game that takes any option: each must at least be a plain, finite value
-            _option_value(value, name, "game_kwargs")
-            continue
-        default = spec.options[key]
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{name} must be true or false ({spec.name}), got {_got(value)}", "game_kwargs")
-        elif isinstance(default, int) or default is None:  # None: an optional count (num_landmark_neighbors)
-            if default is None and value is None:
-                continue
-            limit = LIMITS["game_kwargs.max_cycles" if key == "max_cycles" else "game_kwargs.int"]
-            _number(value, name, "game_kwargs", limit, integer=True)
-        elif isinstance(default, float):
-            _number(value, name, "game_kwargs", LIMITS["game_kwargs.float"], integer=False)
-        elif isinstance(default, str):
-            _text(value, name, "game_kwargs")
+        raise ConfigError(f"{prefix}: {e}", "game_kwargs") from None
+
+
+MAX_TOML_BYTES = 2**20
+"""Largest config file read (a league's settings are a few hundred bytes)."""
 
 
 def read_toml(path: str | Path) -> TomlDocument:
@@ -664,7 +649,13 @@ def read_toml(path: str | Path) -> TomlDocument:
     its limits is a one-line ConfigError that starts with the file. The result remembers the file
     (`TomlDocument.source`), so `LeagueConfig.from_toml` names it too."""
     try:
-        data = tomllib.loads(Path(path).read_text())
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before open: a pipe would block it
+            raise ConfigError(f"cannot read config file {path}: not a regular file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_TOML_BYTES + 1)
+        if len(raw) > MAX_TOML_BYTES:
+            raise ConfigError(f"config file {path} is larger than {MAX_TOML_BYTES // 2**20} MiB")
+        data = tomllib.loads(raw.decode())
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (IsADirectoryError, NotADirectoryError, PermissionError) as e:

@@ -59,7 +59,8 @@ def rebuild_policy(game: str, game_kwargs: dict[str, Any], portable: PortablePol
         return random_policy(games.get(game).info(**game_kwargs), portable.seed)
     if portable.kind == "scripted":
         return games.get(game).scripted
-    policy = policy_from_payload(payload_from_bytes(portable.checkpoint, portable.sha256, portable.name))
+    payload = payload_from_bytes(portable.checkpoint, portable.sha256, portable.name)
+    policy = policy_from_payload(payload, game, game_kwargs, portable.name)
     return policy.numpy_policy(deterministic=True)
 
 

@@ -83,13 +83,13 @@ def results_rows(store: Store, league: dict[str, Any]) -> list[dict[str, Any]]:
 
 def export(store: Store, league: dict[str, Any], fmt: str, out_dir: str | Path) -> list[Path]:
     """Writes results and ratings: `results.csv` + `ratings.csv`, or one `<league>.json`. Returns the paths."""
+    results, ratings = results_rows(store, league), leaderboard(store, league)  # read (and checked) before a write
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results, ratings = results_rows(store, league), leaderboard(store, league)
     if fmt == "json":
         path = out / f"{league['name']}.json"
         path.write_text(json.dumps({"league": league["name"], "game": league["game"], "ratings": ratings,
-                                    "results": results}, indent=2))
+                                    "results": results}, indent=2, allow_nan=False))
         return [path]
     paths = []
     for name, rows, fields in (("results", results, ["match", "kind", "player_a", "player_b", "seed", "return_a",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import sqlite3
 import time
@@ -27,6 +28,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
+from league.config import LEAGUE_NAME
 from league.replays import Episode, episode_columns, episode_from_columns
 
 BUSY_TIMEOUT_MS = 10_000
@@ -214,9 +216,45 @@ def _encode(value: Any) -> str:
     return json.dumps(value, default=scalar)
 
 
-def _decode(row: dict) -> dict:
-    """A row with its JSON columns turned back into Python values."""
-    return {k: json.loads(v) if k in JSON_COLUMNS and isinstance(v, str) else v for k, v in row.items()}
+REAL_COLUMNS = frozenset({"return_a", "return_b", "team_return", "score_a", "wall_time", "team_return_ci",
+                          "scripted_return", "random_return", "score", "score_ci", "partner_score"})
+INT_COLUMNS = frozenset({"id", "league_id", "team_id", "generation_id", "match_id", "parent_id", "player_a",
+                         "player_b", "number", "seed", "seeds", "steps", "side", "train_steps", "iteration",
+                         "episodes", "position", "played", "latest", "generations", "teams", "styles", "n"})
+OUTCOMES = (0, 0.5, 1)
+
+
+def _decode(row: dict, path: Path, names: tuple[str, ...] = ()) -> dict:
+    """A row with its JSON columns turned back into Python values, every value checked for what this version
+    writes there (numbers finite, counts whole, outcomes 1, 0.5 or 0, tables tables, the `names` columns and
+    league/team names fit for a folder): a row changed outside coop-league is one StoreError naming it, not a
+    traceback (or a file written outside --out) later."""
+    out = {}
+    for key, value in row.items():
+        what = None
+        if key in JSON_COLUMNS and value is not None:
+            try:
+                value = json.loads(value) if isinstance(value, str) else value
+            except ValueError:
+                what = "JSON"
+            if value is not None and not isinstance(value, list if key == "seats" else dict):
+                what = what or ("a list" if key == "seats" else "a table")
+        elif key in REAL_COLUMNS and value is not None:
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                what = "a finite number"
+        elif key in INT_COLUMNS and value is not None:
+            if not isinstance(value, int):
+                what = "an integer"
+        elif key == "outcome" and value not in (None, *OUTCOMES):
+            what = "1, 0.5 or 0"
+        elif key in ("league", "team", *names) and isinstance(value, str) and not LEAGUE_NAME.fullmatch(value):
+            what = "a name of letters, digits, '_', '-' and '.'"
+        if what:
+            where = f" (row id {row['id']})" if isinstance(row.get("id"), int) else ""
+            raise StoreError(f"{path}: stored {key} {value!r:.60}{where} is not {what}: the row was changed "
+                             f"outside coop-league")
+        out[key] = value
+    return out
 
 
 def _check_name(what: str, name: str) -> None:
@@ -354,11 +392,12 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
 
-    def _rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
+    def _rows(self, sql: str, params: list | tuple = (), names: tuple[str, ...] = ()) -> list[dict]:
+        """Rows of `sql`, decoded and checked (`_decode`); `names` are columns holding a league's or team's name."""
         for value in params:
             _check_ints({"value": value})
         with _errors(self.path, "read"):
-            return [_decode(r) for r in self.db.query(sql, params)]
+            return [_decode(r, self.path, names) for r in self.db.query(sql, params)]
 
     # ---- leagues ----
 
@@ -376,7 +415,7 @@ class Store:
         return league
 
     def league(self, name: str) -> dict:
-        rows = self._rows("SELECT * FROM leagues WHERE name = ?", [name])
+        rows = self._rows("SELECT * FROM leagues WHERE name = ?", [name], names=("name",))
         if not rows:
             known = ", ".join(r["name"] for r in self._rows("SELECT name FROM leagues ORDER BY name"))
             raise StoreError(f"unknown league {name!r}; known leagues: {known or '(none)'}")
@@ -391,7 +430,8 @@ class Store:
                    (SELECT count(*) FROM generations g JOIN teams t ON t.id = g.team_id
                     WHERE t.league_id = l.id) AS generations
             FROM leagues l ORDER BY l.name
-            """
+            """,
+            names=("name",),
         )
 
     # ---- teams ----
@@ -414,10 +454,11 @@ class Store:
             WHERE t.league_id = ? GROUP BY t.id ORDER BY t.name
             """,
             [league_id],
+            names=("name",),
         )
 
     def team(self, league_id: int, name: str) -> dict:
-        rows = self._rows("SELECT * FROM teams WHERE league_id = ? AND name = ?", [league_id, name])
+        rows = self._rows("SELECT * FROM teams WHERE league_id = ? AND name = ?", [league_id, name], names=("name",))
         if not rows:
             known = ", ".join(t["name"] for t in self.teams(league_id))
             raise StoreError(f"unknown team {name!r}; known teams: {known or '(none)'}")
@@ -673,13 +714,12 @@ class Store:
     def rated_results(self, league_id: int) -> list[tuple[str, str, float]]:
         """Every rated seed of the league as (player a, player b, score of a): the input of the rating fit."""
         _check_ints({"league id": league_id})
-        with _errors(self.path, "read"):
-            rows = self.db.execute(
-                "SELECT pa.name, pb.name, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
-                "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
-                "WHERE m.league_id = ? AND r.outcome IS NOT NULL AND m.player_a != m.player_b",  # self-play: no info
-                [league_id]).fetchall()
-        return [(a, b, float(o)) for a, b, o in rows]
+        rows = self._rows(
+            "SELECT pa.name AS a, pb.name AS b, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
+            "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
+            "WHERE m.league_id = ? AND r.outcome IS NOT NULL AND m.player_a != m.player_b",  # self-play: no info
+            [league_id])
+        return [(r["a"], r["b"], float(r["outcome"])) for r in rows]
 
     def games_played(self, league_id: int) -> dict[str, int]:
         """Rated seeds per player name (players without any count 0)."""

@@ -85,7 +85,8 @@ def train_generation(job: TrainJob, on_iteration: Callable[[dict[str, Any]], Non
     """Trains `job.number` from its parent and returns the new checkpoint as bytes (nothing is written)."""
     from league.grpo import train
 
-    payload = payload_from_bytes(job.parent, job.parent_sha256, f"{job.league}/{job.team}/g{job.number - 1}")
+    parent = f"{job.league}/{job.team}/g{job.number - 1}"
+    payload = payload_from_bytes(job.parent, job.parent_sha256, parent)
     cfg = job.config.team_config(job.team)
     minutes = job.config.minutes_per_generation
 
@@ -98,8 +99,8 @@ def train_generation(job: TrainJob, on_iteration: Callable[[dict[str, Any]], Non
         cfg,
         max_env_steps=None if minutes else job.config.steps_per_generation,
         max_seconds=minutes * 60 if minutes else None,
-        policy=policy_from_payload(payload),
-        reference=policy_from_payload(payload),
+        policy=policy_from_payload(payload, cfg.game, cfg.game_kwargs, parent),
+        reference=policy_from_payload(payload, cfg.game, cfg.game_kwargs, parent),
         optimizer_state=payload.get("optimizer") or None,
         seed_offset=job.number,
         on_iteration=each_iteration,

@@ -156,6 +156,40 @@ def test_policy_args_that_build_nothing_are_a_checkpoint_error(tmp_path, saved):
         assert "\n" not in str(caught.value)  # one line, however many weights mismatch
 
 
+@pytest.mark.parametrize("change, needle", [
+    ({"policy_args": {"layers": 10**9}}, "layers = 1000000000 is not a whole number in [1, 16]"),
+    ({"policy_args": {"hidden": 2**40}}, "hidden = 1099511627776 is not a whole number in [1, 4096]"),
+    ({"policy_args": {"obs_dims": {"agent": 10**12}}}, "obs_dims.agent"),
+    ({"policy_args": {"agents": ["a"] * 5000}}, "agents is not a list of 1 to 1000 names"),
+    ({"policy_args": {"targets": {"agent": {"velocity": 0, "first": 4, "count": 10**9, "teammates": 10,
+                                            "teammate_count": 2, "moves": 0}}}}, "targets.agent"),
+    ({"format_version": "2"}, "format_version '2', not a whole number"),
+    ({"game": 3}, "does not name its game"),
+])
+def test_tampered_payloads_with_a_valid_hash_are_refused_before_anything_is_built(tmp_path, saved, change, needle):
+    """Before: layers = 10**9 (hash updated) hung building a billion layers; format_version "2" was a TypeError."""
+    _, _, policy = saved
+    cfg = GRPOConfig(hidden=16)
+    payload = make_payload(policy, cfg.game, {}, cfg.to_dict())
+    args = {**payload["policy_args"], **change.pop("policy_args", {})}
+    path = tmp_path / "odd.pt"
+    save_checkpoint(path, {**payload, **change, "policy_args": args})
+    with pytest.raises(CheckpointError) as caught:
+        load_team(path)
+    assert needle in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_checkpoint_plays_only_the_game_it_was_trained_on(saved):
+    from league.checkpoints import policy_from_payload
+
+    path, digest, _ = saved
+    payload = load_checkpoint(path, digest)
+    assert policy_from_payload(payload, "simple_spread", {"max_cycles": 25}, "g0").agents  # the default, spelled out
+    for game, kwargs in (("simple_spread", {"N": 4}), ("simple_reference", {})):
+        with pytest.raises(CheckpointError, match=f"g0 was trained on simple_spread {{}}, not on this league's {game}"):
+            policy_from_payload(payload, game, kwargs, "g0")
+
+
 def test_checkpoint_names_its_network_layout(saved):
     """What `league show` and scripts read of a checkpoint's arguments: each role's layout by name."""
     payload = load_checkpoint(saved[0], saved[1])

@@ -108,3 +108,71 @@ def test_matches_of_an_unknown_player_is_an_error_not_an_empty_list(shared_leagu
     _, _, db, _ = shared_league
     one_error_line(invoke("matches", "--player", "nobody", "--db", db), "unknown player 'nobody'")
     assert "alpha/g0" in invoke("matches", "--player", "random", "--db", db).output
+
+
+@pytest.mark.parametrize("command", [["games"], ["bench", "env", "--seconds", "0.1", "--batch-sizes", "1"],
+                                     ["train", "--generations", "0"]])
+@pytest.mark.parametrize("game, option, needle", [
+    ("simple_spread", "N=true", "option N must be an integer from 2 to 32, got True"),
+    ("simple_spread", "N=200", "option N must be an integer from 2 to 32, got 200"),
+    ("simple_spread", "max_cycles=null", "option max_cycles must be an integer from 1 to 100000, got None"),
+    ("simple_spread", "max_cycles=2.5", "got 2.5"),
+    ("simple_spread", "local_ratio=1.5", "option local_ratio must be a finite number from 0.0 to 1.0"),
+    ("pursuit", "x_size=1", "option x_size must be an integer from 3 to 100, got 1"),
+    ("pursuit", "x_size=5", "30 agents of a kind need more than 145 open cells in the start window"),
+    ("pursuit", "constraint_window=0.1", "emptiest 1x1 window"),
+    ("knights_archers_zombies", "max_zombies=100000", "from 0 to 100"),
+])
+def test_game_options_are_checked_by_the_game_wherever_they_come_in(tmp_path, command, game, option, needle):
+    """Before: `games` and `bench env` skipped train's check (N=true was a TypeError, max_cycles=null too) and
+    pursuit's x_size=1 searched for a free cell forever; the game's own bounds now hold on every path."""
+    db = ["--db", tmp_path / "l.db", "--checkpoints", tmp_path / "ck"] if command[0] == "train" else []
+    one_error_line(invoke(*command, "--game", game, "--game-option", option, *db), needle)
+    assert not (tmp_path / "l.db").exists()
+
+
+@pytest.mark.parametrize("sql, command, needle", [
+    ("UPDATE leagues SET name = '../../escaped'", ["export", "--league", "../../escaped", "--out", "{out}"],
+     "stored name '../../escaped'"),
+    ("UPDATE results SET return_a = 'abc' WHERE id = (SELECT min(id) FROM results)", ["crossplay"],
+     "stored return_a 'abc'"),
+    ("UPDATE episodes SET team_return = 'x' WHERE id = (SELECT min(id) FROM episodes)", ["watch", "1"],
+     "stored team_return 'x'"),
+    ("UPDATE results SET return_b = 1e999 WHERE id = (SELECT min(id) FROM results)", ["export", "--out", "{out}"],
+     "stored return_b inf"),
+    ("UPDATE results SET outcome = 7 WHERE id = (SELECT min(id) FROM results)", ["ratings"], "is not 1, 0.5 or 0"),
+    ("UPDATE leagues SET game_kwargs = '[1]'", ["match", "alpha/g0", "random"], "stored game_kwargs [1]"),
+    ("UPDATE leagues SET game_kwargs = '{\"N\": 1000000}'", ["match", "alpha/g0", "random"],
+     "option N must be an integer from 2 to 32"),
+    ("UPDATE generations SET metrics = '[1, 2]'", ["show", "alpha/g0"], "stored metrics [1, 2]"),
+    ("UPDATE generations SET metrics = '{'", ["generations"], "stored metrics '{' (row id 1) is not JSON"),
+    ("UPDATE generations SET train_steps = 'many'", ["plot", "learning", "--out", "{out}/p.png"],
+     "stored train_steps 'many'"),
+    ("UPDATE teams SET name = '..'", ["generations"], "stored team '..'"),
+])
+def test_tampered_rows_are_one_line_naming_the_value(league, sql, command, needle):
+    """Before: tracebacks in crossplay, show, plot and match (TypeError, AttributeError, IndexError), an outcome of
+    7 rated as nan, inf exported as `Infinity`, and a league named '../../escaped' exported outside --out."""
+    store, match, db, tmp_path = league
+    before = len(store.matches(store.league("default")["id"]))
+    tamper(db, sql)
+    out = tmp_path / "out" / "deeper"
+    one_error_line(invoke(*[str(c).replace("{out}", str(out)) for c in command], "--db", db), needle)
+    assert not out.exists() and not (tmp_path / "escaped.json").exists()
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM matches").fetchone()[0] == before
+
+
+def test_devices_pipes_and_huge_files_are_refused_before_they_are_read(league):
+    """Before: a checkpoint row pointing at /dev/zero read until memory ran out, and `--config` naming a pipe
+    waited forever for a writer."""
+    import os
+
+    store, _, db, tmp_path = league
+    os.mkfifo(tmp_path / "pipe")
+    for target in ("/dev/zero", tmp_path / "pipe"):
+        tamper(db, f"UPDATE generations SET checkpoint = '{target}'")
+        one_error_line(invoke("match", "alpha/g0", "random", "--db", db), f"checkpoint {target} is not a regular file")
+        one_error_line(invoke("train", "--config", target, "--db", db), "not a regular file")
+    (tmp_path / "big.toml").write_text("#" * (2**20 + 1))
+    one_error_line(invoke("train", "--config", tmp_path / "big.toml", "--db", db), "larger than 1 MiB")
