@@ -265,6 +265,7 @@ def bench_busy(config: Any, seconds: float = 20.0, rounds: int = 3) -> dict[str,
     a turn (allocation, caches) is not counted."""
     import dataclasses
     import multiprocessing
+    import signal
     from collections import Counter
 
     import torch
@@ -299,7 +300,11 @@ def bench_busy(config: Any, seconds: float = 20.0, rounds: int = 3) -> dict[str,
     context = multiprocessing.get_context("spawn")
     stop, go = context.Event(), context.Event()
     burner = context.Process(target=_burn, args=(stop, go), daemon=True)
-    burner.start()
+    ctrl_c = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the burner starts ignoring Ctrl-C: this process stops
+    try:  # it, instead of both printing a KeyboardInterrupt traceback
+        burner.start()
+    finally:
+        signal.signal(signal.SIGINT, ctrl_c)
     try:
         for _ in range(rounds):
             for side, (_, loaded) in sides.items():

@@ -14,11 +14,13 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
 
 import games
+from league.ratings import MAX_RATED_PLAYERS
 
 
 class FiniteFloat(click.FloatRange):
@@ -82,12 +84,20 @@ def json_option(f: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
 
 
-def game_option(f: Any) -> Any:
+def game_option(f: Any, default: str | None = "simple_spread") -> Any:
     """`--game NAME` (registered, or package.module:callable) and `--game-option KEY=VALUE` (repeated)."""
     f = click.option("--game-option", "game_options", multiple=True, metavar="KEY=VALUE",
                      help="A game option (repeat for more); VALUE is read as JSON where it parses, else as text.")(f)
-    return click.option("--game", default="simple_spread", show_default=True,
+    if default is None:
+        return click.option("--game", help="Game: a name or package.module:callable (default simple_spread, or the "
+                            "config file's).")(f)
+    return click.option("--game", default=default, show_default=True,
                         help="Game: a name (see `league games`) or package.module:callable returning a ParallelEnv.")(f)
+
+
+def config_game_option(f: Any) -> Any:
+    """`--game` and `--game-option` of a command that also reads a config file: the file's game unless given."""
+    return game_option(f, default=None)
 
 
 def parse_game_options(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -111,14 +121,15 @@ def parse_game_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
-def positive_ints(text: str, option: str) -> tuple[int, ...]:
-    """A comma-separated list of integers >= 1 (`1,64,1024`); anything else is a usage error naming `option`."""
+def positive_ints(text: str, option: str, most: int) -> tuple[int, ...]:
+    """A comma-separated list of integers from 1 to `most` (`1,64,1024`); anything else is a usage error naming
+    `option`."""
     try:
         values = tuple(int(v) for v in text.split(","))
     except ValueError:
         raise click.BadParameter(f"not a list of integers: {text!r}", param_hint=option) from None
-    if min(values) < 1:
-        raise click.BadParameter(f"values must be >= 1, got {text!r}", param_hint=option)
+    if min(values) < 1 or max(values) > most:
+        raise click.BadParameter(f"values must be from 1 to {most:,}, got {text!r}", param_hint=option)
     return values
 
 
@@ -187,7 +198,7 @@ def bench() -> None:
 @game_option
 @click.option("--seconds", type=FiniteFloat(min=0.1, max=3600), default=2.0, show_default=True, help="Time per measurement.")
 @click.option("--batch-sizes", help="Comma-separated batch sizes (default 1,64,1024,4096 for a batched core, "
-              "1,8,32 for the generic runner, which holds one real env per slot).")
+              "at most 65,536; 1,8,32 for the generic runner, which holds one real env per slot, at most 256).")
 @json_option
 def bench_env_cmd(game: str, game_options: tuple[str, ...], seconds: float, batch_sizes: str | None,
                   as_json: bool) -> None:
@@ -200,9 +211,12 @@ def bench_env_cmd(game: str, game_options: tuple[str, ...], seconds: float, batc
     from league.bench import bench_env
 
     spec, kwargs = games.get(game), parse_game_options(game_options)
+    core = spec.has_core(**kwargs)
     if batch_sizes is None:
-        batch_sizes = "1,64,1024,4096" if spec.has_core(**kwargs) else "1,8,32"
-    result = bench_env(game, positive_ints(batch_sizes, "--batch-sizes"), seconds, **kwargs)
+        batch_sizes = "1,64,1024,4096" if core else "1,8,32"
+    # a batched core holds a few KB per game; the generic runner one real env per slot
+    sizes = positive_ints(batch_sizes, "--batch-sizes", 65_536 if core else 256)
+    result = bench_env(game, sizes, seconds, **kwargs)
     if as_json:
         echo_json(result)
         return
@@ -213,12 +227,14 @@ def bench_env_cmd(game: str, game_options: tuple[str, ...], seconds: float, batc
     click.echo(f"best ratio: {result['best_ratio']:,.1f}x")
 
 
-def grpo_config(game: str, game_options: tuple[str, ...], config_file: str | None, seed: int | None) -> Any:
-    """GRPOConfig from defaults, then `[grpo]` of the TOML file, then the command-line game, options and seed."""
+def grpo_config(game: str | None, game_options: tuple[str, ...], config_file: str | None, seed: int | None) -> Any:
+    """GRPOConfig from defaults, then `[grpo]` (or `[game]`) of the TOML file, then the command-line game,
+    options and seed."""
     from league.config import GRPOConfig, read_toml, with_preset
 
-    data = read_toml(config_file).get("grpo", {}) if config_file else {}
-    data = {**data, "game": game}
+    data = dict(read_toml(config_file).get("grpo", {})) if config_file else {}
+    if game is not None:
+        data["game"] = game
     if game_options:
         data["game_kwargs"] = parse_game_options(game_options)
     if seed is not None:
@@ -227,7 +243,7 @@ def grpo_config(game: str, game_options: tuple[str, ...], config_file: str | Non
 
 
 @bench.command("learn")
-@game_option
+@config_game_option
 @click.option("--minutes", type=FiniteFloat(min=0, min_open=True, max=10_000), default=5.0, show_default=True,
               help="Training time (evaluation excluded).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with a [grpo] table.")
@@ -240,7 +256,7 @@ def grpo_config(game: str, game_options: tuple[str, ...], config_file: str | Non
               "(default checkpoints/bench/<game>.pt).")
 @click.option("--stop-at-target", is_flag=True, help="Stop once normalized score 1.0 is reached.")
 @json_option
-def bench_learn_cmd(game: str, game_options: tuple[str, ...], minutes: float, config_file: str | None,
+def bench_learn_cmd(game: str | None, game_options: tuple[str, ...], minutes: float, config_file: str | None,
                     seed: int | None, eval_every: float, eval_episodes: int, out: str | None, stop_at_target: bool,
                     as_json: bool) -> None:
     """Train a team from scratch; report time and env steps to normalized score 0.5, 0.8 and 1.0.
@@ -252,7 +268,9 @@ def bench_learn_cmd(game: str, game_options: tuple[str, ...], minutes: float, co
     from league.bench import bench_learn
 
     config = grpo_config(game, game_options, config_file, seed)
+    game = config.game
     out = out or f"checkpoints/bench/{re.sub(r'[^A-Za-z0-9_.-]', '_', game)}.pt"
+    refuse_to_overwrite(out)
     report = bench_learn(config, minutes, eval_every, eval_episodes, out, stop_at_target, progress=not as_json)
     if as_json:
         echo_json(report)
@@ -271,6 +289,18 @@ def bench_learn_cmd(game: str, game_options: tuple[str, ...], minutes: float, co
         click.echo(f"  score {target}: " + (f"{hit['train_seconds']:.0f}s, {hit['env_steps']:,} env steps"
                                             if hit else "not reached"))
     click.echo(f"  checkpoint: {report['checkpoint']}")
+
+
+def refuse_to_overwrite(out: str) -> None:
+    """`--out` may replace an earlier checkpoint, never another file (a league database, say)."""
+    from league.checkpoints import CheckpointError, load_checkpoint
+
+    if os.path.lexists(out):
+        try:
+            load_checkpoint(out)
+        except (CheckpointError, OSError):
+            raise click.BadParameter(f"{out} exists and is not a checkpoint: refusing to overwrite it",
+                                     param_hint="--out") from None
 
 
 # ---------------------------------------------------------------- league manager: train and inspect
@@ -312,9 +342,7 @@ def config_cmd(example: bool) -> None:
 
 
 @cli.command("train")
-@click.option("--game", help="Game: a name or package.module:callable (default simple_spread, or the config file's).")
-@click.option("--game-option", "game_options", multiple=True, metavar="KEY=VALUE",
-              help="A game option (repeat for more); VALUE is read as JSON where it parses, else as text.")
+@config_game_option
 @league_option
 @click.option("--teams", type=int, help="Number of teams (lineages).")
 @click.option("--generations", type=int, help="Trained generations per team.")
@@ -709,6 +737,8 @@ def plot_cmd(what: str, out: str, league_name: str, db: str) -> None:
     """
     from league.reports import plot
 
+    if Path(out).suffix.lower() != ".png" or not Path(out).stem:
+        raise click.BadParameter(f"must name a .png file, got {out!r}", param_hint="--out")
     with opened(db) as store:
         path = plot(store, store.league(league_name), what, out)
     click.echo(f"wrote {path}")
@@ -736,7 +766,7 @@ def bench_league_cmd(workers_list: str, game: str, game_options: tuple[str, ...]
     from league.bench import bench_league
     from league.workers import require_ray
 
-    counts = positive_ints(workers_list, "--workers")
+    counts = positive_ints(workers_list, "--workers", MAX_WORKERS)
     kwargs = parse_game_options(game_options)
     games.get(game).check(**kwargs)
     if max(counts) > 1:
@@ -754,12 +784,12 @@ def bench_league_cmd(workers_list: str, game: str, game_options: tuple[str, ...]
 
 
 @bench.command("busy")
-@game_option
+@config_game_option
 @click.option("--seconds", type=FiniteFloat(min=2, max=3600), default=20.0, show_default=True,
               help="Training time on each side.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with a [grpo] table.")
 @json_option
-def bench_busy_cmd(game: str, game_options: tuple[str, ...], seconds: float, config_file: str | None,
+def bench_busy_cmd(game: str | None, game_options: tuple[str, ...], seconds: float, config_file: str | None,
                    as_json: bool) -> None:
     """Training env steps/s on an idle machine and beside one CPU-bound process, side by side.
 
@@ -769,7 +799,9 @@ def bench_busy_cmd(game: str, game_options: tuple[str, ...], seconds: float, con
     """
     from league.bench import bench_busy
 
-    report = bench_busy(grpo_config(game, game_options, config_file, None), seconds)
+    config = grpo_config(game, game_options, config_file, None)
+    game = config.game
+    report = bench_busy(config, seconds)
     if as_json:
         echo_json(report)
         return
@@ -789,7 +821,7 @@ def bench_busy_cmd(game: str, game_options: tuple[str, ...], seconds: float, con
 
 
 @bench.command("ratings")
-@click.option("--players", type=click.IntRange(min=2, max=100_000), default=1000, show_default=True)
+@click.option("--players", type=click.IntRange(min=2, max=MAX_RATED_PLAYERS), default=1000, show_default=True)
 @click.option("--results", type=click.IntRange(min=1, max=10_000_000), default=100_000, show_default=True)
 @json_option
 def bench_ratings_cmd(players: int, results: int, as_json: bool) -> None:

@@ -728,6 +728,13 @@ class LeagueConfig:
                 if e.key in self.team_grpo.get(team, {}):
                     raise ConfigError(f"[team.{team}] {e}", "team_grpo") from None
                 raise
+        from league.ratings import MAX_RATED_PLAYERS
+
+        players = self.teams * (self.generations + 1) + 2  # every generation, random and scripted
+        if players > MAX_RATED_PLAYERS:
+            raise ConfigError(f"{self.teams} team(s) x {self.generations + 1:,} generations = {players:,} players "
+                              f"with the baselines, above the {MAX_RATED_PLAYERS:,} one rating fit handles: lower "
+                              f"generations or teams", "generations")
         parameters = max(check_resources(self.team_config(t)).parameters for t in self.team_names)
         disk = parameters * CHECKPOINT_BYTES_PER_PARAMETER * self.teams * (self.generations + 1)
         if disk > MAX_CHECKPOINT_BYTES:

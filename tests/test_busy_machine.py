@@ -125,3 +125,26 @@ def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run(tmp_path):
     assert set(report["reference_idle_updates_by_threads"]) == {str(report["default_threads"])}
     for side in ("idle", "loaded", "reference_idle", "reference_loaded"):  # CPU seconds per second of training
         assert 0.3 < report[f"{side}_cores"] <= os.cpu_count() + 0.2
+
+
+def test_ctrl_c_stops_bench_busy_with_one_line_and_no_process_left(tmp_path):
+    """Ctrl-C reaches the whole process group: before, the burner printed its own KeyboardInterrupt traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "league", "bench", "busy", "--seconds", "4"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    time.sleep(8)  # the burner is up and training has started
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in out and "KeyboardInterrupt" not in out, out
+    for _ in range(100):  # nothing of the group is left (the resource tracker leaves when its pipe closes)
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a process of bench busy outlived it")

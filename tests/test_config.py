@@ -221,7 +221,10 @@ def test_resources_are_estimated_without_allocating():
     assert "groups 4096 x group_size 1024 x 25 steps x 3 agents x 18 observations" in str(caught.value)
     assert "limit" in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(ResourceError, match="of checkpoints, above the 64.0 GiB limit"):
-        LeagueConfig.from_toml({"league": {"teams": 8, "generations": 10_000}, "grpo": {"hidden": 1024, "layers": 4}})
+        LeagueConfig.from_toml({"league": {"teams": 8, "generations": 600}, "grpo": {"hidden": 2048, "layers": 3}})
+    with pytest.raises(ConfigError, match="8 team\\(s\\) x 10,001 generations = 80,010 players with the baselines, "
+                                          "above the 5,000 one rating fit handles"):
+        LeagueConfig.from_toml({"league": {"teams": 8, "generations": 10_000}})
     with pytest.raises(ResourceError, match="parameters"):  # 100 zombies and arrows: a big table to embed
         LeagueConfig.from_toml({"grpo": {"game": "knights_archers_zombies", "hidden": 4096, "layers": 2,
                                          "game_kwargs": {"max_zombies": 100, "max_arrows": 100}}})

@@ -176,3 +176,35 @@ def test_devices_pipes_and_huge_files_are_refused_before_they_are_read(league):
         one_error_line(invoke("train", "--config", target, "--db", db), "not a regular file")
     (tmp_path / "big.toml").write_text("#" * (2**20 + 1))
     one_error_line(invoke("train", "--config", tmp_path / "big.toml", "--db", db), "larger than 1 MiB")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["bench", "env", "--batch-sizes", "10000000000"], "values must be from 1 to 65,536"),
+    (["bench", "env", "--game", "simple_spread", "--game-option", "continuous_actions=true", "--batch-sizes", "300"],
+     "values must be from 1 to 256"),
+    (["bench", "ratings", "--players", "100000", "--results", "200000"], "2<=x<=5000"),
+    (["bench", "league", "--workers", "1,100000"], "values must be from 1 to 1,024"),
+    (["plot", "ratings", "--out", ""], "must name a .png file"),
+])
+def test_sizes_are_bounded_before_any_work(args, needle):
+    """Before: 10**10 envs was numpy's ArrayMemoryError, 100,000 players a 72 GiB matrix, `--out ''` wrote '.png'."""
+    result = invoke(*args)
+    assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output, result.output
+
+
+def test_bench_options_come_from_the_config_file_and_never_overwrite_another_file(tmp_path):
+    """Before: `bench learn --out league.db` replaced the database with a checkpoint, and `--game`'s default
+    overrode the config file's game (`game = "nope"` ran simple_spread, exit 0)."""
+    from league.cli import grpo_config
+
+    (tmp_path / "pursuit.toml").write_text('[game]\nname = "pursuit"\nn_evaders = 4\n')
+    config = grpo_config(None, (), str(tmp_path / "pursuit.toml"), None)
+    assert (config.game, config.game_kwargs) == ("pursuit", {"n_evaders": 4})
+    assert grpo_config("simple_spread", (), None, None).game == "simple_spread"
+    (tmp_path / "nope.toml").write_text('[grpo]\ngame = "nope"\n')
+    for command in ("learn", "busy"):
+        one_error_line(invoke("bench", command, "--config", tmp_path / "nope.toml"), "unknown game 'nope'")
+    victim = tmp_path / "league.db"
+    victim.write_bytes(b"SQLite format 3\0" + bytes(100))
+    one_error_line(invoke("bench", "learn", "--out", victim, "--minutes", "0.01"), "is not a checkpoint")
+    assert victim.read_bytes() == b"SQLite format 3\0" + bytes(100)

@@ -122,6 +122,15 @@ def gradient_at(results, ratings):
     return np.abs(gradient(theta - (low + high) / 2, a, b, s)).max()
 
 
+def test_more_players_than_a_fit_can_hold_are_refused_before_allocating():
+    """Before: 100,000 players asked for a 75 GB dense matrix (numpy's ArrayMemoryError)."""
+    from league.ratings import MAX_RATED_PLAYERS, RatingError
+
+    rows = [(f"p{i}", f"p{i + 1}", 1.0) for i in range(MAX_RATED_PLAYERS)]  # MAX_RATED_PLAYERS + 1 players
+    with pytest.raises(RatingError, match="5,001 players to rate, above the limit of 5,000"):
+        fit_ratings(rows)
+
+
 def test_equals_a_straightforward_reference_fit():
     rng = np.random.default_rng(11)
     true = rng.normal(1000, 250, 25)
