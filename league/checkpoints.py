@@ -282,6 +282,16 @@ def _check_policy_args(args: Any) -> None:
                 whole(value, 0, obs_dims[role], f"{kind}.{role}")
 
 
+def check_identity(payload: dict[str, Any], name: str) -> None:
+    """A league's checkpoint says which generation it is (`league/team/gN`): a row pointing at another
+    generation's file (with its hash) would otherwise play, and be rated, as `name`."""
+    if {"league", "team", "generation"} <= set(payload):
+        stored = f"{payload['league']}/{payload['team']}/g{payload['generation']}"
+        if stored != name:
+            raise CheckpointError(f"{name} points at the checkpoint of {stored} (its row was changed outside "
+                                  f"coop-league)")
+
+
 def policy_from_payload(payload: dict[str, Any], game: str | None = None, game_kwargs: dict[str, Any] | None = None,
                         name: str = "checkpoint") -> TeamPolicy:
     """Rebuilds the policy from its stored constructor arguments, then loads the weights. The arguments are
@@ -310,6 +320,10 @@ def policy_from_payload(payload: dict[str, Any], game: str | None = None, game_k
         if shapes != {k: tuple(v.shape) for k, v in layout.items()}:
             missing = sorted(set(layout) ^ set(shapes)) or [k for k in layout if tuple(layout[k].shape) != shapes[k]]
             raise ValueError(f"{len(missing)} tensor(s) missing, extra or of another shape (first: {missing[0]})")
+        bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if bad:
+            raise CheckpointError(f"{name}: its weights {bad[0]} hold nan or inf (the file was changed after it "
+                                  f"was recorded)")
         policy = TeamPolicy(**args)
         policy.load_state_dict(weights)
     except (RuntimeError, KeyError, TypeError, ValueError) as e:

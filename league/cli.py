@@ -316,6 +316,16 @@ def league_option(f: Any) -> Any:
     return click.option("--league", "league_name", default="default", show_default=True, help="League name.")(f)
 
 
+def league_for(store: Any, league_name: str, *names: str | None) -> dict[str, Any]:
+    """The league a command works in: `--league`, or, where it was left at its default, the one that full
+    generation names (`league/team/gN`) among `names` name, so those are accepted anywhere."""
+    if click.get_current_context().get_parameter_source("league_name") == click.core.ParameterSource.DEFAULT:
+        named = {name.split("/")[0] for name in names if name and name.count("/") == 2}
+        if len(named) == 1:
+            league_name = named.pop()
+    return store.league(league_name)
+
+
 @contextlib.contextmanager
 def opened(db: str, create: bool = False) -> Iterator[Any]:
     """The database, open for the block and closed after it, errors or not; reading commands never
@@ -368,6 +378,8 @@ def train_cmd(game: str | None, game_options: tuple[str, ...], league_name: str,
     from league.manager import LeagueManager
     from league.workers import make_workers, require_ray
 
+    if ray_address is not None and not ray_address.strip():
+        raise click.BadParameter("must name a Ray cluster (an address, or `auto`), got ''", param_hint="--ray")
     if workers is not None and ray_address:
         raise click.UsageError("give either --workers (a local Ray) or --ray ADDRESS (a cluster), not both")
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
@@ -536,7 +548,7 @@ def match_cmd(player_a: str, player_b: str, seeds: int, mixed: bool, league_name
     from league.matches import play_match
 
     with opened(db) as store:
-        match = play_match(store, store.league(league_name), player_a, player_b, seeds, mixed)
+        match = play_match(store, league_for(store, league_name, player_a, player_b), player_a, player_b, seeds, mixed)
     if as_json:
         echo_json(match)
         return
@@ -589,9 +601,9 @@ def matches_cmd(league_name: str, player: str | None, db: str, as_json: bool) ->
     Example: league matches --player default/alpha/g2
     """
     with opened(db) as store:
-        league = store.league(league_name)
+        league = league_for(store, league_name, player)
         if player and "/" in player:  # a generation: accept team/gN as everywhere else
-            player = store.generation(player, league_name)["name"]
+            player = store.generation(player, league["name"])["name"]
         if player:
             store.player(league["id"], player)  # an unknown player is one error line, not an empty list
         rows = store.matches(league["id"], player=player)
@@ -681,7 +693,8 @@ def partners_cmd(generation: str, seeds: int, only: tuple[str, ...], reference_e
     from league.partners import partner_summary, score_generation
 
     with opened(db) as store:
-        g, scores = score_generation(store, store.league(league_name), generation, seeds, only, reference_env)
+        g, scores = score_generation(store, league_for(store, league_name, generation), generation, seeds, only,
+                                     reference_env)
     summary = partner_summary(scores)
     if as_json:
         echo_json({"generation": g["name"], "seeds": seeds, "partners": [s.to_dict() for s in scores],

@@ -9,7 +9,7 @@ from typing import Any
 
 import games
 from games.rollout import Policy
-from league.checkpoints import checkpoint_bytes, payload_from_bytes, policy_from_payload
+from league.checkpoints import checkpoint_bytes, check_identity, payload_from_bytes, policy_from_payload
 from league.evaluate import random_policy
 from league.store import Store
 
@@ -60,6 +60,7 @@ def rebuild_policy(game: str, game_kwargs: dict[str, Any], portable: PortablePol
     if portable.kind == "scripted":
         return games.get(game).scripted
     payload = payload_from_bytes(portable.checkpoint, portable.sha256, portable.name)
+    check_identity(payload, portable.name)
     policy = policy_from_payload(payload, game, game_kwargs, portable.name)
     return policy.numpy_policy(deterministic=True)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import sqlite3
 import time
@@ -202,7 +203,7 @@ _GENERATIONS_SQL = """
            l.name || '/' || t.name || '/g' || g.number AS name
     FROM generations g JOIN teams t ON t.id = g.team_id JOIN leagues l ON l.id = t.league_id
 """
-_GENERATION_NAME = re.compile(r"g(\d+)")
+_GENERATION_NAME = re.compile(r"g([0-9]+)")  # ASCII digits only: int() would read '٢' as 2
 
 
 def _encode(value: Any) -> str:
@@ -377,6 +378,9 @@ class Store:
             with _errors(self.path, "write to"), self.db.atomic():
                 yield
             return
+        if not os.access(self.path, os.W_OK):  # SQLite would open it read-only and fail at the first change
+            raise StoreError(f"cannot write to {self.path}: the file is read-only (its permissions or an immutable "
+                             f"flag); nothing was changed")
         with _errors(self.path, "write to"):
             conn.execute("BEGIN IMMEDIATE")
             try:

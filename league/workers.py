@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from league.checkpoints import make_payload, payload_bytes, payload_from_bytes, policy_from_payload
+from league.checkpoints import check_identity, make_payload, payload_bytes, payload_from_bytes, policy_from_payload
 from league.config import ConfigError, LeagueConfig
 from league.faults import crash_point
 from league.matches import MatchJob, MatchResult, play_job
@@ -87,6 +87,7 @@ def train_generation(job: TrainJob, on_iteration: Callable[[dict[str, Any]], Non
 
     parent = f"{job.league}/{job.team}/g{job.number - 1}"
     payload = payload_from_bytes(job.parent, job.parent_sha256, parent)
+    check_identity(payload, parent)
     cfg = job.config.team_config(job.team)
     minutes = job.config.minutes_per_generation
 

@@ -47,7 +47,7 @@ def test_bench_env_unknown_game_is_one_line(run):
 
 def test_bench_env_bad_batch_sizes(run):
     one_error_line(run("bench", "env", "--batch-sizes", "8,x"), "--batch-sizes")
-    one_error_line(run("bench", "env", "--batch-sizes", "0"), ">= 1")
+    one_error_line(run("bench", "env", "--batch-sizes", "0"), "values must be from 1 to 65,536")
 
 
 def test_bad_json_usage_is_a_usage_error(run):

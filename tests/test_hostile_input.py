@@ -87,6 +87,9 @@ def tamper(db: str, sql: str) -> None:
     ("UPDATE episodes SET steps = 999 WHERE id = {first}", "out of range"),
     ("UPDATE episodes SET actions = X'00' WHERE id = {first}", "not 25 steps long"),
     ("UPDATE episodes SET game = 'chess' WHERE id = {first}", "unknown game 'chess'"),
+    ("DELETE FROM episodes", "has no stored episodes"),
+    ("DELETE FROM episodes WHERE id = {first}", "stores 3 episodes for 2 seed(s), not one per seed on each side"),
+    ("UPDATE episodes SET seed = 7 WHERE id = {first}", "not one per seed on each side"),
 ])
 def test_tampered_episodes_are_one_line_in_watch_and_render(league, sql, needle):
     store, match, db, tmp_path = league
@@ -208,3 +211,66 @@ def test_bench_options_come_from_the_config_file_and_never_overwrite_another_fil
     victim.write_bytes(b"SQLite format 3\0" + bytes(100))
     one_error_line(invoke("bench", "learn", "--out", victim, "--minutes", "0.01"), "is not a checkpoint")
     assert victim.read_bytes() == b"SQLite format 3\0" + bytes(100)
+
+
+def test_full_generation_names_work_without_league(league):
+    """Before: `league match other/alpha/g0 random` said it belongs to league 'other', not 'default'."""
+    store, _, db, tmp_path = league
+    other = LeagueConfig(name="other", teams=1, generations=0, grpo=GRPOConfig(groups=8, group_size=4, hidden=16))
+    LeagueManager(store, other, tmp_path / "ck").run()
+    before = len(store.matches(store.league("other")["id"]))
+    result = invoke("match", "other/alpha/g0", "random", "--seeds", 2, "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    newest = store.matches(store.league("other")["id"])
+    assert len(newest) == before + 1 and (newest[0]["name_a"], newest[0]["seeds"]) == ("other/alpha/g0", 2)
+    assert "other/alpha/g0" in invoke("matches", "--player", "other/alpha/g0", "--db", db).output
+    one_error_line(invoke("match", "other/alpha/g0", "random", "--league", "default", "--db", db),
+                   "belongs to league 'other', not 'default'")  # named: --league wins
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda p: {**p, "team": "beta"}, "default/alpha/g0 points at the checkpoint of default/beta/g0"),
+    (lambda p: {**p, "state_dict": {k: v * float("nan") for k, v in p["state_dict"].items()}}, "hold nan or inf"),
+])
+def test_a_recorded_generation_plays_only_its_own_finite_weights(league, change, needle):
+    """Before: a row pointing at another generation's checkpoint (its hash too) played and was rated as this
+    one, and weights made nan (hash updated) played."""
+    from league.checkpoints import load_checkpoint, save_checkpoint
+
+    store, _, db, tmp_path = league
+    g = store.generation("alpha/g0", "default")
+    digest = save_checkpoint(tmp_path / "other.pt", change(load_checkpoint(g["checkpoint"], g["sha256"])))
+    tamper(db, f"UPDATE generations SET checkpoint = '{tmp_path / 'other.pt'}', sha256 = '{digest}'")
+    for command in (["match", "alpha/g0", "random"], ["partners", "alpha/g0", "--seeds", "2"]):
+        one_error_line(invoke(*command, "--db", db), needle)
+
+
+def test_a_read_only_database_is_refused_before_training(league):
+    """Before: `league train` on an immutable database trained a generation, then failed to record it."""
+    import subprocess
+
+    store, _, db, tmp_path = league
+    if subprocess.run(["chattr", "+i", db], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        before = len(list((tmp_path / "ck").rglob("*.pt")))
+        one_error_line(invoke("train", "--teams", 1, "--generations", 1, "--steps-per-generation", 1000,
+                              "--db", db, "--checkpoints", tmp_path / "ck"), "read-only", "nothing was changed")
+        assert len(list((tmp_path / "ck").rglob("*.pt"))) == before
+    finally:
+        subprocess.run(["chattr", "-i", db])
+
+
+def test_generation_numbers_are_ascii_digits(shared_league):
+    """Before: `alpha/g٢` (an Arabic-Indic two) was read as alpha/g2."""
+    one_error_line(invoke("show", "alpha/g٢", "--db", shared_league[2]), "bad generation name 'alpha/g٢'")
+
+
+def test_empty_or_odd_names_are_never_taken_as_not_given():
+    """Before: `--ray ''` trained without Ray as if not given, and a login name with a space made `league play`
+    fail on --name, an option the person never gave."""
+    from viewer.cli import default_name
+
+    one_error_line(invoke("train", "--ray", "", "--generations", 0), "must name a Ray cluster")
+    assert (default_name("Jo Smith"), default_name(".hidden"), default_name(None), default_name("jo")) == \
+        ("player", "player", "player", "jo")

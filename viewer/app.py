@@ -51,8 +51,13 @@ def load_match(store: Any, match_id: int) -> MatchView:
 
     match = store.match(match_id)
     rows = store.episodes(match_id)
+    if not rows:
+        raise ValueError(f"match {match_id} has no stored episodes (deleted outside coop-league): nothing to replay")
     half = len(rows) // 2
-    pairs = list(zip(rows[:half], rows[half:])) if half else [(rows[0], rows[0])]
+    pairs = list(zip(rows[:half], rows[half:])) if half else [(rows[0], rows[0])]  # one: an old human match
+    if half and (len(rows) != 2 * match["seeds"] or any(left.seed != right.seed for left, right in pairs)):
+        raise ValueError(f"match {match_id} stores {len(rows)} episodes for {match['seeds']} seed(s), not one per "
+                         f"seed on each side: its rows were changed outside coop-league")
     elo = {r.player: r.elo for r in fit_ratings(store.rated_results(match["league_id"]))}
     names = (match["name_a"], match["name_b"])
     return MatchView(match["id"], match["kind"], names, (elo.get(names[0]), elo.get(names[1])), pairs)

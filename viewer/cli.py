@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from league.cli import ROW_ID, SEED, FiniteFloat, db_option, echo_json, json_option, league_option, opened
+from league.cli import ROW_ID, SEED, FiniteFloat, db_option, echo_json, json_option, league_for, league_option, opened
 from league.config import LEAGUE_NAME
 
 
@@ -91,12 +91,18 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
     raise SystemExit(code)
 
 
+def default_name(user: str | None) -> str:
+    """`$USER` where it is a valid name in the ratings, else "player" (a login with a space or a dot first
+    must not make `league play` fail on an option the person never gave)."""
+    return user if user and LEAGUE_NAME.fullmatch(user) else "player"
+
+
 @click.command("play")
 @click.option("--with", "generation", help="Generation whose agents fill the other seats (default: the "
               "league's best partner by `league partners` scores, else the top-rated generation).")
 @click.option("--seat", help="Agent you control (default: the first).")
 @click.option("--fps", type=FiniteFloat(min=1, max=120), help="Frames per second (default: the game's).")
-@click.option("--name", default=lambda: os.environ.get("USER") or "player", show_default="$USER",
+@click.option("--name", default=lambda: default_name(os.environ.get("USER")), show_default="$USER",
               help="Your name in the ratings (human:NAME).")
 @click.option("--seed", type=SEED, help="Start seed (default: a fresh held-out seed).")
 @league_option
@@ -115,8 +121,8 @@ def play_cmd(generation: str | None, seat: str | None, fps: float | None, name: 
     if not LEAGUE_NAME.fullmatch(name):
         raise click.BadParameter(f"1 to 64 letters, digits, '_', '-' or '.', got {name[:64]!r}", param_hint="--name")
     with opened(db) as store:
-        played = play_with_league(store, store.league(league_name), generation, seat, name, seed, fps, open_window,
-                                  click.echo)
+        played = play_with_league(store, league_for(store, league_name, generation), generation, seat, name, seed,
+                                  fps, open_window, click.echo)
     if played is None:
         click.echo("quit before the end: nothing stored")
         return
