@@ -232,18 +232,17 @@ class GameSpec:
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Defaults merged with `kwargs`; unknown option names raise a GameError listing the known ones."""
+        """Defaults merged with `kwargs`, each value checked (`_check_option`) and the whole by `options_check`;
+        unknown option names raise a GameError listing the known ones."""
         kwargs = dict(kwargs or {})
-        if self.options is None:
-            return kwargs
-        unknown = sorted(set(kwargs) - set(self.options))
+        unknown = sorted(set(kwargs) - set(self.options)) if self.options is not None else []
         if unknown:
             raise GameError(
                 f"{self.name}: unknown option(s) {', '.join(unknown)}; known options: {', '.join(self.options)}"
             )
         for key, value in kwargs.items():
             self._check_option(key, value)
-        full = {**self.options, **kwargs}
+        full = {**(self.options or {}), **kwargs}
         why = self.options_check(**full) if self.options_check else None
         if why:
             raise GameError(f"{self.name}: options {kwargs} cannot be played: {why}")
@@ -252,6 +251,8 @@ class GameSpec:
     def _check_option(self, key: str, value: Any) -> None:
         """One option's value against its default's type and its bounds: every caller (train, `league games`,
         benchmarks, a league's stored options) goes through here before an env is made."""
+        if self.options is None and not isinstance(value, (bool, int, float, str, type(None))):
+            raise GameError(f"{self.name}: option {key} must be true or false, a number or text, got {value!r:.80}")
         default = None if self.options is None else self.options[key]
         kind = type(value) if self.options is None else type(default)
         if value is None and default is None:  # an optional count left unset (num_landmark_neighbors)
@@ -265,7 +266,11 @@ class GameSpec:
                 raise GameError(f"{self.name}: option {key} must be text of at most {MAX_OPTION_TEXT} characters, "
                                 f"got {value!r:.80}")
             return
-        integer = kind is int or default is None
+        if kind not in (int, float, type(None)):  # a custom game's option of another type: that type
+            if not isinstance(value, kind):
+                raise GameError(f"{self.name}: option {key} must be a {kind.__name__}, got {value!r:.80}")
+            return
+        integer = kind is int or (self.options is not None and default is None)  # None: an optional count
         if key == "max_cycles":
             low, high = self.option_limits.get(key, (1, MAX_HORIZON))
         elif self.options is None:

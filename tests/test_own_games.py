@@ -253,3 +253,28 @@ def test_a_stored_game_whose_module_is_gone_is_one_line(game_folder):
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1 and len(lines) == 1
     assert lines[0] == "Error: game 'guide:SPEC' cannot be imported: ModuleNotFoundError: No module named 'guide'"
+
+
+def test_an_own_games_options_are_checked_by_their_kind_and_its_declared_bounds():
+    """A bare env (options not listed) takes plain values only; a spec's own `option_limits`, `options_check`
+    and defaults of other types hold wherever the options come in."""
+    import dataclasses
+
+    from games.spec import GameError
+
+    bare = dataclasses.replace(games.get("simple_spread"), name="bare", options=None)
+    for value in (3, 2.5, "text", True, None):
+        bare.resolve_kwargs({"k": value})
+    for value, needle in (([1], "true or false, a number or text"), (10**6, "an integer from 0 to 100000"),
+                          (float("inf"), "a finite number")):
+        with pytest.raises(GameError, match=re.escape(needle)):
+            bare.resolve_kwargs({"k": value})
+    own = dataclasses.replace(games.get("simple_spread"), name="own", options={"size": 6, "shape": (2, 2)},
+                              option_limits={"size": (2, 10)},
+                              options_check=lambda size, shape: "too small" if size < 2 * shape[0] else None)
+    assert own.resolve_kwargs({"size": 8}) == {"size": 8, "shape": (2, 2)}
+    for kwargs, needle in (({"size": 11}, "option size must be an integer from 2 to 10, got 11"),
+                           ({"shape": [2, 2]}, "option shape must be a tuple"),
+                           ({"size": 3}, "options {'size': 3} cannot be played: too small")):
+        with pytest.raises(GameError, match=re.escape(needle)):
+            own.resolve_kwargs(kwargs)
