@@ -222,13 +222,13 @@ REAL_COLUMNS = frozenset({"return_a", "return_b", "team_return", "score_a", "wal
 INT_COLUMNS = frozenset({"id", "league_id", "team_id", "generation_id", "match_id", "parent_id", "player_a",
                          "player_b", "number", "seed", "seeds", "steps", "side", "train_steps", "iteration",
                          "episodes", "position", "played", "latest", "generations", "teams", "styles", "n"})
-OUTCOMES = (0, 0.5, 1)
+OUTCOMES = frozenset({0, 0.5, 1})
 
 
-def _decode(row: dict, path: Path, names: tuple[str, ...] = ()) -> dict:
+def _decode(row: dict, path: Path, names: tuple[str, ...] = ("league", "team")) -> dict:
     """A row with its JSON columns turned back into Python values, every value checked for what this version
-    writes there (numbers finite, counts whole, outcomes 1, 0.5 or 0, tables tables, the `names` columns and
-    league/team names fit for a folder): a row changed outside coop-league is one StoreError naming it, not a
+    writes there (numbers finite, counts whole, outcomes 1, 0.5 or 0, tables tables, the `names` columns, league
+    and team names, fit for a folder): a row changed outside coop-league is one StoreError naming it, not a
     traceback (or a file written outside --out) later."""
     out = {}
     for key, value in row.items():
@@ -246,9 +246,9 @@ def _decode(row: dict, path: Path, names: tuple[str, ...] = ()) -> dict:
         elif key in INT_COLUMNS and value is not None:
             if not isinstance(value, int):
                 what = "an integer"
-        elif key == "outcome" and value not in (None, *OUTCOMES):
+        elif key == "outcome" and value is not None and value not in OUTCOMES:
             what = "1, 0.5 or 0"
-        elif key in ("league", "team", *names) and isinstance(value, str) and not LEAGUE_NAME.fullmatch(value):
+        elif key in names and isinstance(value, str) and not LEAGUE_NAME.fullmatch(value):
             what = "a name of letters, digits, '_', '-' and '.'"
         if what:
             where = f" (row id {row['id']})" if isinstance(row.get("id"), int) else ""
@@ -401,6 +401,7 @@ class Store:
         for value in params:
             _check_ints({"value": value})
         with _errors(self.path, "read"):
+            names = ("league", "team", *names)
             return [_decode(r, self.path, names) for r in self.db.query(sql, params)]
 
     # ---- leagues ----
@@ -718,12 +719,17 @@ class Store:
     def rated_results(self, league_id: int) -> list[tuple[str, str, float]]:
         """Every rated seed of the league as (player a, player b, score of a): the input of the rating fit."""
         _check_ints({"league id": league_id})
-        rows = self._rows(
-            "SELECT pa.name AS a, pb.name AS b, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
-            "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
-            "WHERE m.league_id = ? AND r.outcome IS NOT NULL AND m.player_a != m.player_b",  # self-play: no info
-            [league_id])
-        return [(r["a"], r["b"], float(r["outcome"])) for r in rows]
+        with _errors(self.path, "read"):  # the league's every result: read raw, checked in one pass
+            rows = self.db.execute(
+                "SELECT pa.name, pb.name, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "
+                "JOIN players pa ON pa.id = m.player_a JOIN players pb ON pb.id = m.player_b "
+                "WHERE m.league_id = ? AND r.outcome IS NOT NULL AND m.player_a != m.player_b",  # self-play: no info
+                [league_id]).fetchall()
+        bad = next((o for _, _, o in rows if o not in OUTCOMES), None)
+        if bad is not None:
+            raise StoreError(f"{self.path}: stored outcome {bad!r:.60} is not 1, 0.5 or 0: the row was changed "
+                             f"outside coop-league")
+        return [(a, b, float(o)) for a, b, o in rows]
 
     def games_played(self, league_id: int) -> dict[str, int]:
         """Rated seeds per player name (players without any count 0)."""
