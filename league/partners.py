@@ -237,7 +237,8 @@ def best_partner(store: Store, league: dict[str, Any]) -> tuple[str, str]:
     word game the best-scored with the `natural` style if one reaches NATURAL_SCORE (its code is the one a
     person guesses); else the best mean style-partner score stored; without any, the top-rated generation (the
     newest if none is rated yet)."""
-    natural = [r for r in store.league_partner_scores(league["id"])
+    stored = store.league_partner_scores(league["id"])
+    natural = [r for r in stored
                if r["partner"] == "natural" and r["score"] is not None and r["score"] >= NATURAL_SCORE]
     if natural:  # word games: a partner whose code a person guesses (word k names landmark k) comes first
         pick = max(natural, key=lambda r: (r["score"], r["generation"]))
@@ -254,4 +255,7 @@ def best_partner(store: Store, league: dict[str, Any]) -> tuple[str, str]:
     rated = [r["player"] for r in leaderboard(store, league) if r["player"] in names]
     name = rated[0] if rated else max(generations, key=lambda g: (g["number"], g["id"]))["name"]
     why = "the top-rated generation" if rated else "the newest generation (none is rated yet)"
+    if stored:  # scored, but no score is defined: scripted play is not surely better than random with them
+        return name, (f"playing with {name}: {why}; the stored partner scores are undefined (the scripted team "
+                      f"is not surely better than random with those partners)")
     return name, (f"playing with {name}: {why}; no partner scores yet, `league partners {name}` scores it")

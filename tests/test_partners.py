@@ -361,6 +361,9 @@ def test_play_picks_the_best_partner_by_stored_score(lg, run):
     from league.reports import leaderboard
     top = next(r["player"] for r in leaderboard(store, league) if r["player"] not in ("random", "scripted"))
     assert name == top and "top-rated" in why and f"league partners {top}" in why
+    store.add_partner_scores(store.generation("default/alpha/g1")["id"], [score("alpha/g1", None)])
+    name, why = best_partner(store, league)  # scored, but undefined (scripted not surely better than random)
+    assert name == top and "partner scores are undefined" in why and "no partner scores yet" not in why
     store.add_partner_scores(store.generation("default/alpha/g1")["id"], [score("alpha/g1", 0.9)])
     store.add_partner_scores(store.generation("default/beta/g2")["id"], [score("beta/g2", 0.4)])
     name, why = best_partner(store, league)
