@@ -127,7 +127,8 @@ class LeagueManager:
     def partner_pool(self, team: dict[str, Any], as_of: int | None = None) -> list[str]:
         """Whom the team's next generation may train with: once the league has a trained generation, up to
         `partner_pool` of them (the other teams' latest first, then the most recent others; never the parent,
-        which the team already is) and the scripted baseline. Empty when `partner_share` is 0.
+        which the team already is) and the scripted baseline. Empty when `partner_share` is 0 or the game has one
+        seat (a partner in it would leave the team nothing to play).
 
         `as_of` (the parent's id, when a job is made): only the generations recorded up to it count, i.e. what
         the league held when the parent was recorded, which is when an uninterrupted run makes the job (ids grow
@@ -137,7 +138,7 @@ class LeagueManager:
         cfg = self.config.team_config(team["name"])
         recorded = [g for g in self.store.generations(self.league["id"]) if as_of is None or g["id"] <= as_of]
         trained = [g for g in recorded if g["number"] >= 1]
-        if not cfg.partner_share or not trained:
+        if not cfg.partner_share or not trained or len(games.get(cfg.game).info(**cfg.game_kwargs).agents) < 2:
             return []
 
         def latest_of(team_id: int) -> dict[str, Any] | None:

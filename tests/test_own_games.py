@@ -278,3 +278,61 @@ def test_an_own_games_options_are_checked_by_their_kind_and_its_declared_bounds(
                            ({"size": 3}, "options {'size': 3} cannot be played: too small")):
         with pytest.raises(GameError, match=re.escape(needle)):
             own.resolve_kwargs(kwargs)
+
+
+SOLO = '''
+import functools
+
+import numpy as np
+from gymnasium.spaces import Box, Discrete
+from pettingzoo import ParallelEnv
+
+
+class Solo(ParallelEnv):
+    """One walker heads for a goal cell: a game of one seat."""
+    metadata = {"name": "solo_v0", "render_modes": ["rgb_array"], "render_fps": 5}
+
+    def __init__(self, render_mode=None):
+        self.possible_agents, self.render_mode = ["walker_0"], render_mode
+
+    @functools.lru_cache(maxsize=None)
+    def observation_space(self, agent):
+        return Box(-1.0, 1.0, (2,), np.float32)
+
+    @functools.lru_cache(maxsize=None)
+    def action_space(self, agent):
+        return Discrete(3)
+
+    def reset(self, seed=None, options=None):
+        self.gap, self.t, self.agents = int(np.random.default_rng(seed).integers(-4, 5)), 0, ["walker_0"]
+        return {"walker_0": np.array([self.gap / 5, 0.0], np.float32)}, {"walker_0": {}}
+
+    def step(self, actions):
+        self.gap += (0, -1, 1)[actions["walker_0"]]
+        self.t += 1
+        over = self.t >= 8
+        obs = {"walker_0": np.array([self.gap / 5, self.t / 8], np.float32)}
+        agents, self.agents = self.agents, [] if over else self.agents
+        return obs, {a: -abs(self.gap) / 5 for a in agents}, {a: False for a in agents}, \\
+            {a: over for a in agents}, {a: {} for a in agents}
+
+    def render(self):
+        return np.zeros((20, 20, 3), np.uint8)
+'''
+
+
+def test_a_game_of_one_seat_trains_alone_whatever_the_partner_settings(game_folder):
+    """Before: with partner_share (default 0.5) the partner took the only seat of half the groups and the team
+    learned nothing from them, silently; now a one-seat game has no partners, in the pool or in training."""
+    (game_folder / "solo.py").write_text(SOLO)
+    run("train", "--game", "solo:Solo", "--teams", "2", "--generations", "2", "--steps-per-generation", "4000",
+        "--db", "solo.db")
+    store = Store.open("solo.db", create=False)
+    league = store.league("default")
+    g2 = store.generation("beta/g2", "default")  # trained when alpha/g1 was recorded: a partner, had it a seat
+    assert store.generation_partners(g2["id"]) == []
+    metrics = store.training_metrics(g2["id"])
+    assert metrics and not any("partner_return" in m["metrics"] for m in metrics)  # no partnered group
+    assert len(store.generations(league["id"])) == 6
+    store.close()
+    sys.modules.pop("solo", None)
