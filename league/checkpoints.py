@@ -315,12 +315,15 @@ def policy_from_payload(payload: dict[str, Any], game: str | None = None, game_k
     try:
         with torch.device("meta"):
             layout = TeamPolicy(**args).state_dict()
-        shapes = {k: tuple(v.shape) for k, v in (weights.items() if isinstance(weights, dict) else ())
+        shapes = {k: (tuple(v.shape), v.dtype) for k, v in (weights.items() if isinstance(weights, dict) else ())
                   if isinstance(v, torch.Tensor)}
-        if shapes != {k: tuple(v.shape) for k, v in layout.items()}:
-            missing = sorted(set(layout) ^ set(shapes)) or [k for k in layout if tuple(layout[k].shape) != shapes[k]]
-            raise ValueError(f"{len(missing)} tensor(s) missing, extra or of another shape (first: {missing[0]})")
-        bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        expected = {k: (tuple(v.shape), v.dtype) for k, v in layout.items()}
+        if shapes != expected:
+            missing = sorted(set(expected) ^ set(shapes)) or [k for k in expected if expected[k] != shapes[k]]
+            raise ValueError(f"{len(missing)} tensor(s) missing, extra or of another shape or type (first: "
+                             f"{missing[0]})")
+        bad = [k for k, v in weights.items()
+               if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
         if bad:
             raise CheckpointError(f"{name}: its weights {bad[0]} hold nan or inf (the file was changed after it "
                                   f"was recorded)")

@@ -270,3 +270,15 @@ def test_league_never_records_a_non_finite_generation(tmp_path, monkeypatch):
         manager.run()
     assert [g["name"] for g in store.generations(manager.league["id"])] == ["lg/alpha/g0"]
     assert [p.name.split("-")[0] for p in (tmp_path / "ck" / "lg" / "alpha").iterdir()] == ["g0"]
+
+
+def test_weights_of_another_type_are_refused(saved):
+    """A file whose weights were cast (int64, complex) would load with values cut or a warning; refused instead."""
+    from league.checkpoints import policy_from_payload
+
+    path, digest, _ = saved
+    payload = load_checkpoint(path, digest)
+    for dtype in (torch.int64, torch.float64, torch.complex64):
+        weights = {k: v.to(dtype) for k, v in payload["state_dict"].items()}
+        with pytest.raises(CheckpointError, match="of another shape or type"):
+            policy_from_payload({**payload, "state_dict": weights}, name="g0")
