@@ -13,7 +13,6 @@ import io
 import math
 import os
 import pickle
-import stat
 import tempfile
 import types
 from importlib import metadata
@@ -24,6 +23,7 @@ import torch
 
 from games.spec import MAX_ACTIONS
 from league.faults import crash_point
+from league.files import read_bounded
 from league.policy import TeamPolicy
 
 FORMAT = "coop-league-checkpoint"
@@ -33,7 +33,7 @@ FORMAT = "coop-league-checkpoint"
 FORMAT_VERSION = 2
 
 
-MAX_CHECKPOINT_BYTES = 2**30
+MAX_CHECKPOINT_FILE_BYTES = 2**30
 """Largest checkpoint file read: the biggest network the settings allow (`league.config.check_resources`), with
 its optimizer state, is well below it; a path to a device or a huge file is refused before it is read."""
 
@@ -156,16 +156,11 @@ def checkpoint_bytes(path: str | Path, expected_sha256: str | None = None) -> by
     if path is None or str(path) == "":
         raise CheckpointError("no checkpoint path recorded: nothing to load")
     try:
-        info = os.stat(path)  # before open: a pipe would block it
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CHECKPOINT_BYTES:
-            raise CheckpointError(f"checkpoint {path} is not a regular file of at most "
-                                  f"{MAX_CHECKPOINT_BYTES / 2**30:g} GiB (a device, a pipe or too large)")
-        with open(path, "rb") as f:
-            data = f.read(MAX_CHECKPOINT_BYTES + 1)
+        data = read_bounded(path, MAX_CHECKPOINT_FILE_BYTES)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise CheckpointError(f"checkpoint not found: {path}") from None
-    if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"checkpoint {path} grew past {MAX_CHECKPOINT_BYTES / 2**30:g} GiB while read")
+    except ValueError as e:
+        raise CheckpointError(f"checkpoint {path} is {e}") from None
     if expected_sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != expected_sha256:
         raise CheckpointError(f"checkpoint {path} does not match its recorded hash: expected sha256 "
                               f"{expected_sha256}, file has {actual} (truncated or modified)")
@@ -263,7 +258,7 @@ def _check_policy_args(args: Any) -> None:
             limit = LIMITS[f"grpo.{key}"]
             whole(args[key], int(limit.low), int(limit.high), key)
     agents, obs_dims, n_actions = args.get("agents"), args.get("obs_dims"), args.get("n_actions")
-    if not isinstance(agents, list) or not 1 <= len(agents) <= MAX_AGENTS or not all(isinstance(a, str) for a in agents):
+    if not (isinstance(agents, list) and 1 <= len(agents) <= MAX_AGENTS and all(isinstance(a, str) for a in agents)):
         raise CheckpointError(f"policy argument agents is not a list of 1 to {MAX_AGENTS} names")
     for what, table, high in (("obs_dims", obs_dims, 10**6), ("n_actions", n_actions, MAX_ACTIONS)):
         if not isinstance(table, dict) or not table:

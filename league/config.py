@@ -18,12 +18,13 @@ import json
 import math
 import os
 import re
-import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from league.files import read_bounded
 
 
 class ConfigError(ValueError):
@@ -96,10 +97,6 @@ LIMITS: dict[str, Range] = {
     "league.minutes_per_generation": Range(0.0, 525_600.0),  # 0 = use steps_per_generation; at most a year
     "league.seed": Range(0, 2**31 - 1),  # team k trains with seed + k
     "league.match_seeds": Range(1, 10_000),
-    # game_kwargs before the game is known (no game has a negative int option); then the game checks them
-    # (`games.spec.GameSpec.resolve_kwargs`: its own bounds, OPTION_INT and OPTION_FLOAT where it sets none)
-    "game_kwargs.any_int": Range(0, 100_000),
-    "game_kwargs.float": Range(-1e6, 1e6),
     # history:K opponent rules
     "opponents.history": Range(1, 1000),
 }
@@ -191,13 +188,14 @@ def _text(value: Any, name: str, key: str, what: str = "str") -> str:
 
 
 def _option_value(value: Any, name: str, key: str) -> Any:
-    """A game option as TOML gives it: a scalar, numbers finite, texts short (the game checks the rest)."""
-    if isinstance(value, bool):
+    """A game option as TOML gives it: a scalar, floats finite, texts short. Its type and bounds are the game's
+    to check (`games.spec.GameSpec.resolve_kwargs`), which `GRPOConfig.validate` always asks."""
+    if isinstance(value, (bool, int)):
         return value
-    if isinstance(value, int):
-        return _number(value, name, key, LIMITS["game_kwargs.any_int"], integer=True)
     if isinstance(value, float):
-        return _number(value, name, key, LIMITS["game_kwargs.float"], integer=False)
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite float, got {shown(value)}", key)
+        return value
     if isinstance(value, str):
         return _text(value, name, key)
     if value is None:  # Python callers: options whose default is None (num_landmark_neighbors)
@@ -649,17 +647,15 @@ def read_toml(path: str | Path) -> TomlDocument:
     its limits is a one-line ConfigError that starts with the file. The result remembers the file
     (`TomlDocument.source`), so `LeagueConfig.from_toml` names it too."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # before open: a pipe would block it
-            raise ConfigError(f"cannot read config file {path}: not a regular file")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_TOML_BYTES + 1)
-        if len(raw) > MAX_TOML_BYTES:
-            raise ConfigError(f"config file {path} is larger than {MAX_TOML_BYTES // 2**20} MiB")
-        data = tomllib.loads(raw.decode())
+        raw = read_bounded(path, MAX_TOML_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    except ValueError as e:  # a device, a pipe, too large
+        raise ConfigError(f"cannot read config file {path}: {e}") from None
+    try:
+        data = tomllib.loads(raw.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML: {' '.join(str(e).split())}") from None
     except RecursionError:

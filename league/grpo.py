@@ -262,8 +262,7 @@ def train(
     B = M * G
     batch = spec.batch(B, **cfg.game_kwargs)
     generator = torch.Generator(device=device).manual_seed(first_train_seed(cfg.seed, seed_offset))
-    # names, in a fixed order; a game of one seat has none to share: the team keeps it and trains alone
-    pool = sorted(partners or {}) if cfg.partner_share > 0 and n > 1 else []
+    pool = sorted(partners or {}) if cfg.partner_share > 0 else []  # names, in a fixed order
     # Other-Play once there is a partner whose code is fixed: from scratch, with only copies of itself, a team that
     # sees relabelled games stalls before it finds any code (README, "Words a person can guess").
     symmetries = checked(spec, **cfg.game_kwargs) if cfg.other_play and pool else []  # identity first, each proven

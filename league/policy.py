@@ -232,7 +232,9 @@ class TeamPolicy(nn.Module):
         for role in self.roles:
             members = [i for i, a in enumerate(agents) if role_of(a) == role]
             self.register_buffer(f"idx_{role}", torch.tensor(members, dtype=torch.long), persistent=False)
-            self.register_buffer(f"onehot_{role}", torch.eye(len(members)), persistent=False)  # (n_role, n_role)
+            # (n_role, n_role); built on the CPU even when the layout is drawn on the meta device (checkpoints do,
+            # to check shapes): torch's meta `eye` first imports its reference ops, 2 s; `.to()` moves it as usual
+            self.register_buffer(f"onehot_{role}", torch.eye(len(members), device="cpu"), persistent=False)
             if role in entities:
                 layout = {name: v for name, v in entities[role].items() if name != "scored"}
                 self.nets[role] = ChooseAndAct(obs_dims[role], len(members), Entities(**layout), hidden, layers,

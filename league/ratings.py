@@ -31,7 +31,8 @@ ELO_PER_NAT = 400.0 / np.log(10.0)  # Elo points per unit of log-strength
 PRIOR_DRAWS = 1.0
 MAX_RATED_PLAYERS = 5000
 """Most players one fit rates: its information matrix is dense (n x n); at 5,000 players the fit takes 7 s and
-0.9 GB at its peak on a 2-core machine, at 100,000 it would need 80 GB per matrix. `league.config.LeagueConfig.validate` keeps a league's generations within it."""
+0.9 GB at its peak on a 2-core machine, at 100,000 it would need 80 GB per matrix.
+`league.config.LeagueConfig.validate` keeps a league's generations within it."""
 SWEEPS = 30  # at most this many cheap per-player Newton sweeps (all players at once) before full Newton
 
 

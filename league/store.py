@@ -222,10 +222,10 @@ REAL_COLUMNS = frozenset({"return_a", "return_b", "team_return", "score_a", "wal
 INT_COLUMNS = frozenset({"id", "league_id", "team_id", "generation_id", "match_id", "parent_id", "player_a",
                          "player_b", "number", "seed", "seeds", "steps", "side", "train_steps", "iteration",
                          "episodes", "position", "played", "latest", "generations", "teams", "styles", "n"})
-OUTCOMES = frozenset({0, 0.5, 1})
+OUTCOMES, OUTCOMES_TEXT = frozenset({0, 0.5, 1}), "1, 0.5 or 0"
 
 
-def _decode(row: dict, path: Path, names: tuple[str, ...] = ("league", "team")) -> dict:
+def _decode(row: dict, path: Path, names: tuple[str, ...]) -> dict:
     """A row with its JSON columns turned back into Python values, every value checked for what this version
     writes there (numbers finite, counts whole, outcomes 1, 0.5 or 0, tables tables, the `names` columns, league
     and team names, fit for a folder): a row changed outside coop-league is one StoreError naming it, not a
@@ -247,15 +247,20 @@ def _decode(row: dict, path: Path, names: tuple[str, ...] = ("league", "team")) 
             if not isinstance(value, int):
                 what = "an integer"
         elif key == "outcome" and value is not None and value not in OUTCOMES:
-            what = "1, 0.5 or 0"
+            what = OUTCOMES_TEXT
         elif key in names and isinstance(value, str) and not LEAGUE_NAME.fullmatch(value):
             what = "a name of letters, digits, '_', '-' and '.'"
         if what:
-            where = f" (row id {row['id']})" if isinstance(row.get("id"), int) else ""
-            raise StoreError(f"{path}: stored {key} {value!r:.60}{where} is not {what}: the row was changed "
-                             f"outside coop-league")
+            raise _damaged(path, key, value, what, row.get("id"))
         out[key] = value
     return out
+
+
+def _damaged(path: Path, key: str, value: Any, what: str, row_id: Any = None) -> StoreError:
+    """The one line that names a stored value this version would never have written."""
+    where = f" (row id {row_id})" if isinstance(row_id, int) else ""
+    return StoreError(f"{path}: stored {key} {value!r:.60}{where} is not {what}: the row was changed outside "
+                      f"coop-league")
 
 
 def _check_name(what: str, name: str) -> None:
@@ -727,8 +732,7 @@ class Store:
                 [league_id]).fetchall()
         bad = next((o for _, _, o in rows if o not in OUTCOMES), None)
         if bad is not None:
-            raise StoreError(f"{self.path}: stored outcome {bad!r:.60} is not 1, 0.5 or 0: the row was changed "
-                             f"outside coop-league")
+            raise _damaged(self.path, "outcome", bad, OUTCOMES_TEXT)
         return [(a, b, float(o)) for a, b, o in rows]
 
     def games_played(self, league_id: int) -> dict[str, int]:

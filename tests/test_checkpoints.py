@@ -9,7 +9,8 @@ import torch
 import games
 from league import load_team
 from league.checkpoints import (FORMAT_VERSION, CheckpointError, load_checkpoint, make_payload, payload_bytes,
-                                payload_from_bytes, save_checkpoint, save_generation_checkpoint, sha256_file)
+                                payload_from_bytes, policy_from_payload, save_checkpoint, save_generation_checkpoint,
+                                sha256_file)
 from league.config import GRPOConfig
 from league.grpo import new_policy
 
@@ -180,8 +181,6 @@ def test_tampered_payloads_with_a_valid_hash_are_refused_before_anything_is_buil
 
 
 def test_a_checkpoint_plays_only_the_game_it_was_trained_on(saved):
-    from league.checkpoints import policy_from_payload
-
     path, digest, _ = saved
     payload = load_checkpoint(path, digest)
     assert policy_from_payload(payload, "simple_spread", {"max_cycles": 25}, "g0").agents  # the default, spelled out
@@ -274,8 +273,6 @@ def test_league_never_records_a_non_finite_generation(tmp_path, monkeypatch):
 
 def test_weights_of_another_type_are_refused(saved):
     """A file whose weights were cast (int64, complex) would load with values cut or a warning; refused instead."""
-    from league.checkpoints import policy_from_payload
-
     path, digest, _ = saved
     payload = load_checkpoint(path, digest)
     for dtype in (torch.int64, torch.float64, torch.complex64):
