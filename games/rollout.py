@@ -1,5 +1,6 @@
-"""The one rollout loop: evaluation, matches, partner scores, conventions and benchmarks all play episodes the
-same way (PufferLib's single `rollout`), with different policies.
+"""Whole episodes played with a fixed policy: evaluation, matches, partner scores, conventions and benchmarks all
+play them this way (PufferLib's single `rollout`), with different policies. Training plays its own segments
+(`league.grpo.play_segment`): it samples with log-probs, fills buffers and may stop mid-episode to branch.
 
 A batch is anything with `reset(seeds) -> obs`, `step(actions) -> (obs, rewards, done)` and an `alive` mask:
 a game's batched core or `games.vector.VectorBatch` over real PettingZoo envs (`GameSpec.batch`).

@@ -222,7 +222,7 @@ class GameSpec:
     symmetries_fn: Callable[..., list[Any]] | None = None
     """`(info, **kwargs) -> [games.symmetry.Symmetry]`: the relabellings under which the game stays the same game
     (identity first), for Other-Play training; its batched core must have `relabel(sigma)` so
-    `games.symmetry.check` can prove each one. None: the game declares none."""
+    `games.symmetry.prove_symmetry` can prove each one. None: the game declares none."""
     option_limits: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Option -> (lowest, highest) value the game plays with, where narrower than the generic bounds (OPTION_INT,
     OPTION_FLOAT): past them the env hangs, crawls or is no longer a cooperative game."""

@@ -2,8 +2,8 @@
 
 Relabel landmark k as landmark sigma[k], everywhere at once: where the world keeps it, where each role's
 observation lists it (its place, its colour, the word that names it) and which word a speaker says for it. A
-team that plays the relabelled game with relabelled actions gets the same rewards, step by step; `check` plays
-that out on a game's batched core and refuses a declared relabelling that is not a symmetry.
+team that plays the relabelled game with relabelled actions gets the same rewards, step by step;
+`prove_symmetry` plays that out on a game's batched core and refuses a declared relabelling that is not one.
 
 Other-Play (Hu et al., ICML 2020) trains partners that see the game through a random symmetry (league.grpo,
 `other_play`): a code that pairs word j with landmark k != j does not survive relabelling, so the one code left
@@ -100,14 +100,14 @@ def landmark_symmetries(landmarks: int, layouts: dict[str, LandmarkLayout], info
     return [relabelling(sigma, layouts, info.obs_dims, info.n_actions) for sigma in sigmas]
 
 
-def checked(spec: Any, **kwargs: Any) -> list[Symmetry]:
-    """The game's declared symmetries, each proven by `check` (once per game and options in a process): what
+def proven_symmetries(spec: Any, **kwargs: Any) -> list[Symmetry]:
+    """The game's declared symmetries, each proven by `prove_symmetry` (once per game and options in a process): what
     Other-Play trains with. Raises SymmetryError for the first that is not a symmetry."""
     key = (spec.name, id(spec), repr(sorted(spec.resolve_kwargs(kwargs).items())))
     if key not in _CHECKED:
         symmetries = spec.symmetries(**kwargs)
         for symmetry in symmetries:
-            check(spec, symmetry, **kwargs)
+            prove_symmetry(spec, symmetry, **kwargs)
         _CHECKED[key] = symmetries
     return _CHECKED[key]
 
@@ -119,7 +119,7 @@ class SymmetryError(ValueError):
     """A declared relabelling that is not a symmetry of the game, or one that cannot be checked."""
 
 
-def check(spec: Any, symmetry: Symmetry, seeds: Sequence[int] = range(16), seed: int = 0,
+def prove_symmetry(spec: Any, symmetry: Symmetry, seeds: Sequence[int] = range(16), seed: int = 0,
           **kwargs: Any) -> float:
     """Plays whole episodes twice on the game's batched core, from the same seeds: as drawn with random actions,
     and with the world's landmarks relabelled (`batch.relabel(sigma)`, which returns the new observations) and

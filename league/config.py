@@ -461,14 +461,14 @@ class GRPOConfig:
             raise ConfigError(f"partner_seats must be int from 1 to {seats - 1} ({self.game} has {seats} "
                               f"seats and the team keeps at least one), got {self.partner_seats!r}", "partner_seats")
         if self.other_play:
-            from games.symmetry import SymmetryError, checked
+            from games.symmetry import SymmetryError, proven_symmetries
 
             if len(spec.symmetries(**self.game_kwargs)) < 2:
                 raise ConfigError(f"other_play needs a game that declares symmetries and has a batched core to play "
                                   f"them on; {self.game} with these options has none: set other_play = false",
                                   "other_play")
             try:
-                checked(spec, **self.game_kwargs)  # a declared relabelling that is not a symmetry is refused
+                proven_symmetries(spec, **self.game_kwargs)  # a declared relabelling that is not a symmetry is refused
             except SymmetryError as e:
                 raise ConfigError(f"other_play: {e}", "other_play") from None
         if self.branch_every and not hasattr(spec.batch(1, **self.game_kwargs), "clone_rows"):

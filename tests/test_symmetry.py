@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import games
 from games.simple_speaker_listener import SPEC as SPEAKER_LISTENER, SpeakerListenerBatch
-from games.symmetry import LandmarkLayout, SymmetryError, check, landmark_symmetries
+from games.symmetry import LandmarkLayout, SymmetryError, landmark_symmetries, prove_symmetry
 from league.cli import cli
 from league.config import ConfigError, GRPOConfig
 from league.grpo import GroupPartners, relabelled_view, train, view_tables
@@ -24,14 +24,14 @@ def test_every_declared_relabelling_maps_whole_episodes_onto_equal_return_episod
     spec = games.get(game)
     symmetries = spec.symmetries()
     assert len(symmetries) == 6 and symmetries[0].is_identity()  # the 3! orders of three landmarks
-    returns = [check(spec, s, seeds=range(24), seed=5) for s in symmetries]
+    returns = [prove_symmetry(spec, s, seeds=range(24), seed=5) for s in symmetries]
     assert np.allclose(returns, returns[0])
 
 
 def test_simple_spread_declares_a_relabelling_for_each_of_its_landmark_counts():
     spec = games.get("simple_spread")
     assert len(spec.symmetries(N=4)) == 24
-    check(spec, spec.symmetries(N=4)[17], seeds=range(4), N=4)
+    prove_symmetry(spec, spec.symmetries(N=4)[17], seeds=range(4), N=4)
 
 
 def test_speaker_and_word_relabel_together():
@@ -57,11 +57,11 @@ def test_a_relabelling_that_changes_returns_is_refused():
     spec = dataclasses.replace(SPEAKER_LISTENER, name="goal_zero_pays_double",
                                batch_core=lambda num_envs, **kw: GoalZeroPaysDouble(num_envs, kw["max_cycles"]))
     symmetries = spec.symmetries()
-    check(spec, symmetries[0])  # the identity always holds
+    prove_symmetry(spec, symmetries[0])  # the identity always holds
     moving_zero = [s for s in symmetries if s.landmarks[0] != 0]
     for s in moving_zero:
         with pytest.raises(SymmetryError, match="rewards differ"):
-            check(spec, s)
+            prove_symmetry(spec, s)
 
 
 def test_a_layout_that_forgets_the_word_heard_is_refused():
@@ -69,14 +69,14 @@ def test_a_layout_that_forgets_the_word_heard_is_refused():
     forgetful = landmark_symmetries(3, {"speaker": LandmarkLayout(blocks=((0, 1),), words=True),
                                         "listener": LandmarkLayout(blocks=((2, 2),))}, info)
     with pytest.raises(SymmetryError, match="observations differ"):
-        check(SPEAKER_LISTENER, forgetful[1])
+        prove_symmetry(SPEAKER_LISTENER, forgetful[1])
 
 
 def test_a_core_that_cannot_relabel_cannot_be_checked():
     spec = games.get("pursuit")
     sym = SPEAKER_LISTENER.symmetries()[1]
     with pytest.raises(SymmetryError, match="no `relabel"):
-        check(spec, sym)
+        prove_symmetry(spec, sym)
     assert spec.symmetries() == []
 
 
