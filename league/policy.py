@@ -287,6 +287,14 @@ class TeamPolicy(nn.Module):
             actions = (logp - torch.log(-torch.log(u))).argmax(dim=-1)
         return actions, logp.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
+    def evaluate(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probs of `actions` `(..., n)` under the policy for `obs` `(..., n, D)`, with the entropy of each
+        seat's distribution `(..., n)`: all GRPO's update asks of a head, so another head (a legal-move mask, a
+        continuous action) changes this and `sample`, not the update."""
+        logp_all = torch.log_softmax(self(obs), -1)  # (..., n, A)
+        logp = logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        return logp, -(logp_all.exp() * logp_all).sum(-1)
+
     def act(self, observations: dict[str, Any], deterministic: bool = True) -> dict[str, int]:
         """PettingZoo dict of observations for the live agents -> dict of actions for those agents."""
         width = max(self.obs_dims.values())

@@ -3,7 +3,9 @@ one while another program holds it), and that choice never changes what it train
 
 import json
 import os
+import time
 
+import psutil
 import pytest
 import torch
 from click.testing import CliRunner
@@ -60,8 +62,7 @@ def test_threads_that_change_between_updates_train_what_one_thread_trains(monkey
     changing = train(small("simple_spread", 0), max_env_steps=8000)
     assert Alternating.picks[:4] == [2, 1, 2, 1] and len(changing.metrics) >= 4  # it did switch, update by update
     assert weights_digest(changing.policy) == fixed
-    assert torch.get_num_threads() == 1  # the fixed run's count: the adaptive run put back what it found
-    torch.set_num_threads(before)
+    assert torch.get_num_threads() == before  # each run put back the count it found
 
 
 def test_a_fixed_thread_count_is_used_as_it_is(monkeypatch):
@@ -69,6 +70,17 @@ def test_a_fixed_thread_count_is_used_as_it_is(monkeypatch):
     seen = []
     train(small("simple_spread", 1), max_env_steps=2000, on_iteration=lambda m: seen.append(torch.get_num_threads()))
     assert seen and set(seen) == {1}
+
+
+def test_a_fixed_thread_run_puts_back_the_count_it_found():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2 if before != 2 else 3)
+    found = torch.get_num_threads()
+    try:
+        train(small("simple_spread", 1), max_env_steps=2000)  # trains on one thread
+        assert torch.get_num_threads() == found
+    finally:
+        torch.set_num_threads(before)
 
 
 def readings(*others_per_second: float, cpus: int = 2):
@@ -103,11 +115,17 @@ def test_core_share_never_asks_for_more_threads_than_cores_or_than_two(monkeypat
 
 
 def test_core_share_reads_this_machine():
+    """The readings are this machine's: this process's busy loop shows as its own CPU time, inside the machine's
+    busy time, which no more than all cores can give."""
     share = CoreShare()
-    x = 0
-    for i in range(2_000_000):  # this process's own work is not another program's
-        x += i
-    assert share.pick() in (1, 2) and share.others >= 0.0
+    before = share._read()
+    x, spin_until = 0, time.process_time() + 0.3
+    while time.process_time() < spin_until:  # 0.3 s of this process's own CPU
+        x += 1
+    wall, busy, own = (b - a for a, b in zip(before, share._read()))
+    assert own >= 0.25 and own <= wall + 0.05  # a busy loop on one thread: its own seconds, about the wall's
+    assert own <= busy + 0.05  # this process's time is part of the machine's busy time
+    assert busy <= (psutil.cpu_count() or 1) * wall + 0.05
 
 
 def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run(tmp_path):
