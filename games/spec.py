@@ -175,7 +175,7 @@ OPTION_FLOAT = (-1_000_000, 1_000_000)
 OPTION_ANY_INT = (0, 100_000)
 """Bounds of an integer option of a game whose options are not listed (`GameSpec.options` None)."""
 MAX_OPTION_TEXT = 200
-"""Longest text option value."""
+"""Longest text option value (the one limit of a game option's text: config files leave it to the game)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,12 +259,12 @@ class GameSpec:
             return
         if kind is bool:
             if not isinstance(value, bool):
-                raise GameError(f"{self.name}: option {key} must be true or false, got {value!r}")
+                raise GameError(f"{self.name}: option {key} must be true or false, got {value!r:.80}")
             return
         if kind is str:
-            if not isinstance(value, str) or len(value) > MAX_OPTION_TEXT:
-                raise GameError(f"{self.name}: option {key} must be text of at most {MAX_OPTION_TEXT} characters, "
-                                f"got {value!r:.80}")
+            if not isinstance(value, str) or len(value) > MAX_OPTION_TEXT or not value.isprintable():
+                raise GameError(f"{self.name}: option {key} must be printable text of at most {MAX_OPTION_TEXT} "
+                                f"characters, got {value!r:.80}")
             return
         if kind not in (int, float, type(None)):  # a custom game's option of another type: that type
             if not isinstance(value, kind):
@@ -281,7 +281,7 @@ class GameSpec:
         ok = number and (isinstance(value, int) if integer else math.isfinite(value))
         if not ok or not low <= value <= high:
             raise GameError(f"{self.name}: option {key} must be {'an integer' if integer else 'a finite number'} "
-                            f"from {low} to {high}, got {value!r}")
+                            f"from {low} to {high}, got {value!r:.80}")
 
     # ---------------------------------------------------------------- envs
     def make_env(self, render_mode: str | None = None, **kwargs: Any) -> Any:

@@ -239,7 +239,7 @@ def grpo_config(game: str | None, game_options: tuple[str, ...], config_file: st
         data["game_kwargs"] = parse_game_options(game_options)
     if seed is not None:
         data["seed"] = seed
-    return GRPOConfig.from_dict(with_preset(data), source=config_file)
+    return GRPOConfig.from_dict(with_preset(data), source=config_file, prefix="grpo." if config_file else "")
 
 
 @bench.command("learn")
@@ -346,7 +346,7 @@ def config_cmd(example: bool) -> None:
 
     Example: league config --example > league.toml
     """
-    from league.config import example_toml
+    from league.example_config import example_toml
 
     click.echo(example_toml(), nl=False)
 
@@ -388,9 +388,8 @@ def train_cmd(game: str | None, game_options: tuple[str, ...], league_name: str,
         require_ray()  # before anything is written
 
     data = read_toml(config_file) if config_file else {}
-    league_default = data.get("league", {}).get("name", "default")
     config = LeagueConfig.from_toml(
-        data, game=game, name=league_name if league_name != "default" else league_default, teams=teams,
+        data, game=game, name=league_name if league_name != "default" else None, teams=teams,
         generations=generations, steps_per_generation=steps_per_generation,
         minutes_per_generation=minutes_per_generation, seed=seed,
         game_kwargs=parse_game_options(game_options) if game_options else None,

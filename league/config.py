@@ -1,22 +1,16 @@
 """Settings: one dataclass per concern, a docstring under every field. TOML in; JSON-able dicts out.
 
-Derived values are computed in one marked place (`GRPOConfig.validate`), never scattered through the trainer.
-
-Every value is checked at the edge, before any work or write: `read_toml` checks a file's shape and every value
-in it, the dataclasses check each value against its annotation and its limits (the LIMITS table) as they are
-made, `validate` checks what depends on the game and what the settings add up to (`check_resources`: network
-size, memory of an update, checkpoint disk). A bad value is one ConfigError line that names the setting, its
-limit, the value and, where known, where it came from (the file or the command line).
+Each value is checked once, where it is set (a config's `__setattr__`: as it is made, or when a field changes),
+against its type and limits (league/limits.py). A TOML file's shape, its tables and the settings each may hold, is
+checked as it is read (`check_document`). `validate` checks only what depends on the game or on several settings
+and what they add up to (league/resources.py), once per config. A bad value is one ConfigError line that names the
+setting, its limit, the value and, where known, where it came from (the file or the command line).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import functools
-import json
-import math
-import os
 import re
 import tomllib
 import typing
@@ -25,327 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from league.files import read_bounded
+from league.limits import (CHOICES, LEAGUE_NAME, LIMITS, MAX_OPPONENT_RULES, MAX_TEXT, WHY, ConfigError, check_number,
+                           check_option_value, check_table, check_text, got, label, shown)
+from league.resources import ResourceError, check_league_disk, check_resources, network_parameters
 
+__all__ = ["ConfigError", "GRPOConfig", "LeagueConfig", "ResourceError", "read_toml", "with_preset"]
 
-class ConfigError(ValueError):
-    """A setting has a bad value, type or name; the message is one line that names the setting, what it
-    accepts and, where known, where the value came from (a file, the command line). `key`: the setting at
-    fault, where there is one."""
-
-    def __init__(self, message: str, key: str | None = None) -> None:
-        super().__init__(message)
-        self.key = key
-
-
-class ResourceError(ConfigError):
-    """Settings whose network or rollouts would not fit (`check_resources`): refused before anything is
-    allocated or written."""
-
-
-@dataclass(frozen=True)
-class Range:
-    """Closed or open interval a number must lie in; prints as `[1, 4096]` or `(0, 1]`."""
-
-    low: float
-    high: float
-    low_open: bool = False
-    high_open: bool = False
-
-    def __contains__(self, x: float) -> bool:
-        above = x > self.low if self.low_open else x >= self.low
-        below = x < self.high if self.high_open else x <= self.high
-        return above and below
-
-    def __str__(self) -> str:
-        def num(x: float) -> str:
-            return (f"{x:_}" if abs(x) >= 100_000 else str(x)) if isinstance(x, int) else f"{x:g}"
-        return f"{'(' if self.low_open else '['}{num(self.low)}, {num(self.high)}{')' if self.high_open else ']'}"
-
-
-# ---------------------------------------------------------------- the limits of every setting, in one table
-# Every number must be finite and in its range; an int setting never takes a bool or a float. The upper
-# bounds are far above anything this project trains (CPU-sized MLPs); what the settings add up to (network
-# size, rollout memory, checkpoint disk) is checked as a whole by `check_resources`.
-LIMITS: dict[str, Range] = {
-    # [grpo]
-    "grpo.seed": Range(0, 2**32 - 1),  # numpy's SeedSequence refuses negative seeds
-    "grpo.groups": Range(1, 4096),
-    "grpo.group_size": Range(2, 1024),  # a group of one has nothing to compare
-    "grpo.gamma": Range(0.0, 1.0, low_open=True),
-    "grpo.branch_every": Range(0, 100_000),  # 0 = no branching
-    "grpo.epochs": Range(1, 100),
-    "grpo.minibatch_size": Range(1, 2**22),
-    "grpo.lr": Range(0.0, 1.0, low_open=True),
-    "grpo.lr_half_life": Range(0, 10**9),  # 0 = constant
-    "grpo.clip_low": Range(0.0, 1.0, high_open=True),  # the ratio's floor 1 - clip_low stays above 0
-    "grpo.clip_high": Range(0.0, 1.0, high_open=True),
-    "grpo.kl_coef": Range(0.0, 100.0),
-    "grpo.entropy_coef": Range(0.0, 100.0),
-    "grpo.max_grad_norm": Range(0.0, 1e6, low_open=True),
-    "grpo.hidden": Range(1, 4096),
-    "grpo.layers": Range(1, 16),
-    "grpo.steer_hidden": Range(1, 4096),
-    "grpo.partner_share": Range(0.0, 1.0),
-    "grpo.partner_seats": Range(1, 1000),  # and below the game's seat count (`GRPOConfig.validate`)
-    "grpo.partner_pool": Range(0, 1000),
-    "grpo.eps": Range(0.0, 1.0, low_open=True),
-    "grpo.threads": Range(0, 1024),  # 0 = follow the machine (one or two)
-    # [league]
-    "league.teams": Range(1, 8),  # one per name in TEAM_NAMES
-    "league.generations": Range(0, 10_000),
-    "league.steps_per_generation": Range(1, 10**12),
-    "league.minutes_per_generation": Range(0.0, 525_600.0),  # 0 = use steps_per_generation; at most a year
-    "league.seed": Range(0, 2**31 - 1),  # team k trains with seed + k
-    "league.match_seeds": Range(1, 10_000),
-    # history:K opponent rules
-    "opponents.history": Range(1, 1000),
-}
-CHOICES: dict[str, tuple[str, ...]] = {
-    "grpo.advantage": ("episode", "step"),
-    "grpo.architecture": ("auto", "mlp"),
-    "grpo.partner_draw": ("uniform", "prioritized"),
-    "grpo.device": ("cpu", "cuda", "auto"),
-}
-MAX_TEXT = 100
-"""Most characters of a name or any other text setting (league name, game name, game option values)."""
-MAX_OPPONENT_RULES = 64
-"""Most rules in `opponents`."""
-
-# What the settings may add up to (`check_resources`): far above this project's networks (thousands to tens of
-# thousands of parameters) and rollouts (the largest preset keeps about 0.3 GiB of observations per update).
-MAX_PARAMETERS = 10_000_000
-"""Most parameters of a team's network (a checkpoint stores 12 bytes each with its Adam state: 120 MB)."""
-MAX_TRAINING_BYTES = 16 * 2**30
-"""Most memory one update may need (rollout, its flattened copy, activations, weights and optimizer state);
-lower where the machine has less (`memory_limit`)."""
-MAX_CHECKPOINT_BYTES = 64 * 2**30
-"""Most disk a league's checkpoints may take in all (every team's g0 .. gN)."""
-CHECKPOINT_BYTES_PER_PARAMETER = 12
-"""Weights and Adam's two moments, float32."""
-
-_KINDS = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
-          dict: "a table", datetime.datetime: "a date-time", datetime.date: "a date", datetime.time: "a time"}
-
-
-def shown(value: Any) -> str:
-    """`value` as a short one-line text for an error message (long texts, arrays and numbers are cut)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        digits = str(value)
-        return digits if len(digits) <= 24 else f"{digits[:12]}... ({len(digits.lstrip('-'))} digits)"
-    if isinstance(value, (datetime.date, datetime.time)):  # TOML dates and times read as they are written
-        return value.isoformat()
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _label(text: str) -> str:
-    """A key as it reads in a message: itself when short and printable, else quoted and cut."""
-    return text if isinstance(text, str) and len(text) <= 40 and text.isprintable() and text else shown(text)
-
-
-def _got(value: Any) -> str:
-    kind = next((k for t, k in _KINDS.items() if type(value) is t), None)
-    kind = kind or next((k for t, k in _KINDS.items() if isinstance(value, t)), f"a {type(value).__name__}")
-    return f"{kind} {shown(value)}"
-
-
-@functools.cache
-def _hints(section: str) -> dict[str, Any]:
-    cls = {"grpo": GRPOConfig, "league": LeagueConfig}[section]
-    return typing.get_type_hints(cls)
-
-
-def _number(value: Any, name: str, key: str, limit: Range, integer: bool, why: str = "") -> Any:
-    """An int (never a bool) or a finite float (ints accepted, returned as float) within `limit`."""
-    expect = f"int in {limit}" if integer else f"a finite float in {limit}"
-    expect += f" ({why})" if why else ""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type:
-        raise ConfigError(f"{name} must be {expect}, got {_got(value)}", key)
-    if not integer:
-        try:
-            value = float(value)
-        except OverflowError:  # an int beyond float range
-            raise ConfigError(f"{name} must be {expect}, got {shown(value)}", key) from None
-        if not math.isfinite(value):
-            raise ConfigError(f"{name} must be {expect}, got {shown(value)}", key)
-    if value not in limit:
-        raise ConfigError(f"{name} must be {expect}, got {shown(value)}", key)
-    return value
-
-
-def _text(value: Any, name: str, key: str, what: str = "str") -> str:
-    """A string of 1 to MAX_TEXT characters without control characters (messages stay one line)."""
-    expect = f"{what} of 1 to {MAX_TEXT} printable characters"
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be {expect}, got {_got(value)}", key)
-    if not 1 <= len(value) <= MAX_TEXT or not value.isprintable():
-        raise ConfigError(f"{name} must be {expect}, got {shown(value)}"
-                          + (f" ({len(value)} characters)" if len(value) > MAX_TEXT else ""), key)
-    return value
-
-
-def _option_value(value: Any, name: str, key: str) -> Any:
-    """A game option as TOML gives it: a scalar, floats finite, texts short. Its type and bounds are the game's
-    to check (`games.spec.GameSpec.resolve_kwargs`), which `GRPOConfig.validate` always asks."""
-    if isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigError(f"{name} must be a finite float, got {shown(value)}", key)
-        return value
-    if isinstance(value, str):
-        return _text(value, name, key)
-    if value is None:  # Python callers: options whose default is None (num_landmark_neighbors)
-        return value
-    raise ConfigError(f"{name} must be a boolean, number or string, got {_got(value)}", key)
-
-
-def _table(value: Any, name: str, key: str, what: str = "a table") -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be {what}, got {_got(value)}", key)
-    bad = [k for k in value if not isinstance(k, str)]
-    if bad:
-        raise ConfigError(f"{name} must be {what} with text keys, got key {_got(bad[0])}", key)
-    return value
-
-
-LEAGUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-"""A league's name: it is a folder under --checkpoints, so never '.', '..', a path, or a line break."""
-
-
-def check_setting(section: str, key: str, value: Any, name: str | None = None) -> Any:
-    """One setting of `section` ('grpo' or 'league') checked against its field's annotation and its limits
-    (LIMITS, CHOICES); returns it (an int given for a float field as a float). A bad value is a one-line
-    ConfigError that says `name` (default: the key), what it accepts and what it got. Settings that depend on
-    others (the game's options, partner seats, resources) are checked by `validate`."""
-    hints = _hints(section)
-    name = name or key
-    if key not in hints:
-        known = ", ".join(sorted(f for f in hints if not (section == "league" and f in ("grpo", "team_grpo"))))
-        raise ConfigError(f"unknown {section} setting {shown(key)}; known: {known}", key)
-    hint, path = hints[key], f"{section}.{key}"
-    if hint is int or hint is float:
-        return _number(value, name, key, LIMITS[path], hint is int,
-                       "a group of one has nothing to compare" if path == "grpo.group_size" else "")
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, got {_got(value)}", key)
-        return value
-    if hint is str and path in CHOICES:
-        options = ", ".join(repr(c) for c in CHOICES[path])
-        if not isinstance(value, str) or value not in CHOICES[path]:
-            raise ConfigError(f"{name} must be one of {options}, got {_got(value)}", key)
-        return value
-    if hint is str:
-        value = _text(value, name, key)
-        if path == "league.name" and not LEAGUE_NAME.fullmatch(value):
-            raise ConfigError(f"{name} must be 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or "
-                              f"digit (it names a folder of checkpoints), got {shown(value)}", key)
-        return value
-    if hint == dict[str, Any]:  # game_kwargs
-        table = _table(value, name, key, "a table of game options")
-        return {k: _option_value(v, f"{name}.{k}", key) for k, v in table.items()}
-    if hint == list[str]:  # opponents
-        if not isinstance(value, list):
-            raise ConfigError(f"{name} must be an array of rule names, got {_got(value)}", key)
-        if len(value) > MAX_OPPONENT_RULES:
-            raise ConfigError(f"{name} must hold at most {MAX_OPPONENT_RULES} rules, got {len(value)}", key)
-        return [_text(v, f"{name}[{i}]", key, "a rule name") for i, v in enumerate(value)]
-    if hint is GRPOConfig:
-        if not isinstance(value, GRPOConfig):
-            raise ConfigError(f"{name} must be a GRPOConfig, got {_got(value)}", key)
-        return value
-    if hint == dict[str, dict[str, Any]]:  # team_grpo
-        table = _table(value, name, key, "a table of [team.<name>] tables")
-        return {team: check_team_table(team, overrides, f"{name}.{_label(team)}")
-                for team, overrides in table.items()}
-    raise TypeError(f"no check for {path}: {hint}")  # a new field needs a rule here
-
-
-def check_team_table(team: str, overrides: Any, name: str) -> dict[str, Any]:
-    """A `[team.<name>]` table: GRPO settings (not the game: all teams of a league play the league's game)."""
-    table = _table(overrides, name, "team_grpo", "a table of GRPO settings")
-    if {"game", "game_kwargs"} & set(table):
-        raise ConfigError(f"[team.{_label(team)}] cannot change the game or its options: all teams of a league "
-                          f"play the league's game", "team_grpo")
-    known = _hints("grpo")
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(shown(k) for k in unknown)} in [team.{_label(team)}]; "
-                          f"known: {', '.join(sorted(known))}", "team_grpo")
-    return {k: check_setting("grpo", k, v, f"{name}.{k}") for k, v in table.items()}
-
-
-def check_document(data: Any, source: str | None = None) -> dict[str, Any]:
-    """The shape of a league document (TOML: `[league]`, `[grpo]`, `[team.<name>]` tables) and every value
-    in it, each against its field's type and limits; a ConfigError's message starts with `source` (the file)
-    when given. Returns `data`."""
-    try:
-        _table(data, "the document", "", "a table")
-        allowed = ("league", "grpo", "team", "game")
-        unknown = sorted(set(data) - set(allowed))
-        if unknown:
-            raise ConfigError(f"unknown table(s) {', '.join(shown(k) for k in unknown)}; known: "
-                              f"{', '.join(sorted(allowed))} (settings go in [league], [grpo] or [team.<name>], "
-                              f"the game in [game])")
-        if "game" in data:
-            grpo = _table(data.get("grpo", {}), "grpo", "grpo", "a table ([grpo])")
-            if "game" in grpo or "game_kwargs" in grpo:
-                raise ConfigError("name the game once: in [game] (name = ..., then its options) or as game and "
-                                  "game_kwargs in [grpo], not both", "game")
-            data = {**{k: v for k, v in data.items() if k != "game"}, "grpo": {**grpo, **game_table(data["game"])}}
-        for section in ("league", "grpo"):
-            table = _table(data.get(section, {}), section, section, f"a table ([{section}])")
-            hints = _hints(section)
-            known = sorted(f for f in hints if f not in ("grpo", "team_grpo"))
-            bad = sorted(set(table) - set(known))
-            if bad:
-                kind = "league setting(s)" if section == "league" else "setting(s)"
-                raise ConfigError(f"unknown {kind} {', '.join(shown(k) for k in bad)} in [{section}]; known: "
-                                  f"{', '.join(known)}", section)
-            if section == "grpo" and "game" in table and isinstance(table.get("game_kwargs"), dict):
-                # the game is named: its options are checked against it (names, types, its own limits)
-                import games
-
-                game = check_setting("grpo", "game", table["game"], "grpo.game")
-                try:
-                    spec = games.get(game)
-                except games.GameError as e:
-                    raise ConfigError(str(e), "game") from None
-                check_game_options(spec, _table(table["game_kwargs"], "grpo.game_kwargs", "game_kwargs"),
-                                   "grpo.game_kwargs")
-            for key, value in table.items():
-                check_setting(section, key, value, f"{section}.{key}")
-        teams = _table(data.get("team", {}), "team", "team_grpo", "a table of [team.<name>] tables")
-        for team, overrides in teams.items():
-            check_team_table(team, overrides, f"team.{_label(team)}")
-    except ConfigError as e:
-        raise _from(e, source) from None
-    return data
-
-
-def _from(error: ConfigError, source: str | None) -> ConfigError:
-    """`error` with its message prefixed by where the value came from (once)."""
-    if not source or getattr(error, "source", None):
-        return error
-    out = type(error)(f"{source}: {error}", error.key)
-    out.source = source  # type: ignore[attr-defined]
-    return out
-
-
-class TomlDocument(dict):
-    """A TOML file's tables (a plain dict) that remembers its file, so later errors can name it."""
-
-    source: str | None = None
+DEFAULT_OPPONENTS = ("parent", "other_teams", "top", "least_played", "history:2", "random", "scripted")
+TEAM_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 
 
 @dataclass
 class GRPOConfig:
     """How one team trains with GRPO (group-relative policy optimization, no critic). Every number's limits
-    are in the LIMITS table (texts: CHOICES); they are checked as the config is made."""
+    are in league/limits.py (LIMITS; texts: CHOICES); a value is checked where it is set."""
 
     game: str = "simple_spread"
     """Registered game name (`league games`)."""
@@ -433,20 +120,20 @@ class GRPOConfig:
     Ray worker (one thread) trains the serial run's generation byte for byte. N = exactly N threads (more than two
     round differently from one)."""
 
-    def __post_init__(self) -> None:
-        """Every value checked against its type and limits (LIMITS) as the config is made; `validate` checks
-        what depends on the game."""
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, check_setting("grpo", f.name, getattr(self, f.name)))
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A value is checked where it is set, as the config is made or a field changed, and only there: against
+        its type and limits (league/limits.py). A change means the config must be validated again."""
+        object.__setattr__(self, name, check_setting("grpo", name, value))
+        object.__setattr__(self, "_validated", False)
 
     def validate(self) -> GRPOConfig:
-        """Checks every value (again: fields may have been set since), then what depends on the game (its
-        options, seats, batched core) and what the settings add up to (`check_resources`); raises a one-line
-        ConfigError naming the setting. Returns self for chaining."""
+        """Checks what depends on the game (its options, seats, batched core) and what the settings add up to
+        (`check_resources`), once until a field changes; raises a one-line ConfigError naming the setting.
+        Returns self for chaining."""
         import games
 
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, check_setting("grpo", f.name, getattr(self, f.name)))
+        if self.__dict__.get("_validated"):
+            return self
         try:
             spec = games.get(self.game)
         except games.GameError as e:
@@ -468,13 +155,14 @@ class GRPOConfig:
                                   f"them on; {self.game} with these options has none: set other_play = false",
                                   "other_play")
             try:
-                proven_symmetries(spec, **self.game_kwargs)  # a declared relabelling that is not a symmetry is refused
+                proven_symmetries(spec, **self.game_kwargs)  # a relabelling that is not a symmetry is refused
             except SymmetryError as e:
                 raise ConfigError(f"other_play: {e}", "other_play") from None
         if self.branch_every and not hasattr(spec.batch(1, **self.game_kwargs), "clone_rows"):
             raise ConfigError(f"branch_every needs a batched core that can copy games (clone_rows); {self.game} "
                               f"with these options has none: set branch_every = 0", "branch_every")
         check_resources(self, info)
+        object.__setattr__(self, "_validated", True)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -482,197 +170,29 @@ class GRPOConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> GRPOConfig:
+    def from_dict(cls, data: dict[str, Any], source: str | None = None, prefix: str = "") -> GRPOConfig:
         """Builds and validates a config from `[grpo]` settings (a TOML table, a stored row); unknown keys
-        are a ConfigError listing the known ones. `source` (a file, "stored team alpha") starts every error
-        message."""
+        are a ConfigError listing the known ones. Errors name a setting as `prefix` + its key ("grpo.lr") and
+        start with `source` (a file, "stored team alpha")."""
         try:
-            table = _table(data, "grpo", "", "a table of GRPO settings")
+            table = check_table(data, "grpo", "", "a table of GRPO settings")
             known = {f.name for f in dataclasses.fields(cls)}
             unknown = sorted(set(table) - known)
             if unknown:
                 raise ConfigError(f"unknown setting(s) {', '.join(shown(k) for k in unknown)}; known: "
                                   f"{', '.join(sorted(known))}", "grpo")
-            return cls(**typed(cls, table)).validate()
+            try:
+                return cls(**table).validate()
+            except ConfigError as e:
+                raise named(e, prefix + (e.key or "")) if prefix else e from None
         except ConfigError as e:
             raise _from(e, source) from None
-
-
-# ---------------------------------------------------------------- what the settings add up to
-@dataclass(frozen=True)
-class Resources:
-    """What one team's training needs, estimated from its settings and the game before anything is made."""
-
-    parameters: int
-    """Parameters of the team's network (built on torch's meta device: exact, nothing allocated)."""
-    checkpoint_bytes: int
-    """One generation's checkpoint: weights and Adam's two moments, float32."""
-    rollout_numbers: int
-    """Observation numbers one update keeps: groups x group_size x steps x agents x observation width."""
-    training_bytes: int
-    """Memory one update needs: the rollout and its flattened copy, per-step tensors, the reference pass's
-    and a minibatch's activations, weights, gradients, optimizer and reference copies."""
-
-
-def _size(n: float) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{int(n)} bytes"
-
-
-def memory_limit() -> int:
-    """MAX_TRAINING_BYTES, or 80% of this machine's memory where that is less."""
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return MAX_TRAINING_BYTES
-    return min(MAX_TRAINING_BYTES, int(physical * 0.8)) if physical > 0 else MAX_TRAINING_BYTES
-
-
-@functools.lru_cache(maxsize=256)
-def _parameters(game: str, kwargs_key: tuple[tuple[str, Any], ...], hidden: int, layers: int, auto: bool,
-                steer_hidden: int) -> int:
-    import games
-    import torch
-
-    from league.policy import TeamPolicy
-
-    info = games.get(game).info(**dict(kwargs_key))
-    with torch.device("meta"):  # shapes only: no memory, no initialization work
-        policy = TeamPolicy.for_game(info, hidden, layers, auto, steer_hidden)
-    return sum(p.numel() for p in policy.parameters())
-
-
-def check_resources(cfg: GRPOConfig, info: Any = None) -> Resources:
-    """What training `cfg` needs (`Resources`), from its settings and the game's `info` (its agents,
-    observation and action sizes; looked up when None); a network above MAX_PARAMETERS or an update above
-    `memory_limit()` is a one-line ResourceError that names the settings and the limit. Nothing is allocated:
-    call it at the edge, before anything is written (`GRPOConfig.validate` does)."""
-    import games
-
-    if info is None:
-        try:
-            info = games.get(cfg.game).info(**cfg.game_kwargs)
-        except games.GameError as e:
-            raise ConfigError(str(e), "game") from None
-    kwargs_key = tuple(sorted((k, v) for k, v in cfg.game_kwargs.items()))
-    parameters = _parameters(cfg.game, kwargs_key, cfg.hidden, cfg.layers, cfg.architecture == "auto",
-                             cfg.steer_hidden)
-    checkpoint = parameters * CHECKPOINT_BYTES_PER_PARAMETER
-    if parameters > MAX_PARAMETERS:
-        raise ResourceError(f"{cfg.game} with hidden {cfg.hidden}, layers {cfg.layers}, steer_hidden "
-                            f"{cfg.steer_hidden}: the team network has {parameters:,} parameters (a "
-                            f"{_size(checkpoint)} checkpoint per generation), above the limit of "
-                            f"{MAX_PARAMETERS:,}: lower hidden, layers or steer_hidden", "hidden")
-    M, G, n, D = cfg.groups, cfg.group_size, len(info.agents), info.max_obs_dim
-    T = min(cfg.branch_every or info.horizon, info.horizon)  # steps per update
-    agent_steps = M * G * T * n
-    numbers = agent_steps * D
-    width = cfg.hidden  # widest activation per agent-step: a net's hidden layer, or the per-target nets'
-    if cfg.architecture == "auto":
-        for targets in info.targets.values():
-            width = max(width, (targets.count + 1) * cfg.steer_hidden)
-    actions = max(info.n_actions.values())
-    memory = (2 * numbers * 4  # the rollout and its flattened copy, float32
-              + agent_steps * (48 + 4 * actions + 8 * width)  # per-step tensors, the reference pass
-              + min(cfg.minibatch_size, agent_steps) * width * cfg.layers * 12  # a minibatch's graph
-              + parameters * 4 * 6)  # weights, gradients, Adam's moments, the reference, a spare copy
-    limit = memory_limit()
-    if memory > limit:
-        raise ResourceError(f"groups {M} x group_size {G} x {T} steps x {n} agents x {D} observations = "
-                            f"{numbers:,} numbers per update (with hidden {cfg.hidden}, minibatch_size "
-                            f"{cfg.minibatch_size}: about {_size(memory)} of memory to train), above the "
-                            f"{_size(limit)} limit: lower groups, group_size, branch_every, hidden or "
-                            f"minibatch_size", "groups")
-    return Resources(parameters, checkpoint, numbers, memory)
-
-
-def with_preset(data: dict[str, Any]) -> dict[str, Any]:
-    """GRPO settings `data` laid over the preset its game declares (`GameSpec.preset`; settings in `data` win).
-    The defaults above suit the choose-and-steer teams (simple_spread, the listener, simple_reference's
-    move-and-say); pursuit and knights_archers_zombies say in their modules why they differ. A game that
-    cannot be found is left to `validate`, which names it. A game that declares no preset and has no batched
-    core gets `league.defaults.generic_preset`, chosen from its horizon and agents."""
-    import games
-    from league.defaults import generic_preset_for
-
-    game = data.get("game", GRPOConfig.game)
-    try:
-        spec = games.get(game) if isinstance(game, str) else None
-        preset = dict(spec.preset) if spec is not None else {}
-        kwargs = data.get("game_kwargs") or {}
-        if preset.get("other_play") and isinstance(kwargs, dict) and not spec.symmetries(**kwargs):
-            del preset["other_play"]  # these options have no core to relabel on (continuous actions): plain training
-    except games.GameError:
-        preset = {}
-    return {**preset, **generic_preset_for(data), **data}
-
-
-def typed(cls: Any, data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """`data` checked setting by setting against the annotations and limits of `cls` (GRPOConfig or
-    LeagueConfig; ints accepted for floats, bools never for ints); a mismatch is a ConfigError naming
-    `prefix` + the setting."""
-    section = "grpo" if cls is GRPOConfig else "league"
-    return {key: check_setting(section, key, value, prefix + key) for key, value in data.items()}
-
-
-def game_table(table: Any) -> dict[str, Any]:
-    """A `[game]` table (`name = "simple_spread"` or `"package.module:callable"`, then the game's options) as
-    the `game` and `game_kwargs` settings of `[grpo]`."""
-    table = _table(table, "game", "game", "a table ([game]: name = ..., then the game's options)")
-    if "name" not in table:
-        raise ConfigError("[game] needs name = the game (a name or package.module:callable)", "game")
-    return {"game": table["name"], "game_kwargs": {k: v for k, v in table.items() if k != "name"}}
-
-
-def check_game_options(spec: Any, kwargs: dict[str, Any], prefix: str = "game_kwargs") -> None:
-    """A game's options, checked by the game itself (`GameSpec.resolve_kwargs`: known names, each of its
-    default's type, within the game's bounds, playable together), as one ConfigError naming `prefix`."""
-    import games
-
-    try:
-        spec.resolve_kwargs(kwargs)
-    except games.GameError as e:
-        raise ConfigError(f"{prefix}: {e}", "game_kwargs") from None
-
-
-MAX_TOML_BYTES = 2**20
-"""Largest config file read (a league's settings are a few hundred bytes)."""
-
-
-def read_toml(path: str | Path) -> TomlDocument:
-    """Reads a league TOML file and checks its shape and every value in it (`check_document`); a missing
-    file, bad syntax, a table where a number belongs (or the reverse), a value of the wrong type or out of
-    its limits is a one-line ConfigError that starts with the file. The result remembers the file
-    (`TomlDocument.source`), so `LeagueConfig.from_toml` names it too."""
-    try:
-        raw = read_bounded(path, MAX_TOML_BYTES)
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-    except ValueError as e:  # a device, a pipe, too large
-        raise ConfigError(f"cannot read config file {path}: {e}") from None
-    try:
-        data = tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(e).split())}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
-    document = TomlDocument(check_document(data, str(path)))
-    document.source = str(path)
-    return document
-
-
-DEFAULT_OPPONENTS = ("parent", "other_teams", "top", "least_played", "history:2", "random", "scripted")
-TEAM_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 
 
 @dataclass
 class LeagueConfig:
     """A league: one game, K teams (lineages), each trained generation after generation. Every number's
-    limits are in the LIMITS table; they are checked as the config is made."""
+    limits are in league/limits.py (LIMITS); a value is checked where it is set."""
 
     name: str = "default"
     """League name; one database holds several leagues."""
@@ -696,16 +216,18 @@ class LeagueConfig:
     team_grpo: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per-team overrides of GRPO settings, e.g. {"beta": {"lr": 0.003}}."""
 
-    def __post_init__(self) -> None:
-        """Every value checked against its type and limits (LIMITS) as the config is made."""
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, check_setting("league", f.name, getattr(self, f.name)))
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A value is checked where it is set (league/limits.py); `[team.<name>]` tables by their shape here, their
+        values when the team's config is made (`validate`). A change drops the teams' configs."""
+        object.__setattr__(self, name, check_setting("league", name, value))
+        object.__setattr__(self, "_teams", None)
 
     def validate(self) -> LeagueConfig:
-        """Checks every value, every team's GRPO settings (`GRPOConfig.validate`, resources included) and the
-        disk its checkpoints will take; raises a one-line ConfigError naming the setting."""
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, check_setting("league", f.name, getattr(self, f.name)))
+        """Checks the opponent rules, the team names of `team_grpo`, each team's GRPO settings (made once here:
+        `team_config`; `GRPOConfig.validate`, resources included), the players one rating fit handles and the disk
+        the checkpoints will take; raises a one-line ConfigError naming the setting. Returns self."""
+        if self.__dict__.get("_teams") is not None:
+            return self
         for rule in self.opponents:
             name, _, count = rule.partition(":")
             if name not in {r.split(":")[0] for r in DEFAULT_OPPONENTS} or (count and name != "history") or (
@@ -715,15 +237,9 @@ class LeagueConfig:
                                   f"scripted", "opponents")
         unknown = sorted(set(self.team_grpo) - set(self.team_names))
         if unknown:
-            raise ConfigError(f"team_grpo names unknown team(s) {', '.join(_label(u) for u in unknown)}; "
+            raise ConfigError(f"team_grpo names unknown team(s) {', '.join(label(u) for u in unknown)}; "
                               f"teams are {', '.join(self.team_names)}", "team_grpo")
-        for team in self.team_names:
-            try:
-                self.team_config(team)
-            except ConfigError as e:
-                if e.key in self.team_grpo.get(team, {}):
-                    raise ConfigError(f"[team.{team}] {e}", "team_grpo") from None
-                raise
+        teams = {team: self._make_team(team) for team in self.team_names}
         from league.ratings import MAX_RATED_PLAYERS
 
         players = self.teams * (self.generations + 1) + 2  # every generation, random and scripted
@@ -731,15 +247,25 @@ class LeagueConfig:
             raise ConfigError(f"{self.teams} team(s) x {self.generations + 1:,} generations = {players:,} players "
                               f"with the baselines, above the {MAX_RATED_PLAYERS:,} one rating fit handles: lower "
                               f"generations or teams", "generations")
-        parameters = max(check_resources(self.team_config(t)).parameters for t in self.team_names)
-        disk = parameters * CHECKPOINT_BYTES_PER_PARAMETER * self.teams * (self.generations + 1)
-        if disk > MAX_CHECKPOINT_BYTES:
-            raise ResourceError(f"{self.teams} team(s) x {self.generations + 1} generations x "
-                                f"{_size(parameters * CHECKPOINT_BYTES_PER_PARAMETER)} checkpoints (a {parameters:,}-"
-                                f"parameter network) = {_size(disk)} of checkpoints, above the "
-                                f"{_size(MAX_CHECKPOINT_BYTES)} limit: lower generations, teams or the network "
-                                f"size", "generations")
+        check_league_disk(self.teams, self.generations, max(network_parameters(cfg) for cfg in teams.values()))
+        object.__setattr__(self, "_teams", teams)
         return self
+
+    def _make_team(self, team: str) -> GRPOConfig:
+        """One team's GRPO settings: the shared ones, its own seed, its overrides; checked and validated. An error
+        names the setting where it was given: `team.<name>.<key>` (an override) or `grpo.<key>`."""
+        overrides = self.team_grpo.get(team, {})
+        data = {**self.grpo.to_dict(), "seed": self.seed + self.team_names.index(team), **overrides}
+        try:
+            cfg = GRPOConfig(**data)
+        except ConfigError as e:
+            raise named(e, f"team.{team}.{e.key}" if e.key in overrides else f"grpo.{e.key}") from None
+        try:
+            return cfg.validate()
+        except ConfigError as e:
+            if e.key in overrides:
+                raise ConfigError(f"[team.{team}] {e}", "team_grpo") from None
+            raise named(e, f"grpo.{e.key}") from None
 
     # ---- derived values, computed here once
     @property
@@ -748,10 +274,9 @@ class LeagueConfig:
         return list(TEAM_NAMES[: self.teams])
 
     def team_config(self, team: str) -> GRPOConfig:
-        """The GRPO settings of one team: shared settings, its overrides, its own seed."""
-        index = self.team_names.index(team)
-        data = {**self.grpo.to_dict(), "seed": self.seed + index, **self.team_grpo.get(team, {})}
-        return GRPOConfig.from_dict(data)
+        """The GRPO settings of one team: shared settings, its overrides, its own seed. Made once, when the league
+        is validated, and shared by the manager and the workers (who get it with the config): do not change it."""
+        return self.validate()._teams[team]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for the database and JSON output."""
@@ -760,82 +285,225 @@ class LeagueConfig:
     @classmethod
     def from_toml(cls, data: dict[str, Any], **overrides: Any) -> LeagueConfig:
         """From a TOML document: `[league]` settings, `[grpo]` settings, `[team.<name>]` GRPO overrides;
-        then command-line `overrides` (None values are ignored). Every value is checked (`check_document`,
-        `validate`) before the config exists; an error message starts with where the value came from: the
-        file (`read_toml`'s `TomlDocument.source`) or the command line."""
+        then command-line `overrides` (None values are ignored). The document's shape is checked as it is read
+        (`check_document`), each value as the configs are made, the rest by `validate`, all before the config is
+        returned; an error names the setting as written (`grpo.lr`, `--teams`) and starts with where the value
+        came from: the file (`read_toml`'s `TomlDocument.source`) or the command line."""
         source = getattr(data, "source", None)
         data = check_document(data, source)
         league = dict(data.get("league", {}))
         grpo = dict(data.get("grpo", {}))
-        given: set[str] = set()  # settings the command line set
+        given: dict[str, str] = {}  # settings the command line set -> its option
         for key, value in overrides.items():
-            if value is None:
-                continue
-            option = "--league" if key == "name" else f"--{key.replace('_', '-')}"
-            try:
-                if key in ("game", "game_kwargs"):
-                    grpo[key] = check_setting("grpo", key, value, option)
-                else:
-                    league[key] = check_setting("league", key, value, option)
-            except ConfigError as e:
-                raise _from(e, "command line") from None
-            given.add(key)
+            if value is not None:
+                (grpo if key in ("game", "game_kwargs") else league)[key] = value
+                given[key] = "--league" if key == "name" else f"--{key.replace('_', '-')}"
+        team_grpo = {team: dict(v) for team, v in data.get("team", {}).items()}
         try:
-            league = typed(cls, league, "league.")
-            team_grpo = {team: dict(v) for team, v in data.get("team", {}).items()}
-            return cls(**league, grpo=GRPOConfig.from_dict(with_preset(grpo)), team_grpo=team_grpo).validate()
+            try:
+                shared = GRPOConfig(**with_preset(grpo))
+            except ConfigError as e:
+                raise named(e, given.get(e.key) or f"grpo.{e.key}") from None
+            try:
+                config = cls(**league, grpo=shared, team_grpo=team_grpo)
+            except ConfigError as e:
+                raise named(e, given.get(e.key) or f"league.{e.key}") from None
+            return config.validate()
         except ConfigError as e:
             raise _from(e, "command line" if e.key in given else source) from None
+# ---------------------------------------------------------------- reading settings: one value, one document
+@functools.cache
+def _hints(section: str) -> dict[str, Any]:
+    cls = {"grpo": GRPOConfig, "league": LeagueConfig}[section]
+    return typing.get_type_hints(cls)
 
 
-EXAMPLE_CONFIG = '''# coop-league configuration. Every setting is optional; shown with its default.
-# Use with: league train --config league.toml   (command-line options win over the file)
+def check_setting(section: str, key: str, value: Any, name: str | None = None) -> Any:
+    """One setting of `section` ('grpo' or 'league') checked against its field's annotation and its limits
+    (LIMITS, CHOICES); returns it (an int given for a float field as a float). A bad value is a one-line
+    ConfigError that says `name` (default: the key), what it accepts and what it got. Settings that depend on
+    others (the game's options, partner seats, resources) are checked by `validate`."""
+    if key.startswith("_"):  # the configs' own bookkeeping (`_validated`, `_teams`), not a setting
+        return value
+    hints = _hints(section)
+    name = name or key
+    if key not in hints:
+        known = ", ".join(sorted(f for f in hints if not (section == "league" and f in ("grpo", "team_grpo"))))
+        raise ConfigError(f"unknown {section} setting {shown(key)}; known: {known}", key)
+    hint, path = hints[key], f"{section}.{key}"
+    if hint is int or hint is float:
+        return check_number(value, name, key, LIMITS[path], hint is int, WHY.get(path, ""))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {got(value)}", key)
+        return value
+    if hint is str and path in CHOICES:
+        options = ", ".join(repr(c) for c in CHOICES[path])
+        if not isinstance(value, str) or value not in CHOICES[path]:
+            raise ConfigError(f"{name} must be one of {options}, got {got(value)}", key)
+        return value
+    if hint is str:
+        value = check_text(value, name, key)
+        if path == "league.name" and not LEAGUE_NAME.fullmatch(value):
+            raise ConfigError(f"{name} must be 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or "
+                              f"digit (it names a folder of checkpoints), got {shown(value)}", key)
+        return value
+    if hint == dict[str, Any]:  # game_kwargs
+        table = check_table(value, name, key, "a table of game options")
+        return {k: check_option_value(v, f"{name}.{k}", key) for k, v in table.items()}
+    if hint == list[str]:  # opponents
+        if not isinstance(value, list):
+            raise ConfigError(f"{name} must be an array of rule names, got {got(value)}", key)
+        if len(value) > MAX_OPPONENT_RULES:
+            raise ConfigError(f"{name} must hold at most {MAX_OPPONENT_RULES} rules, got {len(value)}", key)
+        return [check_text(v, f"{name}[{i}]", key, "a rule name") for i, v in enumerate(value)]
+    if hint is GRPOConfig:
+        if not isinstance(value, GRPOConfig):
+            raise ConfigError(f"{name} must be a GRPOConfig, got {got(value)}", key)
+        return value
+    if hint == dict[str, dict[str, Any]]:  # team_grpo: their values are checked when each team's config is made
+        table = check_table(value, name, key, "a table of [team.<name>] tables")
+        return {team: check_team_table(team, overrides, f"{name}.{label(team)}") for team, overrides in table.items()}
+    raise TypeError(f"no check for {path}: {hint}")  # a new field needs a rule here
 
-[league]
-name = "default"                # league name; one database holds several leagues
-teams = 2                       # lineages, named alpha, beta, gamma, ...
-generations = 3                 # trained generations per team (g1..gN); g0 is the untrained policy
-steps_per_generation = 400000   # training budget of a generation in environment steps
-minutes_per_generation = 0.0    # or a budget in minutes (0 = use steps_per_generation)
-seed = 0                        # team k trains with seed + k
-match_seeds = 16                # seeds per duplicate match
-opponents = ["parent", "other_teams", "top", "least_played", "history:2", "random", "scripted"]
 
-[grpo]
-game = "simple_spread"          # see `league games`
-game_kwargs = {}                # PettingZoo options, e.g. { N = 4, local_ratio = 0.5 }
-# GRPO settings, commented out at their defaults: a setting you uncomment overrides the game's preset
-# (the defaults suit simple_spread; the other games' presets change the rate, passes and group sizes).
-{grpo}
-
-# Per-team overrides of any [grpo] setting:
-# [team.beta]
-# lr = 0.003
-'''
+def named(error: ConfigError, name: str) -> ConfigError:
+    """`error` with the setting it starts with (its key, as in "lr must be ...") said as `name` ("grpo.lr",
+    "--teams", "team.beta.lr"): where the value was written. Other messages are left as they are."""
+    text, key = str(error), error.key or ""
+    if key and re.match(rf"{re.escape(key)}( must |[.:\[])", text):
+        return type(error)(name + text[len(key):], error.key)
+    return error
 
 
-def field_docs(cls: Any) -> dict[str, str]:
-    """Each field of a settings dataclass -> its docstring (the string under it), read from this module's
-    source: the one place the settings are documented."""
-    import ast
-    import inspect
+def check_team_table(team: str, overrides: Any, name: str) -> dict[str, Any]:
+    """A `[team.<name>]` table's shape: known GRPO settings, not the game (all teams of a league play the league's
+    game). Its values are checked when the team's config is made (`LeagueConfig.validate`)."""
+    table = check_table(overrides, name, "team_grpo", "a table of GRPO settings")
+    if {"game", "game_kwargs"} & set(table):
+        raise ConfigError(f"[team.{label(team)}] cannot change the game or its options: all teams of a league "
+                          f"play the league's game", "team_grpo")
+    known = _hints("grpo")
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(shown(k) for k in unknown)} in [team.{label(team)}]; "
+                          f"known: {', '.join(sorted(known))}", "team_grpo")
+    return table
 
-    source = inspect.getsource(cls)
-    docs: dict[str, str] = {}
-    body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
-    for node, after in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr):
-            docs[node.target.id] = " ".join(after.value.value.split())  # type: ignore[union-attr]
-    return docs
+
+def check_document(data: Any, source: str | None = None) -> dict[str, Any]:
+    """The shape of a league document (TOML: `[league]`, `[grpo]`, `[team.<name>]` and `[game]` tables, the
+    settings each may hold); its values are checked as the configs are made (`LeagueConfig.from_toml`). A
+    ConfigError's message starts with `source` (the file) when given. Returns `data`, `[game]` as settings."""
+    try:
+        check_table(data, "the document", "", "a table")
+        allowed = ("league", "grpo", "team", "game")
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise ConfigError(f"unknown table(s) {', '.join(shown(k) for k in unknown)}; known: "
+                              f"{', '.join(sorted(allowed))} (settings go in [league], [grpo] or [team.<name>], "
+                              f"the game in [game])")
+        if "game" in data:
+            grpo = check_table(data.get("grpo", {}), "grpo", "grpo", "a table ([grpo])")
+            if "game" in grpo or "game_kwargs" in grpo:
+                raise ConfigError("name the game once: in [game] (name = ..., then its options) or as game and "
+                                  "game_kwargs in [grpo], not both", "game")
+            data = {**{k: v for k, v in data.items() if k != "game"}, "grpo": {**grpo, **game_table(data["game"])}}
+        for section in ("league", "grpo"):
+            table = check_table(data.get(section, {}), section, section, f"a table ([{section}])")
+            known = sorted(f for f in _hints(section) if f not in ("grpo", "team_grpo"))
+            bad = sorted(set(table) - set(known))
+            if bad:
+                kind = "league setting(s)" if section == "league" else "setting(s)"
+                raise ConfigError(f"unknown {kind} {', '.join(shown(k) for k in bad)} in [{section}]; known: "
+                                  f"{', '.join(known)}", section)
+        teams = check_table(data.get("team", {}), "team", "team_grpo", "a table of [team.<name>] tables")
+        for team, overrides in teams.items():
+            check_team_table(team, overrides, f"team.{label(team)}")
+    except ConfigError as e:
+        raise _from(e, source) from None
+    return data
 
 
-def example_toml() -> str:
-    """`league config --example`: a TOML file with every setting at its default, each with its doc."""
-    docs = field_docs(GRPOConfig)
-    lines = []
-    for key, value in GRPOConfig().to_dict().items():
-        if key in ("game", "game_kwargs", "seed"):  # the league's seed decides each team's
-            continue
-        toml_value = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-        lines.append(f"# {key + ' = ' + toml_value:<29} # {docs.get(key, '')}")
-    return EXAMPLE_CONFIG.replace("{grpo}", "\n".join(lines))
+def _from(error: ConfigError, source: str | None) -> ConfigError:
+    """`error` with its message prefixed by where the value came from (once)."""
+    if not source or getattr(error, "source", None):
+        return error
+    out = type(error)(f"{source}: {error}", error.key)
+    out.source = source  # type: ignore[attr-defined]
+    return out
+
+
+class TomlDocument(dict):
+    """A TOML file's tables (a plain dict) that remembers its file, so later errors can name it."""
+
+    source: str | None = None
+
+
+def with_preset(data: dict[str, Any]) -> dict[str, Any]:
+    """GRPO settings `data` laid over the preset its game declares (`GameSpec.preset`; settings in `data` win).
+    The defaults above suit the choose-and-steer teams (simple_spread, the listener, simple_reference's
+    move-and-say); pursuit and knights_archers_zombies say in their modules why they differ. A game that
+    cannot be found is left to `validate`, which names it. A game that declares no preset and has no batched
+    core gets `league.defaults.generic_preset`, chosen from its horizon and agents."""
+    import games
+    from league.defaults import generic_preset_for
+
+    game = data.get("game", GRPOConfig.game)
+    try:  # the values are not checked yet (they are as the config is made): a bad one gets no preset
+        spec = games.get(game) if isinstance(game, str) and len(game) <= MAX_TEXT else None
+        preset = dict(spec.preset) if spec is not None else {}
+        kwargs = data.get("game_kwargs") or {}
+        if preset.get("other_play") and isinstance(kwargs, dict) and not spec.symmetries(**kwargs):
+            del preset["other_play"]  # these options have no core to relabel on (continuous actions): plain training
+    except games.GameError:
+        preset = {}
+    return {**preset, **generic_preset_for(data), **data}
+
+
+def game_table(table: Any) -> dict[str, Any]:
+    """A `[game]` table (`name = "simple_spread"` or `"package.module:callable"`, then the game's options) as
+    the `game` and `game_kwargs` settings of `[grpo]`."""
+    table = check_table(table, "game", "game", "a table ([game]: name = ..., then the game's options)")
+    if "name" not in table:
+        raise ConfigError("[game] needs name = the game (a name or package.module:callable)", "game")
+    return {"game": table["name"], "game_kwargs": {k: v for k, v in table.items() if k != "name"}}
+
+
+def check_game_options(spec: Any, kwargs: dict[str, Any], prefix: str = "game_kwargs") -> None:
+    """A game's options, checked by the game itself (`GameSpec.resolve_kwargs`: known names, each of its
+    default's type, within the game's bounds, playable together), as one ConfigError naming `prefix`."""
+    import games
+
+    try:
+        spec.resolve_kwargs(kwargs)
+    except games.GameError as e:
+        raise ConfigError(f"{prefix}: {e}", "game_kwargs") from None
+
+
+MAX_TOML_BYTES = 2**20
+"""Largest config file read (a league's settings are a few hundred bytes)."""
+
+
+def read_toml(path: str | Path) -> TomlDocument:
+    """Reads a league TOML file and checks its shape (`check_document`); a missing file, bad syntax, an unknown
+    table or setting, a table where a table of settings belongs is a one-line ConfigError that starts with the
+    file. Its values are checked as the configs are made; the result remembers the file (`TomlDocument.source`),
+    so `LeagueConfig.from_toml` names it then too."""
+    try:
+        raw = read_bounded(path, MAX_TOML_BYTES)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    except ValueError as e:  # a device, a pipe, too large
+        raise ConfigError(f"cannot read config file {path}: {e}") from None
+    try:
+        data = tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(e).split())}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+    document = TomlDocument(check_document(data, str(path)))
+    document.source = str(path)
+    return document

@@ -63,7 +63,7 @@ def generic_preset_for(data: dict[str, Any]) -> dict[str, Any]:
     """`generic_preset` of the game (and options) that GRPO settings `data` name; `{}` when they name none (the
     default game is a built-in one) or one that cannot be loaded, so validating the settings reports that in
     its own words."""
-    if "game" not in data:
+    if not isinstance(data.get("game"), str):
         return {}
     try:
         spec = games.get(data["game"])

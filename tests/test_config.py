@@ -58,8 +58,9 @@ def test_bad_values_are_named(data, needle):
 # ---------------------------------------------------------------- issue 17: every value checked at the edge
 import math  # noqa: E402
 
-from league.config import (LIMITS, Range, ResourceError, TomlDocument, check_resources,  # noqa: E402
-                           read_toml)
+from league.config import TomlDocument, read_toml  # noqa: E402
+from league.limits import LIMITS, Range  # noqa: E402
+from league.resources import ResourceError, check_resources  # noqa: E402
 from tests.conftest import one_error_line  # noqa: E402
 
 
@@ -96,9 +97,17 @@ def test_every_number_is_checked_finite_and_in_range(section, key, value, limit)
 
 @pytest.mark.parametrize("path, limit", [(p, r) for p, r in LIMITS.items() if p.split(".")[0] in ("grpo", "league")])
 def test_every_limit_is_reachable_and_the_defaults_are_inside(path, limit):
+    """The default lies inside; the lowest and highest values the limit allows are taken as they are."""
     section, key = path.split(".")
-    default = getattr(GRPOConfig() if section == "grpo" else LeagueConfig(), key)
-    assert default in limit
+    config = GRPOConfig() if section == "grpo" else LeagueConfig()
+    assert getattr(config, key) in limit
+    integer = type(config).__annotations__[key] == "int"
+    step = (lambda x, to: x + (1 if to > x else -1)) if integer else math.nextafter
+    lowest = step(limit.low, math.inf) if limit.low_open else limit.low
+    highest = step(limit.high, -math.inf) if limit.high_open else limit.high
+    for value in (lowest, highest):
+        setattr(config, key, value)
+        assert getattr(config, key) == value and type(getattr(config, key)) is (int if integer else float)
 
 
 @pytest.mark.parametrize("text, needles", [
@@ -144,12 +153,13 @@ def test_every_limit_is_reachable_and_the_defaults_are_inside(path, limit):
 ])
 def test_wrongly_shaped_toml_is_one_line_naming_key_and_file(tmp_path, text, needles):
     """Issue 17 class 10: a list where a name is expected, a number where a table is, a table where a number
-    is, a string or bool for an int, nested tables, unknown keys: `read_toml` refuses the file in one line
-    that starts with the file and names the key path and what it expects."""
+    is, a string or bool for an int, nested tables, unknown keys: the file is refused in one line that starts
+    with the file and names the key path and what it expects (its shape as it is read, its values as the
+    configs are made)."""
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
-        read_toml(path)
+        LeagueConfig.from_toml(read_toml(path))
     message = str(caught.value)
     assert "\n" not in message and len(message) < 600 and message.startswith(f"{path}: "), message
     for needle in needles:
@@ -185,8 +195,7 @@ def test_command_line_values_are_named_as_such(overrides, needle):
 
 
 def test_config_objects_check_their_values_when_made():
-    """Any caller gets the checks: the dataclasses refuse bad values as they are built, and `validate` again
-    after a field was changed."""
+    """Any caller gets the checks: the dataclasses refuse bad values as they are built or a field is set."""
     with pytest.raises(ConfigError, match=r"lr must be a finite float in \(0, 1\], got inf"):
         GRPOConfig(lr=math.inf)
     with pytest.raises(ConfigError, match=r"layers must be int in \[1, 16\], got 100000"):
@@ -196,9 +205,9 @@ def test_config_objects_check_their_values_when_made():
     with pytest.raises(ConfigError, match="grpo must be a GRPOConfig"):
         LeagueConfig(grpo={"lr": 0.1})
     cfg = GRPOConfig()
-    cfg.lr = math.nan
     with pytest.raises(ConfigError, match="lr must be a finite float"):
-        cfg.validate()
+        cfg.lr = math.nan
+    assert cfg.lr == GRPOConfig().lr  # the bad value never landed
     assert GRPOConfig(clip_low=0.0, clip_high=0.0).validate().lr == GRPOConfig().lr  # 0 <= clip < 1
 
 
@@ -259,7 +268,8 @@ def test_a_game_table_names_the_game_and_its_options(tmp_path):
         ('[game]\nN = 4\n', "[game] needs name"),
         ('[game]\nname = "simple_spread"\n[grpo]\ngame = "pursuit"\n', "name the game once"),
         ('game = 3\n', "game must be a table"),
-        ('[game]\nname = "simple_spread"\nN = 1e400\n', "game_kwargs: simple_spread: option N must be an integer"),
+        ('[game]\nname = "simple_spread"\nN = 1e400\n', "grpo.game_kwargs.N must be a finite float, got inf"),
+        ('[game]\nname = "simple_spread"\nN = 1.5\n', "game_kwargs: simple_spread: option N must be an integer"),
     ]:
         path.write_text(text)
         with pytest.raises(ConfigError, match=re.escape(message)):
