@@ -130,7 +130,7 @@ SPEC = GameSpec(
     symmetries_fn=landmark_relabellings,
     # Other-Play: partners see the game through a random relabelling of landmarks, colours and words, so the one
     # code that survives is word k = landmark k, the one a person guesses; and the scripted partner only (no
-    # other generations: one trained on its own may speak a private code and pull a team toward it). README,
+    # other generations: one trained on its own may speak a private code and pull a team toward it). docs/training.md,
     # "Words a person can guess", has the leagues that chose this.
     preset={"other_play": True, "partner_pool": 0},
 )

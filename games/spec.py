@@ -32,7 +32,7 @@ class KeyMap:
     idle: int
     """Action taken on a frame where no mapped key is held (the game's no-op, or its nearest thing)."""
     help: str
-    """One line for the viewer's help overlay and the README."""
+    """One line for the viewer's help overlay and docs/games.md."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class GameSpec:
 
     Only `name` and `env_fn` are needed: what the env gives (agents, spaces, rewards, when episodes end, its
     `rgb_array` frames) is enough to train, rate, watch and play it. Everything else is optional knowledge a
-    game's author adds in this one place (see README, "Your own game")."""
+    game's author adds in this one place (see docs/own-game.md)."""
 
     name: str
     """Registry name or entry point (`package.module:callable`), used on the command line and stored."""

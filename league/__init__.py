@@ -1,5 +1,7 @@
 """The league: GRPO training of cooperative teams, generations, matches, ratings and storage.
 
+Data flow: games -> league (GRPO training -> generations + checkpoints -> matches -> results in SQLite -> Elo) -> viewer
+
 Public API:
     from league import load_team
     team = load_team("checkpoints/default/alpha/g3-3f1c2a9b7e04.pt")  # `league show` prints the path

@@ -673,7 +673,7 @@ def plus_minus(value: float | None, half: float | None, digits: int = 2) -> str:
 @click.option("--seeds", type=click.IntRange(min=2, max=10_000), default=32, show_default=True,
               help="Held-out seeds, played with the partner in each seat.")
 @click.option("--partner", "only", multiple=True, metavar="NAME",
-              help="Only this partner: a style (see the README) or another team's generation; repeatable.")
+              help="Only this partner: a style (docs/training.md) or another team's generation; repeatable.")
 @click.option("--reference-env", is_flag=True, help="Play in the PettingZoo env itself (slower; the batched "
               "cores are parity-tested against it).")
 @league_option

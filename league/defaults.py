@@ -16,7 +16,7 @@ env step and more use of each step.
 - **One torch thread**: the network and its batches are small (64 rollouts of an MLP 64 wide), so extra
   threads do not speed up the matrix products and, on a machine whose cores are busy, wait on each other.
 
-Measured on cover and guide (docs/examples; README, "Your own game's defaults"). Nothing here depends on the
+Measured on cover and guide (docs/examples; docs/training.md, "Your own game's defaults"). Nothing here depends on the
 meaning of the observation, only on the horizon, the number of agents and whether the game has a batched core.
 """
 

@@ -407,7 +407,7 @@ def train(
     returns_with: list[list[float]] = [[] for _ in pool]  # team returns of the groups with each partner
     batch = spec.batch(B, **cfg.game_kwargs)
     # Other-Play once there is a partner whose code is fixed: from scratch, with only copies of itself, a team that
-    # sees relabelled games stalls before it finds any code (README, "Words a person can guess").
+    # sees relabelled games stalls before it finds any code (docs/training.md, "Words a person can guess").
     symmetries = proven_symmetries(spec, **cfg.game_kwargs) if cfg.other_play and pool else []  # identity first
     tables = view_tables(symmetries, [info.role_of(a) for a in info.agents], batch.obs_dim) if symmetries else None
     bar = tqdm(total=max_env_steps, desc=label or cfg.game, unit="step", unit_scale=True, disable=not progress,

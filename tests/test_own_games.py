@@ -1,5 +1,5 @@
 """A cooperative PettingZoo game the package has never seen, named by entry point: trained in a league, rated,
-re-simulated, played by a person and scored with partners, exactly as the README's "Your own game" says.
+re-simulated, played by a person and scored with partners, exactly as docs/own-game.md's "Your own game" says.
 Bad games are one error line each, with nothing stored."""
 
 import json
@@ -19,25 +19,25 @@ from league.replays import Episode, resimulate
 from league.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
-SECTION = README[README.index("## Your own game"):README.index("## Using a trained team in your own code")]
+PAGE = (ROOT / "docs/own-game.md").read_text()
+SECTION = PAGE[PAGE.index("## Your own game"):PAGE.index("## Using a trained team in your own code")]
 
 
-def readme_game() -> str:
-    """The README's cover.py, as written there."""
+def page_game() -> str:
+    """The page's cover.py, as written there."""
     return re.search(r"```python\n(.*?)```", SECTION, re.S).group(1)
 
 
-def readme_commands() -> list[list[str]]:
-    """The `league ...` commands of the README's bash block, without their comments."""
+def page_commands() -> list[list[str]]:
+    """The `league ...` commands of the page's bash block, without their comments."""
     block = re.search(r"```bash\n(.*?)```", SECTION, re.S).group(1)
     return [line.split("#")[0].split()[1:] for line in block.splitlines() if line.startswith("league ")]
 
 
 @pytest.fixture
 def game_folder(tmp_path, monkeypatch):
-    """A folder holding the README's game, as the current directory (where `games` looks for its module)."""
-    (tmp_path / "cover.py").write_text(readme_game())
+    """A folder holding the page's game, as the current directory (where `games` looks for its module)."""
+    (tmp_path / "cover.py").write_text(page_game())
     (tmp_path / "guide.py").write_text((ROOT / "docs/examples/guide.py").read_text())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
@@ -55,12 +55,12 @@ def run(*args: str, ok: bool = True):
     return result
 
 
-def test_the_readme_game_is_the_example_file():
-    assert readme_game() == (ROOT / "docs/examples/cover.py").read_text()
+def test_the_page_game_is_the_example_file():
+    assert page_game() == (ROOT / "docs/examples/cover.py").read_text()
 
 
-def test_a_game_named_by_entry_point_trains_plays_and_is_rated_as_the_readme_says(game_folder, monkeypatch):
-    commands = readme_commands()
+def test_a_game_named_by_entry_point_trains_plays_and_is_rated_as_the_page_says(game_folder, monkeypatch):
+    commands = page_commands()
     assert [c[0] for c in commands] == ["games", "train", "ratings", "watch", "play", "partners"]
     games_cmd, train, ratings, _, play, partners = commands
     listed = json.loads(run(*games_cmd, "--json").output)
