@@ -34,7 +34,7 @@ FORMAT_VERSION = 2
 
 
 MAX_CHECKPOINT_FILE_BYTES = 2**30
-"""Largest checkpoint file read: the biggest network the settings allow (`league.config.check_resources`), with
+"""Largest checkpoint file read: the biggest network the settings allow (`league.resources.check_resources`), with
 its optimizer state, is well below it; a path to a device or a huge file is refused before it is read."""
 
 
@@ -147,10 +147,10 @@ def _write_atomic(data: bytes, final: Path) -> None:
 
 def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> dict[str, Any]:
     """Reads a checkpoint; with `expected_sha256` the bytes must match it. Never executes pickled code."""
-    return payload_from_bytes(checkpoint_bytes(path, expected_sha256), None, str(path))
+    return payload_from_bytes(read_checkpoint(path, expected_sha256), None, str(path))
 
 
-def checkpoint_bytes(path: str | Path, expected_sha256: str | None = None) -> bytes:
+def read_checkpoint(path: str | Path, expected_sha256: str | None = None) -> bytes:
     """A checkpoint file's bytes, to send elsewhere; a missing file, or bytes that do not match
     `expected_sha256`, is a CheckpointError naming the file; so is no path at all (a database row without one)."""
     if path is None or str(path) == "":
@@ -161,18 +161,21 @@ def checkpoint_bytes(path: str | Path, expected_sha256: str | None = None) -> by
         raise CheckpointError(f"checkpoint not found: {path}") from None
     except ValueError as e:
         raise CheckpointError(f"checkpoint {path} is {e}") from None
-    if expected_sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != expected_sha256:
-        raise CheckpointError(f"checkpoint {path} does not match its recorded hash: expected sha256 "
-                              f"{expected_sha256}, file has {actual} (truncated or modified)")
+    _check_hash(data, expected_sha256, str(path))
     return data
+
+
+def _check_hash(data: bytes, expected_sha256: str | None, name: str) -> None:
+    """Bytes that do not match `expected_sha256` (None: nothing to match) are a CheckpointError naming `name`."""
+    if expected_sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != expected_sha256:
+        raise CheckpointError(f"checkpoint {name} does not match its recorded hash: expected sha256 "
+                              f"{expected_sha256}, file has {actual} (truncated or modified)")
 
 
 def payload_from_bytes(data: bytes, expected_sha256: str | None = None, name: str = "checkpoint") -> dict[str, Any]:
     """A checkpoint's payload from its bytes (a file's, or ones sent to a worker), hash checked first; loaded
     with `weights_only=True`, so a crafted file is refused instead of run. `name` is for error messages."""
-    if expected_sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != expected_sha256:
-        raise CheckpointError(f"checkpoint {name} does not match its recorded hash: expected sha256 "
-                              f"{expected_sha256}, file has {actual} (truncated or modified)")
+    _check_hash(data, expected_sha256, name)
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, TypeError) as e:
@@ -244,7 +247,7 @@ def _check_policy_args(args: Any) -> None:
     """Bounds of the stored constructor arguments, checked before anything is built: a tampered file (with a
     valid hash) asking for a billion layers is one line, not a hang. The sizes are GRPOConfig's limits; a
     layout's counts and offsets lie inside its role's observation."""
-    from league.config import LIMITS
+    from league.limits import LIMITS
 
     def whole(value: Any, low: int, high: int, what: str) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -287,13 +290,13 @@ def check_identity(payload: dict[str, Any], name: str) -> None:
                                   f"coop-league)")
 
 
-def policy_from_payload(payload: dict[str, Any], game: str | None = None, game_kwargs: dict[str, Any] | None = None,
-                        name: str = "checkpoint") -> TeamPolicy:
-    """Rebuilds the policy from its stored constructor arguments, then loads the weights. The arguments are
-    bounded and the network is first laid out on the meta device (no memory) so weights of the wrong shapes
-    are refused before anything is allocated. With `game`, the checkpoint must have been trained on that game
-    with `game_kwargs` (a league's), else it would play a game whose observations it cannot read. `name` is
-    for error messages."""
+def check_payload(payload: dict[str, Any], game: str | None = None, game_kwargs: dict[str, Any] | None = None,
+                  name: str = "checkpoint") -> None:
+    """Refuses, in one CheckpointError line naming `name`, a payload whose policy cannot be rebuilt as stored:
+    with `game`, one trained on another game or other options than `game_kwargs` (a league's: it would play a
+    game whose observations it cannot read); constructor arguments out of bounds; weights of other names, shapes
+    or types than the network the arguments describe, laid out on the meta device (no memory) so nothing is
+    allocated first; weights holding nan or inf."""
     if game is not None:
         import games
 
@@ -310,23 +313,29 @@ def policy_from_payload(payload: dict[str, Any], game: str | None = None, game_k
     try:
         with torch.device("meta"):
             layout = TeamPolicy(**args).state_dict()
-        shapes = {k: (tuple(v.shape), v.dtype) for k, v in (weights.items() if isinstance(weights, dict) else ())
-                  if isinstance(v, torch.Tensor)}
+        shapes = {k: (tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else None
+                  for k, v in (weights.items() if isinstance(weights, dict) else ())}
         expected = {k: (tuple(v.shape), v.dtype) for k, v in layout.items()}
         if shapes != expected:
             missing = sorted(set(expected) ^ set(shapes)) or [k for k in expected if expected[k] != shapes[k]]
             raise ValueError(f"{len(missing)} tensor(s) missing, extra or of another shape or type (first: "
                              f"{missing[0]})")
-        bad = [k for k, v in weights.items()
-               if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
-        if bad:
-            raise CheckpointError(f"{name}: its weights {bad[0]} hold nan or inf (the file was changed after it "
-                                  f"was recorded)")
-        policy = TeamPolicy(**args)
-        policy.load_state_dict(weights)
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         detail = " ".join(line.strip() for line in str(e).splitlines()[:2])  # torch lists every mismatch, a line each
         raise CheckpointError(f"{name}: its weights do not fit its policy arguments: {detail}") from None
+    bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"{name}: its weights {bad[0]} hold nan or inf (the file was changed after it was "
+                              f"recorded)")
+
+
+def policy_from_payload(payload: dict[str, Any], game: str | None = None, game_kwargs: dict[str, Any] | None = None,
+                        name: str = "checkpoint") -> TeamPolicy:
+    """Rebuilds the policy from its stored constructor arguments, then loads the weights, once `check_payload`
+    (with `game` and `game_kwargs`, a league's, and `name` for its messages) has found they fit."""
+    check_payload(payload, game, game_kwargs, name)
+    policy = TeamPolicy(**payload["policy_args"])
+    policy.load_state_dict(payload["state_dict"])
     return policy.eval()
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import games
-from league.checkpoints import (check_finite_generation, checkpoint_bytes, make_payload, payload_bytes,
+from league.checkpoints import (check_finite_generation, make_payload, payload_bytes, read_checkpoint,
                                 save_generation_checkpoint)
 from league.config import ConfigError, LeagueConfig
 from league.faults import crash_point
@@ -115,7 +115,7 @@ class LeagueManager:
         """Generation `number` of `team`, to train from its recorded parent (hash-checked here and again
         where it lands)."""
         parent = self.parent(team, number)
-        data = checkpoint_bytes(parent["checkpoint"], parent["sha256"])
+        data = read_checkpoint(parent["checkpoint"], parent["sha256"])
         partners = tuple(portable_player(self.store, self.league, name)[1]
                          for name in self.partner_pool(team, as_of=parent["id"]))
         return TrainJob(self.config, self.league["name"], team["name"], number, data, parent["sha256"], partners)

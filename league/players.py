@@ -9,7 +9,7 @@ from typing import Any
 
 import games
 from games.rollout import Policy
-from league.checkpoints import checkpoint_bytes, check_identity, payload_from_bytes, policy_from_payload
+from league.checkpoints import check_identity, payload_from_bytes, policy_from_payload, read_checkpoint
 from league.evaluate import random_policy
 from league.store import Store
 
@@ -47,7 +47,7 @@ def portable_player(store: Store, league: dict[str, Any], name: str,
     generation = store.generation(name, league["name"])
     if generation["league_id"] != league["id"]:
         raise PlayerError(f"{generation['name']} belongs to league {generation['league']!r}, not {league['name']!r}")
-    portable = PortablePolicy("generation", seed, checkpoint_bytes(generation["checkpoint"], generation["sha256"]),
+    portable = PortablePolicy("generation", seed, read_checkpoint(generation["checkpoint"], generation["sha256"]),
                               generation["sha256"], generation["name"])
     return store.player(league["id"], generation["name"]), portable
 

@@ -85,6 +85,27 @@ def episode_from_columns(row: dict[str, Any]) -> Episode:
         raise ReplayError(f"{where} is damaged: {type(e).__name__}: {e}") from None
 
 
+def checked_replay(match: dict[str, Any], episodes: list[Episode],
+                   league: dict[str, Any]) -> list[tuple[Episode, Episode]]:
+    """A stored match's episodes (`Store.episodes`: each row already checked by `episode_from_columns`) as its
+    replay: (left, right) pairs, one per seed (a lone episode, an old human match, faces itself). A match whose
+    rows were changed outside coop-league is one ReplayError line: no episodes, not one per seed on each side, or
+    an episode of another game or options than its `league`'s (replayed there, it would mean nothing)."""
+    if not episodes:
+        raise ReplayError(f"match {match['id']} has no stored episodes (deleted outside coop-league): nothing to "
+                          f"replay")
+    half = len(episodes) // 2
+    pairs = list(zip(episodes[:half], episodes[half:])) if half else [(episodes[0], episodes[0])]
+    if half and (len(episodes) != 2 * match["seeds"] or any(left.seed != right.seed for left, right in pairs)):
+        raise ReplayError(f"match {match['id']} stores {len(episodes)} episodes for {match['seeds']} seed(s), not one "
+                          f"per seed on each side: its rows were changed outside coop-league")
+    for episode in episodes:
+        if episode.game != league["game"] or episode.game_kwargs != league["game_kwargs"]:
+            raise ReplayError(f"match {match['id']} stores an episode of {episode.game} {episode.game_kwargs}, not "
+                              f"of its league's game: the row was changed")
+    return pairs
+
+
 def resimulate(episode: Episode) -> int | None:
     """Replays the stored actions in a fresh PettingZoo env; returns the first step whose state checksum
     differs (or where the episode ends early or runs on), None when every step matches."""

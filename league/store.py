@@ -29,11 +29,10 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from league.config import LEAGUE_NAME
+from league.limits import LEAGUE_NAME
 from league.replays import Episode, episode_columns, episode_from_columns
 
 BUSY_TIMEOUT_MS = 10_000
-SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
 JSON_COLUMNS = {"game_kwargs", "config", "metrics", "seats"}
 PLAYER_KINDS = ("generation", "random", "scripted", "human")
 
@@ -268,13 +267,6 @@ def _check_name(what: str, name: str) -> None:
         raise StoreError(f"{what} name {name!r} must be non-empty and contain no '/'")
 
 
-def _check_ints(values: dict[str, Any]) -> None:
-    """Integers SQLite cannot hold are a StoreError naming them (sqlite3 would raise an OverflowError)."""
-    for key, value in values.items():
-        if isinstance(value, int) and not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
-            raise StoreError(f"{key} {value} is out of range: the database holds integers from -2**63 to 2**63-1")
-
-
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
@@ -291,7 +283,7 @@ def _errors(path: Path, doing: str) -> Iterator[None]:
     except sqlite3.DatabaseError as e:
         raise StoreError(f"cannot {doing} {path}: {_first_line(e)}") from e
     except OverflowError as e:
-        raise StoreError(f"cannot {doing} {path}: a number is out of range: the database holds integers from "
+        raise StoreError(f"cannot {doing} {path}: an integer is out of range: the database holds integers from "
                          f"-2**63 to 2**63-1") from e
 
 
@@ -403,8 +395,6 @@ class Store:
 
     def _rows(self, sql: str, params: list | tuple = (), names: tuple[str, ...] = ()) -> list[dict]:
         """Rows of `sql`, decoded and checked (`_decode`); `names` are columns holding a league's or team's name."""
-        for value in params:
-            _check_ints({"value": value})
         with _errors(self.path, "read"):
             names = ("league", "team", *names)
             return [_decode(r, self.path, names) for r in self.db.query(sql, params)]
@@ -449,7 +439,6 @@ class Store:
     def ensure_team(self, league_id: int, name: str, seed: int, config: dict) -> dict:
         """The team `name` of the league, created if absent. An existing team keeps its seed and config."""
         _check_name("team", name)
-        _check_ints({"league id": league_id, "seed": seed})
         with self.transaction():
             if not self._rows("SELECT id FROM teams WHERE league_id = ? AND name = ?", [league_id, name]):
                 self.db["teams"].insert(dict(league_id=league_id, name=name, seed=seed, config=_encode(config)))
@@ -477,7 +466,6 @@ class Store:
     # ---- generations ----
 
     def latest_generation(self, team_id: int) -> dict | None:
-        _check_ints({"team id": team_id})
         rows = self._rows(_GENERATIONS_SQL + " WHERE g.team_id = ? ORDER BY g.number DESC LIMIT 1", [team_id])
         return self._usable(rows[0]) if rows else None
 
@@ -511,8 +499,6 @@ class Store:
         `number` must be the team's latest number + 1 (0 for a team's first). An iteration's number is its
         "iteration" key if it has one, else its index in `iterations`.
         """
-        _check_ints({"team id": team_id, "generation number": number, "parent id": parent_id,
-                     "train steps": train_steps})
         for what, value in (("checkpoint path", checkpoint), ("sha256", sha256)):
             if not isinstance(value, str) or not value:
                 raise StoreError(f"a generation needs its {what}, got {value!r}")
@@ -558,7 +544,6 @@ class Store:
     def generation(self, name_or_id: str | int, league: str | None = None) -> dict:
         """A generation by id, by "league/team/gN", or by "team/gN" within `league`."""
         if isinstance(name_or_id, int) or name_or_id.isdigit():
-            _check_ints({"generation id": int(name_or_id)})
             rows = self._rows(_GENERATIONS_SQL + " WHERE g.id = ?", [int(name_or_id)])
             if not rows:
                 raise StoreError(f"no generation with id {name_or_id}")
@@ -573,7 +558,6 @@ class Store:
                 + ("" if league is None else " or 'team/gN'")
             )
         team = self.team(self.league(parts[0])["id"], parts[1])
-        _check_ints({"generation number": int(number[1])})
         rows = self._rows(_GENERATIONS_SQL + " WHERE g.team_id = ? AND g.number = ?", [team["id"], int(number[1])])
         if not rows:
             latest = self.teams(team["league_id"])
@@ -632,9 +616,6 @@ class Store:
         already filled (by another process training the same league) stays as it is: its match is returned
         and nothing is added."""
         rated = [o for o in result.outcomes if o is not None]
-        _check_ints({"league id": league_id, "player id": player_a, "player b id": player_b})
-        for seed in result.seeds:
-            _check_ints({"seed": seed})
         with self.transaction():
             if scheduled is not None:
                 slot = self._rows("SELECT match_id FROM scheduled_matches WHERE generation_id = ? AND position = ?",
@@ -665,7 +646,6 @@ class Store:
         """Fixes a new generation's matches (call it in the transaction that records the generation): the k-th
         against `opponents[k]` with `seeds` seeds, the seeds of the match that follows `played + k`, `played`
         being the league's matches now. A generation keeps the schedule it was given first. Returns it."""
-        _check_ints({"generation id": generation_id, "seeds": seeds})
         with self.transaction():
             generation = self.generation(generation_id)
             if existing := self.scheduled_matches(generation_id):
@@ -679,7 +659,6 @@ class Store:
     def unplayed_scheduled_matches(self, league_id: int) -> int:
         """How many scheduled matches of the league's generations are not stored yet (another process may be
         playing them): a new generation's schedule must wait for them, as it would in an uninterrupted run."""
-        _check_ints({"league id": league_id})
         return self._rows("SELECT count(*) AS n FROM scheduled_matches s JOIN generations g ON g.id = s.generation_id "
                           "JOIN teams t ON t.id = g.team_id WHERE t.league_id = ? AND s.match_id IS NULL",
                           [league_id])[0]["n"]
@@ -698,7 +677,6 @@ class Store:
 
     def match(self, match_id: int) -> dict:
         """A match with its per-seed results."""
-        _check_ints({"match id": match_id})
         rows = self._rows(self._MATCHES_SQL + " WHERE m.id = ?", [match_id])
         if not rows:
             raise StoreError(f"no match with id {match_id}")
@@ -723,7 +701,6 @@ class Store:
 
     def rated_results(self, league_id: int) -> list[tuple[str, str, float]]:
         """Every rated seed of the league as (player a, player b, score of a): the input of the rating fit."""
-        _check_ints({"league id": league_id})
         with _errors(self.path, "read"):  # the league's every result: read raw, checked in one pass
             rows = self.db.execute(
                 "SELECT pa.name, pb.name, r.outcome FROM results r JOIN matches m ON m.id = r.match_id "

@@ -291,10 +291,12 @@ def test_integers_sqlite_cannot_hold_are_store_errors(store, team):
                  lambda: store.generation(f"lg/red/g{too_big}"), lambda: store.match(too_big),
                  lambda: store.latest_generation(-too_big - 1), lambda: store.ensure_team(lid, "blue", too_big, {}),
                  lambda: store.teams(too_big), lambda: store.ensure_player(too_big, "random", "random"),
-                 lambda: store.add_generation(team["id"], too_big, None, "x.pt", "ab" * 32, {}, 0, 0.0, {}, []),
+                 lambda: store.add_generation(team["id"], 0, too_big, "x.pt", "ab" * 32, {}, 0, 0.0, {}, []),
                  lambda: store.add_generation(team["id"], 0, None, "x.pt", "ab" * 32, {}, too_big, 0.0, {}, [])):
         with pytest.raises(StoreError, match="out of range"):
             call()
+    with pytest.raises(StoreError, match=f"generation number {too_big} refused: the team's next number is 0"):
+        store.add_generation(team["id"], too_big, None, "x.pt", "ab" * 32, {}, 0, 0.0, {}, [])
     assert store.db["generations"].count == 0 and [t["name"] for t in store.teams(lid)] == ["red"]
     assert not store.db.conn.in_transaction
     one_error_line(cli("show", str(too_big * 10), "--db", str(store.path)), "out of range")

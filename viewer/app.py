@@ -19,7 +19,7 @@ import pygame
 
 import games
 from league.matches import outcome
-from league.replays import Episode
+from league.replays import Episode, checked_replay
 from viewer.frames import EpisodeFrames
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -46,18 +46,13 @@ class MatchView:
 
 
 def load_match(store: Any, match_id: int) -> MatchView:
-    """Reads a stored match and its replays; Elo from a fit over all the league's results."""
+    """Reads a stored match and its replays (checked: `checked_replay`); Elo from a fit over all the league's
+    results."""
     from league.ratings import fit_ratings
 
     match = store.match(match_id)
-    rows = store.episodes(match_id)
-    if not rows:
-        raise ValueError(f"match {match_id} has no stored episodes (deleted outside coop-league): nothing to replay")
-    half = len(rows) // 2
-    pairs = list(zip(rows[:half], rows[half:])) if half else [(rows[0], rows[0])]  # one: an old human match
-    if half and (len(rows) != 2 * match["seeds"] or any(left.seed != right.seed for left, right in pairs)):
-        raise ValueError(f"match {match_id} stores {len(rows)} episodes for {match['seeds']} seed(s), not one per "
-                         f"seed on each side: its rows were changed outside coop-league")
+    league = next(row for row in store.leagues() if row["id"] == match["league_id"])
+    pairs = checked_replay(match, store.episodes(match_id), league)
     elo = {r.player: r.elo for r in fit_ratings(store.rated_results(match["league_id"]))}
     names = (match["name_a"], match["name_b"])
     return MatchView(match["id"], match["kind"], names, (elo.get(names[0]), elo.get(names[1])), pairs)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from league.cli import ROW_ID, SEED, FiniteFloat, db_option, echo_json, json_option, league_for, league_option, opened
-from league.config import LEAGUE_NAME
+from league.limits import LEAGUE_NAME
 
 
 def open_window(size: tuple[int, int] | None = None) -> Any:
@@ -30,18 +30,13 @@ def open_window(size: tuple[int, int] | None = None) -> Any:
 
 
 def load_league_match(store: Any, league: dict[str, Any], match_id: int) -> Any:
-    """The match's replays, refused with one line when the id belongs to another league (ids are global)."""
+    """The match's replays (checked by `load_match`), refused with one line when the id belongs to another league
+    (ids are global)."""
     from viewer.app import load_match
 
     if store.match(match_id)["league_id"] != league["id"]:
         raise click.ClickException(f"match {match_id} is not in league {league['name']!r}")
-    view = load_match(store, match_id)
-    for pair in view.pairs:  # a row changed by hand: replayed in another game, it would mean nothing
-        for episode in pair:
-            if episode.game != league["game"] or episode.game_kwargs != league["game_kwargs"]:
-                raise click.ClickException(f"match {match_id} stores an episode of {episode.game} "
-                                           f"{episode.game_kwargs}, not of its league's game: the row was changed")
-    return view
+    return load_match(store, match_id)
 
 
 @click.command("watch")
@@ -112,7 +107,7 @@ def play_cmd(generation: str | None, seat: str | None, fps: float | None, name: 
     """Play one seat alongside a trained generation; the episode is stored as a human match.
 
     Your episode is compared in duplicate with the all-agent team on the same seed, so human:NAME gets a
-    rating. Held keys act every frame; see the README for each game's keys. Esc quits without storing.
+    rating. Held keys act every frame; see docs/games.md for each game's keys. Esc quits without storing.
 
     Example: league play --with default/alpha/g2 --seat agent_1
     """
