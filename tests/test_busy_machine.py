@@ -147,22 +147,39 @@ def test_bench_busy_reports_idle_loaded_and_the_reference_in_one_run(tmp_path):
 
 def test_ctrl_c_stops_bench_busy_with_one_line_and_no_process_left(tmp_path):
     """Ctrl-C reaches the whole process group: before, the burner printed its own KeyboardInterrupt traceback."""
-    import signal
-    import subprocess
     import sys
-    import time
 
-    proc = subprocess.Popen([sys.executable, "-m", "league", "bench", "busy", "--seconds", "4"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    time.sleep(8)  # the burner is up and training has started
-    os.killpg(proc.pid, signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode != 0 and "Traceback" not in out and "KeyboardInterrupt" not in out, out
-    for _ in range(100):  # nothing of the group is left (the resource tracker leaves when its pipe closes)
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("a process of bench busy outlived it")
+    from league_process import LeagueProcess
+
+    with LeagueProcess([sys.executable, "-m", "league", "bench", "busy", "--seconds", "4"], cwd=tmp_path,
+                       new_session=True, merge_stderr=True) as bench:
+        # `bench busy` prints nothing before its report: wait until the burner (a spawned child) is up and the bench
+        # has then spent a CPU second of its own, i.e. it trains (it starts right after starting the burner)
+        head = psutil.Process(bench.pid)
+
+        def burner():
+            try:
+                return [p for p in head.children() if "spawn_main" in " ".join(p.cmdline())]
+            except psutil.Error:
+                return []
+
+        def own_cpu():
+            try:
+                return sum(head.cpu_times()[:2])
+            except psutil.Error:  # it ended: the wait says so
+                return float("nan")
+
+        bench.wait_until(burner, timeout=120, what="the burner is up")
+        cpu = own_cpu()
+        bench.wait_until(lambda: own_cpu() > cpu + 1, timeout=60, what="training has started")
+        bench.interrupt()
+        code, out, _ = bench.finish(timeout=60)
+        assert code != 0 and "Traceback" not in out and "KeyboardInterrupt" not in out, out
+        for _ in range(100):  # nothing of the group is left (the resource tracker leaves when its pipe closes)
+            try:
+                os.killpg(bench.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("a process of bench busy outlived it")

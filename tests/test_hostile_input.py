@@ -45,30 +45,31 @@ def invoke(*args):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["render", 2**63, "--out", "x.png"], "2**63"),
-    (["render", -1, "--out", "x.png"], "MATCH_ID"),
-    (["watch", str(2**70)], "not a match id"),
-    (["watch", "1", "--seeds", 10**6], "--seeds"),
-    (["play", "--seed", 2**40], "--seed"),
-    (["play", "--fps", "nan"], "--fps"),
-    (["match", "alpha/g0", "random", "--seeds", 10**6], "--seeds"),
-    (["bench", "learn", "--minutes", "nan"], "--minutes"),
-    (["bench", "learn", "--minutes", "inf"], "--minutes"),
-    (["bench", "learn", "--seed", 2**64], "--seed"),
-    (["bench", "ratings", "--players", 10**9], "--players"),
-    (["bench", "env", "--seconds", "1e308"], "--seconds"),
-    (["bench", "league", "--steps", 10**18], "--steps"),
-    (["bench", "busy", "--seconds", "nan"], "--seconds"),
-    (["games", "--game", "simple_spread", "--game-option", "N=NaN"], "finite"),
-    (["games", "--game", "simple_spread", "--game-option", "N"], "KEY=VALUE"),
+    (["render", 2**63, "--out", "x.png"],
+     "'MATCH_ID': 9223372036854775808 is not in the range 1<=x<=9223372036854775807"),
+    (["render", -1, "--out", "x.png"], "No such option '-1'"),
+    (["watch", str(2**70)], "1180591620717411303424 is not in the range 1<=x<=9223372036854775807"),
+    (["watch", "1", "--seeds", 10**6], "'--seeds': 1000000 is not in the range"),
+    (["play", "--seed", 2**40], "'--seed': 1099511627776 is not in the range"),
+    (["play", "--fps", "nan"], "'--fps': 'nan' is not a finite number"),
+    (["match", "alpha/g0", "random", "--seeds", 10**6], "'--seeds': 1000000 is not in the range"),
+    (["bench", "learn", "--minutes", "nan"], "'--minutes': 'nan' is not a finite number"),
+    (["bench", "learn", "--minutes", "inf"], "'--minutes': 'inf' is not a finite number"),
+    (["bench", "learn", "--seed", 2**64], "'--seed': 18446744073709551616 is not in the range"),
+    (["bench", "ratings", "--players", 10**9], "'--players': 1000000000 is not in the range"),
+    (["bench", "env", "--seconds", "1e308"], "'--seconds': 1e+308 is not in the range"),
+    (["bench", "league", "--steps", 10**18], "'--steps': 1000000000000000000 is not in the range"),
+    (["bench", "busy", "--seconds", "nan"], "'--seconds': 'nan' is not a finite number"),
+    (["games", "--game", "simple_spread", "--game-option", "N=NaN"], "N must be a finite number, got NaN"),
+    (["games", "--game", "simple_spread", "--game-option", "N"], "expected KEY=VALUE with KEY a name, got 'N'"),
 ])
 def test_numbers_nothing_can_hold_are_refused_at_the_edge(shared_league, args, needle):
     store, _, db, _ = shared_league
     before = len(store.matches(store.league("default")["id"]))
     db_args = ["--db", db] if args[0] in ("render", "watch", "play", "match") else []
     result = invoke(*args, *db_args)
-    assert result.exit_code in (1, 2) and "Traceback" not in result.output, result.output
-    assert needle.replace("2**63", "") in result.output or "range" in result.output, result.output
+    assert result.exit_code in (1, 2), result.output
+    one_error_line(result, needle)
     assert len(store.matches(store.league("default")["id"])) == before
 
 

@@ -1,18 +1,15 @@
-"""The league manager survives kill -9 and Ctrl-C, lets readers in while it writes, and refuses bad input."""
+"""The league manager stops cleanly on Ctrl-C, lets readers in while it writes, and refuses bad input."""
 
 import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from conftest import one_error_line
+from league_process import LeagueProcess, query, rows_so_far, run_league, train_command
 from league.checkpoints import sha256_file
 from league.cli import cli
 
@@ -38,30 +35,16 @@ def league_dir(tmp_path):
     return tmp_path
 
 
-def train_args(d):
-    return [sys.executable, "-m", "league", "train", "--config", str(d / "league.toml"),
-            "--db", str(d / "league.db"), "--checkpoints", str(d / "ck")]
-
-
-def run_train(d, crash_at=None, timeout=240):
-    env = {**os.environ, "LEAGUE_CRASH_AT": crash_at or ""}
-    return subprocess.run(train_args(d), env=env, capture_output=True, text=True, timeout=timeout)
+GENERATIONS = ("SELECT t.name, g.number, g.checkpoint, g.sha256 FROM generations g JOIN teams t ON t.id = g.team_id "
+               "ORDER BY t.name, g.number")
 
 
 def generation_rows(d):
-    con = sqlite3.connect(d / "league.db")
-    try:
-        return con.execute(
-            "SELECT t.name, g.number, g.checkpoint, g.sha256 FROM generations g JOIN teams t ON t.id = g.team_id "
-            "ORDER BY t.name, g.number").fetchall()
-    finally:
-        con.close()
+    return query(d / "league.db", GENERATIONS)
 
 
 def assert_consistent(d, complete):
-    con = sqlite3.connect(d / "league.db")
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    con.close()
+    assert query(d / "league.db", "PRAGMA integrity_check") == [("ok",)]
     rows = generation_rows(d)
     by_team = {}
     for team, number, path, digest in rows:
@@ -73,102 +56,39 @@ def assert_consistent(d, complete):
         assert by_team == {"alpha": [0, 1, 2, 3], "beta": [0, 1, 2, 3]}
 
 
-def wait_for_generations(d, count, proc, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if (d / "league.db").exists():
-            try:
-                if len(generation_rows(d)) >= count:
-                    return
-            except sqlite3.OperationalError:
-                pass
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        time.sleep(0.05)
-    raise AssertionError("training made no progress")
+# kill -9 at every crash point, then the rerun: tests/test_resume.py.
 
 
-ITERATIONS = 8
-"""Training iterations of one TINY generation: 6,000 steps at 8 groups x 4 x 25 steps = 800 an iteration."""
-
-
-class ResumedLeagueDiffers(AssertionError):
-    """A generation redone after a crash differs from the uninterrupted league's."""
-
-
-def training_iterations(d, team, number):
-    con = sqlite3.connect(d / "league.db")
-    try:
-        return con.execute("SELECT COUNT(*) FROM training_metrics m JOIN generations g ON g.id = m.generation_id "
-                           "JOIN teams t ON t.id = g.team_id WHERE t.name = ? AND g.number = ?",
-                           (team, number)).fetchone()[0]
-    finally:
-        con.close()
-
-
-def test_sigkill_mid_generation_and_at_saving_then_resume(league_dir, trained):
-    d = league_dir
-    # 1. killed in the middle of a generation: SIGKILL at the 3rd training iteration of beta/g1 (the rounds are
-    #    alpha/g1, beta/g1, ...; `worker-train` is passed once per training iteration and nowhere else)
-    result = run_train(d, crash_at=f"worker-train:{ITERATIONS + 3}")
-    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
-    assert_consistent(d, complete=False)
-    assert [(team, number) for team, number, _, _ in generation_rows(d)] == [("alpha", 0), ("alpha", 1), ("beta", 0)]
-    assert training_iterations(d, "alpha", 1) == ITERATIONS  # so the kill came 3 iterations into beta/g1
-    assert "saved default/alpha/g1" in result.stdout and "matches" in result.stdout  # alpha/g1's round ended
-    assert not list((d / "ck" / "default" / "beta").glob("g1*"))  # nothing of beta/g1 was saved
-    before = len(generation_rows(d))
-    # 2. killed after a checkpoint is on disk but before its row is committed
-    result = run_train(d, crash_at="after-save")
-    assert result.returncode == -signal.SIGKILL
-    assert_consistent(d, complete=False)
-    assert len(generation_rows(d)) == before
-    # 3. killed after training, just before the checkpoint is written
-    result = run_train(d, crash_at="before-save")
-    assert result.returncode == -signal.SIGKILL
-    assert_consistent(d, complete=False)
-    # 4. the same command finishes the league
-    result = run_train(d)
-    assert result.returncode == 0, result.stderr
-    assert_consistent(d, complete=True)
-    assert not list((d / "ck").rglob("*.tmp"))
-    # 5. and a rerun of a finished league trains nothing more
-    result = run_train(d)
-    assert result.returncode == 0 and "0 new generation" in result.stdout
-    # 6. the generation redone after the crashes is the one the uninterrupted league trained (`trained`: the same
-    #    league and seeds, one generation per team, never killed)
-    uninterrupted = {(team, number): digest for team, number, _, digest in generation_rows(trained)}
-    resumed = {(team, number): digest for team, number, _, digest in generation_rows(d) if number <= 1}
-    assert set(resumed) == set(uninterrupted) == {("alpha", 0), ("alpha", 1), ("beta", 0), ("beta", 1)}
-    if resumed != uninterrupted:
-        raise ResumedLeagueDiffers(f"differ: {sorted(k for k in resumed if resumed[k] != uninterrupted[k])}")
-
-
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_one_line(league_dir):
     d = league_dir
-    proc = subprocess.Popen(train_args(d), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for_generations(d, 3, proc)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    with LeagueProcess(train_command(d)) as league:
+        league.wait_for_line("saved default/alpha/g1")  # g0s and alpha/g1 recorded, beta/g1 in training
+        assert len(generation_rows(d)) >= 3
+        league.interrupt()
+        code, _, err = league.finish(timeout=60)
+    assert code == 130
     assert "Traceback" not in err
     assert [line for line in err.splitlines() if line.startswith("Interrupted")] != []
     assert_consistent(d, complete=False)
-    assert run_train(d).returncode == 0
+    assert run_league(train_command(d)).returncode == 0
     assert_consistent(d, complete=True)
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_locked_database(league_dir):
     d = league_dir
-    proc = subprocess.Popen(train_args(d), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_for_generations(d, 1, proc)
-    runner = CliRunner()
-    reads = 0
-    while proc.poll() is None:
-        result = runner.invoke(cli, ["generations", "--db", str(d / "league.db"), "--json"])
-        assert result.exit_code == 0, result.output
-        json.loads(result.output)
-        reads += 1
-    assert proc.returncode == 0, proc.stderr.read()
+    with LeagueProcess(train_command(d)) as league:
+        league.wait_until(lambda: rows_so_far(d / "league.db", GENERATIONS), what="a generation is recorded")
+        runner = CliRunner()
+        reads = 0
+        while league.running():
+            result = runner.invoke(cli, ["generations", "--db", str(d / "league.db"), "--json"])
+            assert result.exit_code == 0, result.output
+            json.loads(result.output)
+            reads += 1
+        code, _, err = league.finish()
+    assert code == 0, err
     assert reads > 5
     assert_consistent(d, complete=True)
 
@@ -177,7 +97,7 @@ def test_readers_never_see_a_locked_database(league_dir):
 def trained(tmp_path_factory):
     d = tmp_path_factory.mktemp("trained")
     (d / "league.toml").write_text(TINY.replace("generations = 3", "generations = 1"))
-    assert run_train(d).returncode == 0
+    assert run_league(train_command(d)).returncode == 0
     return d
 
 
@@ -215,7 +135,7 @@ def test_tampered_checkpoint_is_reported_and_blocks_training(trained, tmp_path):
     shown = json.loads(cli_run("show", "alpha/g1", "--db", db, "--json").output)
     assert shown["checkpoint_check"].startswith("FAILED") and digest in shown["checkpoint_check"]
     (d / "league.toml").write_text(TINY.replace("generations = 3", "generations = 2"))
-    result = subprocess.run(train_args(d), capture_output=True, text=True, timeout=120)
+    result = run_league(train_command(d), timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert str(path) in result.stderr and digest in result.stderr
     assert len(generation_rows(d)) == 4  # nothing new was recorded

@@ -2,19 +2,16 @@
 generation's sha256, every match with its players, seeds and results, each scheduled match exactly once);
 an extended league is the league run at once; writers started together on a new database take turns."""
 
-import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
-from pathlib import Path
+from contextlib import closing
 
 import pytest
 
+from league_process import LeagueProcess, query, run_league, train_command
 from league.checkpoints import sha256_file
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # threads = 1: the same floating-point sums in every process, so equal generations are byte-identical.
 # partner_share is left at its default (0.5): from the second round on, a generation trains with a pool of
@@ -38,24 +35,19 @@ threads = 1
 
 def train_args(d, generations=2, extra=()):
     (d / "league.toml").write_text(TINY.format(generations=generations))
-    return [sys.executable, "-m", "league", "train", "--config", str(d / "league.toml"), "--db", str(d / "league.db"),
-            "--checkpoints", str(d / "ck"), *extra]
+    return train_command(d, *extra)
 
 
 def train(d, crash_at=None, generations=2, timeout=300):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAGUE_CRASH")}
-    if crash_at:
-        env["LEAGUE_CRASH_AT"] = crash_at
-    return subprocess.run(train_args(d, generations), env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return run_league(train_args(d, generations), crash_at=crash_at, timeout=timeout)
 
 
-def league_state(d, complete=True):
+def league_state(d, complete=True, temporaries=0):
     """Generations (team, number, sha256) and matches (players, kind, per-seed seed/returns/outcome), both in
     the order they were recorded; after checking that the database is whole, every checkpoint matches its
-    sha256, no temporary file is left and (`complete`) every scheduled match was played exactly once."""
-    con = sqlite3.connect(d / "league.db")
-    try:
+    sha256, `temporaries` temporary files are left (a kill inside a checkpoint's write leaves one) and
+    (`complete`) every scheduled match was played exactly once."""
+    with closing(sqlite3.connect(d / "league.db")) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = con.execute("SELECT t.name, g.number, g.sha256, g.checkpoint FROM generations g "
                            "JOIN teams t ON t.id = g.team_id ORDER BY g.id").fetchall()
@@ -64,15 +56,25 @@ def league_state(d, complete=True):
         results = {match_id: con.execute("SELECT seed, return_a, return_b, outcome FROM results WHERE match_id = ? "
                                          "ORDER BY seed", [match_id]).fetchall() for match_id, *_ in matches}
         scheduled = con.execute("SELECT match_id FROM scheduled_matches ORDER BY generation_id, position").fetchall()
-    finally:
-        con.close()
     for *_, digest, path in rows:
         assert sha256_file(path) == digest
-    assert not list((d / "ck").rglob("*.tmp"))
+    assert len(list((d / "ck").rglob("*.tmp"))) == temporaries
     if complete:  # each scheduled match once, nothing else
         assert sorted(m for (m,) in scheduled) == [m[0] for m in matches]
     generations = [(team, number, digest) for team, number, digest, _ in rows]
     return generations, [(a, b, kind, results[match_id]) for match_id, a, b, kind in matches]
+
+
+def unrecorded_checkpoints(d):
+    """Checkpoint files (not temporaries) in `d/ck` that no generation row points at."""
+    recorded = {path for (path,) in query(d / "league.db", "SELECT checkpoint FROM generations")}
+    return sorted(str(p) for p in (d / "ck").rglob("*.pt") if str(p.resolve()) not in recorded)
+
+
+def training_iterations(d, team, number):
+    return query(d / "league.db", "SELECT COUNT(*) FROM training_metrics m JOIN generations g ON "
+                 "g.id = m.generation_id JOIN teams t ON t.id = g.team_id WHERE t.name = ? AND g.number = ?",
+                 (team, number))[0][0]
 
 
 @pytest.fixture(scope="module")
@@ -90,22 +92,31 @@ def reference(tmp_path_factory):
 
 # LEAGUE_CRASH_AT=<point>:<k> dies the k-th time the run passes the point. Checkpoints are written g0 alpha,
 # g0 beta, g1 alpha, ...; matches are stored after each generation (alpha's g0 plays one match, so the first
-# stop between two matches is in beta's g0); a generation trains two iterations.
+# stop between two matches is in beta's g0); a generation trains two iterations. With each point: how many
+# generations the killed run had recorded.
+ITERATIONS = 2
 CRASH_POINTS = [
-    "after-save",          # alpha/g0's checkpoint written, its row not yet committed
-    "checkpoint-write:3",  # inside the write of alpha/g1's checkpoint: a whole temporary file, not renamed
-    "before-save:2",       # beta/g1 trained, nothing written yet; alpha/g1 is recorded
-    "after-save:4",        # beta/g1 on disk, no row
-    "between-matches",     # beta/g0 recorded with one of its scheduled matches stored
-    "between-matches:5",   # in alpha/g1's matches
-    "worker-train:3",      # in the middle of training beta/g1
+    ("after-save", 0),          # alpha/g0's checkpoint written, its row not yet committed
+    ("checkpoint-write:3", 2),  # inside the write of alpha/g1's checkpoint: a whole temporary file, not renamed
+    ("before-save:2", 3),       # beta/g1 trained, nothing written yet; alpha/g1 is recorded
+    ("after-save:4", 3),        # beta/g1 on disk, no row
+    ("between-matches", 2),     # beta/g0 recorded with one of its scheduled matches stored
+    ("between-matches:5", 4),   # in beta/g1's matches (passes: 1 in beta/g0's, 2 in alpha/g1's, 3 in beta/g1's)
+    ("worker-train:3", 3),      # in the middle of training beta/g1
 ]
 
 
-@pytest.mark.parametrize("point", CRASH_POINTS)
-def test_kill_9_then_rerun_gives_the_uninterrupted_league(tmp_path, reference, point):
+@pytest.mark.slow
+@pytest.mark.parametrize("point, recorded", CRASH_POINTS, ids=[point for point, _ in CRASH_POINTS])
+def test_kill_9_then_rerun_gives_the_uninterrupted_league(tmp_path, reference, point, recorded):
     killed = train(tmp_path, crash_at=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # what the killed run left is whole, and is the uninterrupted league's up to the point it died at
+    generations, matches = league_state(tmp_path, complete=False,
+                                        temporaries=1 if point.startswith("checkpoint-write") else 0)
+    assert generations == reference[0][:recorded]
+    assert matches == reference[1][:len(matches)]
+    assert len(unrecorded_checkpoints(tmp_path)) == (1 if point.startswith("after-save") else 0)
     resumed = train(tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     generations, matches = league_state(tmp_path)
@@ -114,6 +125,32 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_league(tmp_path, reference, p
     assert matches == reference[1]
 
 
+@pytest.mark.slow
+def test_kills_in_a_row_then_rerun_give_the_uninterrupted_league_and_a_rerun_trains_nothing(tmp_path, reference):
+    """Killed three times, each rerun dying further on: after each kill what is recorded is whole and nothing
+    of the generation in progress is; the next run finishes the league, and one more trains nothing."""
+    killed = train(tmp_path, crash_at=f"worker-train:{ITERATIONS + 1}")  # the 1st iteration of beta/g1
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert league_state(tmp_path, complete=False)[0] == reference[0][:3]  # alpha/g0, beta/g0, alpha/g1
+    assert training_iterations(tmp_path, "alpha", 1) == ITERATIONS  # so the kill came in beta/g1's training
+    assert "saved default/alpha/g1" in killed.stdout and "matches" in killed.stdout  # alpha/g1's round ended
+    assert not list((tmp_path / "ck" / "default" / "beta").glob("g1*"))  # nothing of beta/g1 was saved
+    killed = train(tmp_path, crash_at="after-save")  # the rerun's first save: beta/g1's checkpoint, no row
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert league_state(tmp_path, complete=False)[0] == reference[0][:3]
+    assert len(unrecorded_checkpoints(tmp_path)) == 1
+    killed = train(tmp_path, crash_at="before-save")  # beta/g1 trained once more, nothing written
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert league_state(tmp_path, complete=False)[0] == reference[0][:3]
+    finished = train(tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    assert league_state(tmp_path) == reference
+    again = train(tmp_path)
+    assert again.returncode == 0 and "0 new generation" in again.stdout, again.stdout + again.stderr
+    assert league_state(tmp_path) == reference
+
+
+@pytest.mark.slow
 def test_an_extended_league_is_the_league_run_at_once(tmp_path, reference):
     """`--generations 1`, then 2: the second round's jobs and matches see what an uninterrupted run saw."""
     assert train(tmp_path, generations=1).returncode == 0
@@ -122,27 +159,32 @@ def test_an_extended_league_is_the_league_run_at_once(tmp_path, reference):
     assert league_state(tmp_path) == reference
 
 
+@pytest.mark.slow
 def test_two_trainers_started_together_on_a_new_database_take_turns(tmp_path, reference):
     """Both wait their turn for the database (no 'database is locked'), neither leaves a half-made league,
     and together they record each generation and each scheduled match once: the uninterrupted league."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAGUE_CRASH")}
     args = train_args(tmp_path)
-    procs = [subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    outputs = [p.communicate(timeout=600) for p in procs]
-    for proc, (_, err) in zip(procs, outputs):
-        assert proc.returncode == 0, err
+    trainers = [LeagueProcess(args) for _ in range(2)]
+    try:
+        for trainer in trainers:
+            code, _, err = trainer.finish(timeout=600)
+            assert code == 0, err
+    finally:
+        for trainer in trainers:
+            trainer.stop()
     # Two writers interleave, so the rows may be recorded in another order; each is the uninterrupted league's.
     generations, matches = league_state(tmp_path)
     assert sorted(generations) == sorted(reference[0]) and sorted(matches) == sorted(reference[1])
 
 
+# Imports done, each says so and waits for the instant it is sent, then runs `league ...`.
 RACE = """
 import sys, time
 from league.cli import cli
-start = float(sys.argv[1])
+print("ready", flush=True)
+start = float(sys.stdin.readline())
 time.sleep(max(0.0, start - time.time()))
-cli(sys.argv[2:])
+cli(sys.argv[1:])
 """
 
 
@@ -150,29 +192,31 @@ def test_writers_opening_a_new_database_at_the_same_instant_all_succeed(tmp_path
     """Three processes, imports done, open the same new database at the same instant (migrations, league,
     teams, g0s and their matches): each waits its turn, and the league is made once, whole."""
     (tmp_path / "league.toml").write_text(TINY.format(generations=0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAGUE_CRASH")}
-    for attempt in range(1):
-        d = tmp_path / f"try{attempt}"
-        d.mkdir()
-        start = time.time() + 8
-        procs = [subprocess.Popen([sys.executable, "-c", RACE, str(start), "train", "--config",
-                                   str(tmp_path / "league.toml"), "--db", str(d / "league.db"), "--checkpoints",
-                                   str(d / "ck")], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(3)]
-        outputs = [p.communicate(timeout=300) for p in procs]
-        for proc, (_, err) in zip(procs, outputs):
-            assert proc.returncode == 0, err
+    d = tmp_path / "race"
+    d.mkdir()
+    writers = [LeagueProcess([sys.executable, "-c", RACE, "train", "--config", str(tmp_path / "league.toml"),
+                              "--db", str(d / "league.db"), "--checkpoints", str(d / "ck")], stdin=True)
+               for _ in range(3)]
+    try:
+        for writer in writers:
+            writer.wait_for_line("ready", timeout=120)
+        start = time.time() + 0.5
+        for writer in writers:
+            writer.send(repr(start))
+        for writer in writers:
+            code, _, err = writer.finish(timeout=300)
+            assert code == 0, err
             assert "locked" not in err and "Traceback" not in err
-        con = sqlite3.connect(d / "league.db")
-        try:
-            assert con.execute("SELECT name FROM leagues").fetchall() == [("default",)]
-            assert con.execute("SELECT name FROM teams ORDER BY name").fetchall() == [("alpha",), ("beta",)]
-            assert con.execute("SELECT count(*) FROM generations").fetchone()[0] == 2
-            assert con.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 4
-        finally:
-            con.close()
-        generations, matches = league_state(d)
-        assert [(t, n) for t, n, _ in generations] == [("alpha", 0), ("beta", 0)] and len(matches) >= 2
+    finally:
+        for writer in writers:
+            writer.stop()
+    with closing(sqlite3.connect(d / "league.db")) as con:
+        assert con.execute("SELECT name FROM leagues").fetchall() == [("default",)]
+        assert con.execute("SELECT name FROM teams ORDER BY name").fetchall() == [("alpha",), ("beta",)]
+        assert con.execute("SELECT count(*) FROM generations").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 4
+    generations, matches = league_state(d)
+    assert [(t, n) for t, n, _ in generations] == [("alpha", 0), ("beta", 0)] and len(matches) >= 2
 
 
 def test_a_full_disk_after_the_first_match_then_rerun_plays_the_rest(tmp_path, monkeypatch):

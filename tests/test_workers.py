@@ -8,7 +8,6 @@ import signal
 import socket
 import sqlite3
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import one_error_line
+from league_process import LeagueProcess, run_league, train_command
 from league.cli import cli
 from league.config import ConfigError
 from league.ratings import fit_ratings
@@ -48,9 +48,13 @@ hidden = 16
 
 def train(d, *extra, env=None, timeout=300):
     (d / "league.toml").write_text(TINY)
-    args = [sys.executable, "-m", "league", "train", "--config", str(d / "league.toml"), "--db", str(d / "league.db"),
-            "--checkpoints", str(d / "ck"), *extra]
-    return subprocess.run(args, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+    return run_league(train_command(d, *extra), env=env, timeout=timeout)
+
+
+def endless_league(d):
+    """`league train --workers 2` of a league whose generations take far longer than any test."""
+    (d / "league.toml").write_text(TINY.replace("steps_per_generation = 6000", "steps_per_generation = 10000000"))
+    return LeagueProcess(train_command(d, "--workers", "2"))
 
 
 def league_state(d):
@@ -81,6 +85,7 @@ def serial(tmp_path_factory):
     return league_state(d)
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_serial_league_even_when_a_worker_is_killed(tmp_path, serial):
     """A worker SIGKILLed in the middle of training a generation: Ray reruns the task, and the league comes
     out identical to the serial run: same checkpoint hashes, same results, same ratings, nothing twice."""
@@ -96,6 +101,7 @@ def test_two_workers_give_the_serial_league_even_when_a_worker_is_killed(tmp_pat
     assert len(results) > 0 and len(ratings) >= 6
 
 
+@pytest.mark.slow
 def test_head_killed_after_saving_resumes_to_the_serial_league(tmp_path, serial):
     """The head dies (SIGKILL) between writing a checkpoint and committing its row; the rerun finishes the
     league with the same content as the serial run, and no file is left half-written."""
@@ -109,6 +115,7 @@ def test_head_killed_after_saving_resumes_to_the_serial_league(tmp_path, serial)
     assert not list((tmp_path / "ck").rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_a_worker_that_keeps_dying_is_one_error_line(tmp_path):
     """Every attempt at a generation is killed: after Ray's retries the head reports it in one line, keeps
     what was recorded (the g0s) and can be rerun."""
@@ -121,15 +128,12 @@ def test_a_worker_that_keeps_dying_is_one_error_line(tmp_path):
 
 
 def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
-    (tmp_path / "league.toml").write_text(TINY.replace("steps_per_generation = 6000", "steps_per_generation = 10000000"))
-    args = [sys.executable, "-m", "league", "train", "--config", str(tmp_path / "league.toml"),
-            "--db", str(tmp_path / "league.db"), "--checkpoints", str(tmp_path / "ck"), "--workers", "2"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()  # printed once Ray is up and the work is handed out
-    assert line.startswith("Ray: 2 CPU(s)"), line + proc.stderr.read()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    with endless_league(tmp_path) as league:
+        line = league.next_line(timeout=120)  # printed once Ray is up and the work is handed out
+        assert line.startswith("Ray: 2 CPU(s)"), league.output()
+        league.interrupt()
+        code, _, err = league.finish(timeout=120)
+    assert code == 130
     assert "Traceback" not in err
     assert [x for x in err.splitlines() if x.startswith("Interrupted")] != []
 
@@ -211,20 +215,18 @@ def listening(processes):
     return out
 
 
+@pytest.mark.slow
 def test_a_local_ray_listens_on_loopback_only_and_its_files_are_private_and_removed(tmp_path):
     """`league train --workers 2`, while it trains: every listening socket of the head, the Ray servers it
     started (GCS, raylet, agents) and the workers is on 127.0.0.1 (or ::1); Ray's session folder lies in a
     folder of mode 0700 of this user; after Ctrl-C no process of it is left and the folder is gone."""
     if psutil is None:
         pytest.skip("needs psutil (the dev extra)")
-    (tmp_path / "league.toml").write_text(TINY.replace("steps_per_generation = 6000", "steps_per_generation = 10000000"))
-    args = [sys.executable, "-m", "league", "train", "--config", str(tmp_path / "league.toml"),
-            "--db", str(tmp_path / "league.db"), "--checkpoints", str(tmp_path / "ck"), "--workers", "2"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    league = endless_league(tmp_path)
     try:
-        line = proc.stdout.readline()  # Ray is up and the generations are handed out
-        assert line.startswith("Ray: 2 CPU(s)"), line + proc.stderr.read()
-        head = psutil.Process(proc.pid)
+        line = league.next_line(timeout=120)  # Ray is up and the generations are handed out
+        assert line.startswith("Ray: 2 CPU(s)"), league.output()
+        head = psutil.Process(league.pid)
         temp_dir = ray_argument(head.children(recursive=True), "temp-dir", "temp_dir")
         session_dir = ray_argument(head.children(recursive=True), "session-dir", "session_dir")
         assert temp_dir and session_dir, [p.cmdline() for p in head.children(recursive=True)]
@@ -235,18 +237,18 @@ def test_a_local_ray_listens_on_loopback_only_and_its_files_are_private_and_remo
             sockets |= listening(processes_of(head, str(private)))
             time.sleep(0.5)
         # the head's own server, the GCS, the raylet, a worker...: the check is not empty
-        assert len(sockets) >= 4 and proc.pid in {pid for pid, *_ in sockets}, sockets
+        assert len(sockets) >= 4 and league.pid in {pid for pid, *_ in sockets}, sockets
         assert [s for s in sockets if not is_loopback(s[2])] == [], sorted(sockets)
 
         info = private.stat()
         assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid(), (str(private), oct(info.st_mode))
         assert Path(session_dir).resolve().is_relative_to(private.resolve())
     finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+        league.interrupt()
+        code, _, err = league.finish(timeout=120)
+    assert code == 130, err
     deadline = time.monotonic() + 15
-    while (left := [p for p in processes_of(head, str(private)) if p.pid != proc.pid and alive(p)]) \
+    while (left := [p for p in processes_of(head, str(private)) if p.pid != league.pid and alive(p)]) \
             and time.monotonic() < deadline:
         time.sleep(0.5)
     assert left == [], [(p.pid, p.cmdline()[:2]) for p in left]
