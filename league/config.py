@@ -9,6 +9,7 @@ setting, its limit, the value and, where known, where it came from (the file or 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import re
@@ -122,17 +123,17 @@ class GRPOConfig:
 
     def __setattr__(self, name: str, value: Any) -> None:
         """A value is checked where it is set, as the config is made or a field changed, and only there: against
-        its type and limits (league/limits.py). A change means the config must be validated again."""
+        its type and limits (league/limits.py)."""
         object.__setattr__(self, name, check_setting("grpo", name, value))
-        object.__setattr__(self, "_validated", False)
 
     def validate(self) -> GRPOConfig:
         """Checks what depends on the game (its options, seats, batched core) and what the settings add up to
-        (`check_resources`), once until a field changes; raises a one-line ConfigError naming the setting.
-        Returns self for chaining."""
+        (`check_resources`), once for the settings as they are (any change since, even inside `game_kwargs`, is
+        validated again); raises a one-line ConfigError naming the setting. Returns self for chaining."""
         import games
 
-        if self.__dict__.get("_validated"):
+        settings = repr(self.to_dict())  # what is validated; kept, so the trainer's call after the league's is free
+        if self.__dict__.get("_validated") == settings:
             return self
         try:
             spec = games.get(self.game)
@@ -162,7 +163,7 @@ class GRPOConfig:
             raise ConfigError(f"branch_every needs a batched core that can copy games (clone_rows); {self.game} "
                               f"with these options has none: set branch_every = 0", "branch_every")
         check_resources(self, info)
-        object.__setattr__(self, "_validated", True)
+        object.__setattr__(self, "_validated", settings)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,15 +219,16 @@ class LeagueConfig:
 
     def __setattr__(self, name: str, value: Any) -> None:
         """A value is checked where it is set (league/limits.py); `[team.<name>]` tables by their shape here, their
-        values when the team's config is made (`validate`). A change drops the teams' configs."""
+        values when the team's config is made (`validate`)."""
         object.__setattr__(self, name, check_setting("league", name, value))
-        object.__setattr__(self, "_teams", None)
 
     def validate(self) -> LeagueConfig:
         """Checks the opponent rules, the team names of `team_grpo`, each team's GRPO settings (made once here:
         `team_config`; `GRPOConfig.validate`, resources included), the players one rating fit handles and the disk
-        the checkpoints will take; raises a one-line ConfigError naming the setting. Returns self."""
-        if self.__dict__.get("_teams") is not None:
+        the checkpoints will take; raises a one-line ConfigError naming the setting. Returns self. Done once for the
+        settings as they are (a change since, even inside `grpo` or `team_grpo`, is validated again)."""
+        settings = repr(self.to_dict())
+        if self.__dict__.get("_validated") == settings:
             return self
         for rule in self.opponents:
             name, _, count = rule.partition(":")
@@ -249,17 +251,20 @@ class LeagueConfig:
                               f"generations or teams", "generations")
         check_league_disk(self.teams, self.generations, max(network_parameters(cfg) for cfg in teams.values()))
         object.__setattr__(self, "_teams", teams)
+        object.__setattr__(self, "_validated", settings)
         return self
 
     def _make_team(self, team: str) -> GRPOConfig:
-        """One team's GRPO settings: the shared ones, its own seed, its overrides; checked and validated. An error
-        names the setting where it was given: `team.<name>.<key>` (an override) or `grpo.<key>`."""
+        """One team's GRPO settings: a copy of the shared ones (checked when they were set), its own seed and its
+        overrides, each checked as it is set; then validated. An error names the setting where it was given:
+        `team.<name>.<key>` (an override) or `grpo.<key>`."""
         overrides = self.team_grpo.get(team, {})
-        data = {**self.grpo.to_dict(), "seed": self.seed + self.team_names.index(team), **overrides}
-        try:
-            cfg = GRPOConfig(**data)
-        except ConfigError as e:
-            raise named(e, f"team.{team}.{e.key}" if e.key in overrides else f"grpo.{e.key}") from None
+        cfg = copy.deepcopy(self.grpo)
+        for key, value in {"seed": self.seed + self.team_names.index(team), **overrides}.items():
+            try:
+                setattr(cfg, key, value)
+            except ConfigError as e:
+                raise named(e, f"team.{team}.{key}") from None
         try:
             return cfg.validate()
         except ConfigError as e:
@@ -311,6 +316,8 @@ class LeagueConfig:
             return config.validate()
         except ConfigError as e:
             raise _from(e, "command line" if e.key in given else source) from None
+
+
 # ---------------------------------------------------------------- reading settings: one value, one document
 @functools.cache
 def _hints(section: str) -> dict[str, Any]:
@@ -323,8 +330,6 @@ def check_setting(section: str, key: str, value: Any, name: str | None = None) -
     (LIMITS, CHOICES); returns it (an int given for a float field as a float). A bad value is a one-line
     ConfigError that says `name` (default: the key), what it accepts and what it got. Settings that depend on
     others (the game's options, partner seats, resources) are checked by `validate`."""
-    if key.startswith("_"):  # the configs' own bookkeeping (`_validated`, `_teams`), not a setting
-        return value
     hints = _hints(section)
     name = name or key
     if key not in hints:

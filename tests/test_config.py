@@ -283,3 +283,17 @@ def test_league_names_that_are_not_plain_folder_names_are_refused_before_anythin
     assert result.exit_code != 0 and result.output.startswith(("Error: ", "Usage: ")), result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) in (1, 3)
     assert not (tmp_path / "l.db").exists() and not (tmp_path / "ck").exists() and not (tmp_path.parent / "x").exists()
+
+
+def test_a_change_after_validating_is_validated_again():
+    """Validation is done once for the settings as they are: a change, even one made inside a table without
+    setting a field, is validated again, and a league's team configs follow its shared settings."""
+    cfg = GRPOConfig(game="pursuit").validate()
+    cfg.game_kwargs["x_size"] = 1  # in place: no field is set
+    with pytest.raises(ConfigError, match="option x_size must be an integer from 3 to 100"):
+        cfg.validate()
+    league = LeagueConfig(teams=1).validate()
+    assert league.team_config("alpha").lr == GRPOConfig().lr
+    league.grpo.lr = 0.01
+    league.team_grpo["alpha"] = {"hidden": 8}
+    assert (league.team_config("alpha").lr, league.team_config("alpha").hidden) == (0.01, 8)
