@@ -85,7 +85,7 @@ def test_a_game_named_by_entry_point_trains_plays_and_is_rated_as_the_page_says(
             assert episode.game == "cover:SPEC" and resimulate(episode) is None
     from viewer.app import load_match
 
-    view = load_match(store, matches[0]["id"])
+    view = load_match(store, store.league("default"), matches[0]["id"])
     from viewer.frames import EpisodeFrames
 
     left = view.pairs[0][0]

@@ -31,7 +31,7 @@ def viewer(league, tmp_path):
     store, _, match, _ = league
     pygame.display.init()
     pygame.font.init()
-    view = load_match(store, match["id"])
+    view = load_match(store, store.league("default"), match["id"])
     pygame.display.set_mode(ReplayViewer.window_size(view))
     v = ReplayViewer(view, screenshot_dir=str(tmp_path / "shots"))
     yield v
@@ -151,7 +151,7 @@ def test_mismatched_replay_is_flagged(league):
                      [np.zeros(25, dtype=np.uint32).tobytes(), match["id"]])
     pygame.display.init()
     pygame.font.init()
-    view = load_match(store, match["id"])
+    view = load_match(store, store.league("default"), match["id"])
     pygame.display.set_mode(ReplayViewer.window_size(view))
     v = ReplayViewer(view)
     v.seek(5)
@@ -255,6 +255,6 @@ def test_every_game_plays_with_a_human_and_renders(game, tmp_path, tiny_league):
     pygame.display.quit()
     from viewer.render import render_match
 
-    path, frames = render_match(load_match(store, match["id"]), tmp_path / "last.png")
+    path, frames = render_match(load_match(store, lg, match["id"]), tmp_path / "last.png")
     assert frames == 1 and path.stat().st_size > 1000
     store.close()

@@ -19,7 +19,7 @@ import pygame
 
 import games
 from league.matches import outcome
-from league.replays import Episode, checked_replay
+from league.replays import Episode, ReplayError, checked_replay
 from viewer.frames import EpisodeFrames
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -45,13 +45,14 @@ class MatchView:
     pairs: list[tuple[Episode, Episode]]
 
 
-def load_match(store: Any, match_id: int) -> MatchView:
-    """Reads a stored match and its replays (checked: `checked_replay`); Elo from a fit over all the league's
-    results."""
+def load_match(store: Any, league: dict[str, Any], match_id: int) -> MatchView:
+    """Reads a stored match of `league` and its replays (checked: `checked_replay`); Elo from a fit over all the
+    league's results. A match of another league is refused with one line (ids are global)."""
     from league.ratings import fit_ratings
 
     match = store.match(match_id)
-    league = next(row for row in store.leagues() if row["id"] == match["league_id"])
+    if match["league_id"] != league["id"]:
+        raise ReplayError(f"match {match_id} is not in league {league['name']!r}")
     pairs = checked_replay(match, store.episodes(match_id), league)
     elo = {r.player: r.elo for r in fit_ratings(store.rated_results(match["league_id"]))}
     names = (match["name_a"], match["name_b"])

@@ -29,16 +29,6 @@ def open_window(size: tuple[int, int] | None = None) -> Any:
         raise click.ClickException(f"cannot open a display window ({e}); set DISPLAY or use `league render`") from None
 
 
-def load_league_match(store: Any, league: dict[str, Any], match_id: int) -> Any:
-    """The match's replays (checked by `load_match`), refused with one line when the id belongs to another league
-    (ids are global)."""
-    from viewer.app import load_match
-
-    if store.match(match_id)["league_id"] != league["id"]:
-        raise click.ClickException(f"match {match_id} is not in league {league['name']!r}")
-    return load_match(store, match_id)
-
-
 @click.command("watch")
 @click.argument("players", nargs=-1)
 @click.option("--latest", is_flag=True, help="Show the newest stored match.")
@@ -60,7 +50,7 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
     Example: league watch --latest
     """
     from league.matches import play_match
-    from viewer.app import ReplayViewer
+    from viewer.app import ReplayViewer, load_match
 
     with opened(db) as store:
         league = store.league(league_name)
@@ -78,7 +68,7 @@ def watch_cmd(players: tuple[str, ...], latest: bool, seeds: int, episode: int, 
             click.echo(f"played and stored match {match_id}")
         else:
             raise click.UsageError("give a MATCH id, --latest, or two players A B")
-        view = load_league_match(store, league, match_id)
+        view = load_match(store, league, match_id)
     if episode > len(view.pairs):
         raise click.BadParameter(f"match {match_id} has {len(view.pairs)} episodes", param_hint="--episode")
     open_window(ReplayViewer.window_size(view))
@@ -138,10 +128,11 @@ def render_cmd(match_id: int, out: str, episode: int | None, league_name: str, d
 
     Example: league render 3 --out match3.gif
     """
+    from viewer.app import load_match
     from viewer.render import render_match
 
     with opened(db) as store:
-        view = load_league_match(store, store.league(league_name), match_id)
+        view = load_match(store, store.league(league_name), match_id)
     if episode is not None and episode > len(view.pairs):
         raise click.BadParameter(f"match {match_id} has {len(view.pairs)} episodes", param_hint="--episode")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
