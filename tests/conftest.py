@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,11 @@ import pytest
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# The Ctrl-C tests send SIGINT to a league they start. A suite started in the background (`./run.sh test &`, nohup)
+# inherits SIGINT ignored, and so would every league it starts, which then rightly ignores Ctrl-C: give them the
+# default a person at a terminal has (an exec resets a handled signal to its default, an ignored one stays ignored).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def one_error_line(result, *needles):
