@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from games.spec import GameInfo, GameSpec
+from games.turns import uniform_moves
 from games.vector import VectorBatch
 
 
@@ -45,7 +46,7 @@ def random_actions(seed: int = 0) -> Callable[[np.ndarray, GameInfo], np.ndarray
     rng = np.random.default_rng(seed)
 
     def act(obs: np.ndarray, info: GameInfo) -> np.ndarray:
-        return rng.integers(0, [info.n_actions[info.role_of(a)] for a in info.agents], size=obs.shape[:2])
+        return uniform_moves(rng, obs, info)  # legal moves only, in a game with masks
 
     return act
 

@@ -125,6 +125,11 @@ class GameInfo:
     options) without them."""
     action_nvec: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """Role -> the part sizes of its MultiDiscrete action space (played as one joint action); absent: Discrete."""
+    masks: dict[str, int] = field(default_factory=dict)
+    """Role -> where its legal-move mask starts in the flat observation (`n_actions` 0/1 entries, 1 = legal; see
+    `games.turns`); absent: every action of the role is always legal."""
+    turn_based: bool = False
+    """One agent moves per step (PettingZoo's AEC API); `alive` then marks the agent to move."""
 
     @property
     def obs_dims(self) -> dict[str, int]:
@@ -285,8 +290,20 @@ class GameSpec:
 
     # ---------------------------------------------------------------- envs
     def make_env(self, render_mode: str | None = None, **kwargs: Any) -> Any:
-        """The real PettingZoo ParallelEnv; bad option names or values, an env_fn that raises or returns
-        something else raise GameError, never a traceback."""
+        """The real PettingZoo env, as a ParallelEnv: a turn-based (AEC) env, or one with legal-move masks, comes
+        wrapped in `games.turns.Turns` (a step is a turn, observations are flat with the mask appended, cut off
+        at the horizon). Bad option names or values, an env_fn that raises or returns something else raise
+        GameError, never a traceback."""
+        from games.turns import Turns
+
+        env = self._new_env(render_mode, **kwargs)
+        if isinstance(env, Turns):
+            env.horizon = self.info(**kwargs).horizon
+        return env
+
+    def _new_env(self, render_mode: str | None = None, **kwargs: Any) -> Any:
+        from games.turns import Turns, is_aec, masked_env, needs_turns
+
         full = self.resolve_kwargs(kwargs)
         if render_mode is not None or self.options is not None:
             full = {"render_mode": render_mode, **full}
@@ -296,11 +313,19 @@ class GameSpec:
             raise GameError(f"{self.name}: bad options {kwargs}: {one_line(e)}") from e
         except Exception as e:  # a user's env_fn may raise anything: one line, never a traceback
             raise GameError(f"{self.name}: making the env raised {type(e).__name__}: {one_line(e)}") from e
-        if not is_parallel_env(env):
-            kind = "an AEC env (wrap it with pettingzoo.utils.aec_to_parallel)" if hasattr(env, "agent_selection") \
-                else type(env).__name__
-            raise GameError(f"{self.name}: env_fn must return a PettingZoo ParallelEnv, got {kind}")
-        return env
+        if not is_pettingzoo_env(env):
+            raise GameError(f"{self.name}: env_fn must return a PettingZoo ParallelEnv or AECEnv, got "
+                            f"{type(env).__name__}")
+        if not needs_turns(env):
+            return env
+        try:
+            masked = masked_env(env)
+            if not masked and is_aec(env):  # AEC infos are filled by a reset: look there
+                guarded(self, "reset", env.reset, seed=0)
+                masked = masked_env(env)
+        except GameError as e:
+            raise GameError(e if str(e).startswith(self.name) else f"{self.name}: {e}") from None
+        return Turns(env, self.name, masked)
 
     def info(self, **kwargs: Any) -> GameInfo:
         """Agents, roles, spaces, horizon and fps for these kwargs."""
@@ -390,10 +415,9 @@ def guarded(spec: GameSpec, what: str, call: Any, *args: Any, **kwargs: Any) -> 
         raise GameError(f"{spec.name}: the env raised {type(e).__name__} in {what}: {one_line(e)}") from e
 
 
-def is_parallel_env(env: Any) -> bool:
-    """Duck-typed PettingZoo ParallelEnv: what the league calls on one."""
-    return all(hasattr(env, a) for a in ("possible_agents", "reset", "step", "observation_space", "action_space")) \
-        and not hasattr(env, "agent_selection")
+def is_pettingzoo_env(env: Any) -> bool:
+    """Duck-typed PettingZoo ParallelEnv or AECEnv: what the league calls on one."""
+    return all(hasattr(env, a) for a in ("possible_agents", "reset", "step", "observation_space", "action_space"))
 
 
 def flat_obs_shape(space: Any) -> tuple[int, ...] | None:
@@ -414,27 +438,42 @@ def action_layout(space: Any) -> tuple[int, tuple[int, ...]] | None:
 
 
 def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
-    """The most steps an episode lasts: the game's declaration, its `max_cycles` option, else the length of an
-    episode of random play that ended by truncation (up to 3 tries)."""
+    """The most steps an episode lasts: the game's declaration, its `max_cycles` option (times the agents, in a
+    turn-based game: a cycle is every agent's turn), else the length of an episode of random play that ended
+    by truncation (up to 3 tries). A turn-based game that ends by itself each time (Hanabi) gets 10 times its
+    longest random game, and `games.turns.Turns` cuts its episodes off there."""
+    turn_based = getattr(env, "turn_based", False)
     if spec.horizon is not None:
         return int(spec.horizon)
     if "max_cycles" in kwargs:
-        return int(kwargs["max_cycles"])
+        return int(kwargs["max_cycles"]) * (len(env.possible_agents) if turn_based else 1)
     rng = np.random.default_rng(0)
+    longest = 0
     for attempt in range(3):
         env.reset(seed=attempt)
         for t in range(1, MAX_HORIZON + 1):
-            actions = {a: random_action(env.action_space(a), rng) for a in env.agents}
+            actions = {a: random_move(env, a, rng) for a in getattr(env, "acting", env.agents)}
             _, _, terminations, truncations, _ = env.step(actions)
             if any(truncations.values()):
                 return t
             if not env.agents or all(terminations.values()):
+                longest = max(longest, t)
                 break
         else:
             raise GameError(f"{spec.name}: an episode of random play did not end within {MAX_HORIZON} steps; "
                             f"give the GameSpec a horizon")
+    if turn_based:
+        return min(MAX_HORIZON, 10 * longest)
     raise GameError(f"{spec.name}: random play never reached the env's truncation in 3 episodes; give the "
                     f"GameSpec a horizon (the most steps an episode lasts)")
+
+
+def random_move(env: Any, agent: str, rng: np.random.Generator) -> Any:
+    """A uniform random move of `agent` in `env`: among its legal moves in a `games.turns.Turns` env, else any
+    action of its space (`random_action`)."""
+    if hasattr(env, "legal_moves"):
+        return int(rng.choice(np.flatnonzero(env.legal_moves(agent))))
+    return random_action(env.action_space(agent), rng)
 
 
 def random_action(space: Any, rng: np.random.Generator) -> Any:
@@ -447,7 +486,7 @@ def random_action(space: Any, rng: np.random.Generator) -> Any:
 @functools.lru_cache(maxsize=64)
 def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
     kwargs = json.loads(kwargs_json)
-    env = spec.make_env(**kwargs)
+    env = spec._new_env(**kwargs)
     try:
         agents = tuple(env.possible_agents)
         if not agents:
@@ -476,10 +515,12 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
             obs_shapes[role], n_actions[role] = obs_shape, n
             if nvec:
                 nvecs[role] = nvec
+        masks = {role: obs_shapes[role][0] - n_actions[role] for role in roles} if getattr(env, "masked", False) \
+            else {}
         fps = int(env.metadata.get("render_fps", 15)) if isinstance(getattr(env, "metadata", None), dict) else 15
         horizon = guarded(spec, "reset or step", find_horizon, spec, env, kwargs)
     finally:
         close_env(env)
     targets = spec.targets_fn(**kwargs) if spec.targets_fn else {}
     return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps, targets,
-                    nvecs)
+                    nvecs, masks, getattr(env, "turn_based", False))

@@ -52,6 +52,7 @@ from games.scripted import (
 )
 from games.rollout import Policy
 from games.spec import GameError, GameInfo, GameSpec
+from games.turns import uniform_moves
 
 
 SLOW_SECONDS = 0.3  # a person's reaction time: 3 steps at mpe's 10 fps, 2 in pursuit (5 fps), 5 in KAZ (15 fps)
@@ -149,11 +150,10 @@ class Slipping(Style):
         super().__init__(info)
         self.plan, self.rate = plan, rate
         self.rng = np.random.default_rng(seed)
-        self.n_actions = np.array([info.n_actions[info.role_of(a)] for a in info.agents])  # (n,)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         slip = self.rng.random(obs.shape[:2]) < self.rate  # (B, n) drawn every step, whatever is seen
-        wrong = self.rng.integers(0, self.n_actions, size=obs.shape[:2])
+        wrong = uniform_moves(self.rng, obs, self.info)  # a legal move, in a game with masks
         return np.where(slip, wrong, self.plan(obs, self.info)).astype(np.int64)
 
 

@@ -49,8 +49,15 @@ def joint_parts(nvec: Sequence[int]) -> np.ndarray:
     return np.array(np.unravel_index(np.arange(int(np.prod(nvec))), tuple(nvec)), dtype=np.int64).T.copy()
 
 
+def acting(env: Any) -> list[str]:
+    """The agents that move in an env's next step: every live agent, or in a turn-based game (`games.turns.Turns`)
+    the one whose turn it is."""
+    return env.acting if hasattr(env, "acting") else env.agents
+
+
 class VectorBatch:
-    """B PettingZoo parallel envs stepped in a loop, exposing `(B, n_agents, ...)` arrays."""
+    """B PettingZoo parallel envs stepped in a loop, exposing `(B, n_agents, ...)` arrays. `alive` marks the
+    agents that move next (in a turn-based game only the one whose turn it is)."""
 
     def __init__(self, spec: GameSpec, num_envs: int, **kwargs: Any) -> None:
         self.spec = spec
@@ -78,7 +85,7 @@ class VectorBatch:
         for b, (env, seed) in enumerate(zip(self.envs, seeds)):
             o, _ = guarded(self.spec, "reset", env.reset, seed=int(seed))
             self._fill(obs[b], o)
-            self.alive[b] = [a in env.agents for a in self.agents]
+            self.alive[b] = [a in acting(env) for a in self.agents]
         self.done[:] = False
         self.last_obs = obs
         return obs
@@ -106,9 +113,9 @@ class VectorBatch:
             o, r, _, _, _ = guarded(self.spec, "step", env.step, chosen)
             self._fill(obs[b], o)
             rewards[b] = [float(r.get(a, 0.0)) for a in agents]
-            present = env.agents
+            present = acting(env)
             alive[b] = [a in present for a in agents]
-            done[b] = not present
+            done[b] = not env.agents
         self.last_obs = obs
         return obs, rewards, done.copy()
 

@@ -10,7 +10,8 @@ import numpy as np
 
 import games
 from games.rollout import rollout
-from games.spec import random_action
+from games.spec import random_move
+from games.turns import uniform_moves
 
 
 def _rate(run_once: Callable[[], int], seconds: float) -> float:
@@ -33,7 +34,7 @@ def reference_rate(game: str, seconds: float = 2.0, seed: int = 0, **kwargs: Any
         env.reset(seed=next(episode))
         n = 0
         while env.agents:
-            env.step({a: random_action(env.action_space(a), rng) for a in env.agents})
+            env.step({a: random_move(env, a, rng) for a in getattr(env, "acting", env.agents)})
             n += 1
         return n
 
@@ -45,12 +46,11 @@ def batch_rate(game: str, num_envs: int, seconds: float = 2.0, seed: int = 0, **
     spec = games.get(game)
     batch = spec.batch(num_envs, **kwargs)
     info = spec.info(**kwargs)
-    n_actions = np.array([info.n_actions[games.spec.role_of(a)] for a in batch.agents])
     rng = np.random.default_rng(seed)
     episode = iter(range(seed, 2**31, num_envs))
 
     def random_keys(obs: np.ndarray, _: Any) -> np.ndarray:
-        return rng.integers(0, n_actions, (num_envs, len(n_actions)))
+        return uniform_moves(rng, obs, info)  # legal moves only, in a game with masks
 
     def one_round() -> int:
         return rollout(batch, np.arange(num_envs) + next(episode), random_keys, info, spec.team_reward).env_steps

@@ -278,6 +278,11 @@ def _check_policy_args(args: Any) -> None:
                 if isinstance(value, bool) or isinstance(value, float) and math.isfinite(value) and abs(value) <= 1e6:
                     continue  # `scored`, `aspect`
                 whole(value, 0, obs_dims[role], f"{kind}.{role}")
+    masks = args.get("masks") or {}
+    if not isinstance(masks, dict) or not set(masks) <= set(obs_dims) or not set(masks) <= set(n_actions):
+        raise CheckpointError("policy argument masks is not a table of its roles")
+    for role, start in masks.items():  # the mask lies inside the observation
+        whole(start, 0, obs_dims[role] - n_actions[role], f"masks.{role}")
 
 
 def check_identity(payload: dict[str, Any], name: str) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 
 import games
 from games.rollout import Policy, rollout
-from games.spec import role_of
+from games.turns import uniform_moves
 from games.vector import VectorBatch
 
 # Held-out start seeds: training draws seeds below 2**30 (see grpo.train), evaluation from here up.
@@ -27,10 +27,9 @@ def eval_seeds(count: int) -> list[int]:
 def random_policy(info: Any, seed: int = 0) -> Policy:
     """Uniform random actions from a seeded generator (the 0 of the normalized score)."""
     rng = np.random.default_rng(seed)
-    n_actions = np.array([info.n_actions[role_of(a)] for a in info.agents])
 
     def policy(obs: np.ndarray, _: Any = None) -> np.ndarray:
-        return rng.integers(0, n_actions, size=obs.shape[:2])
+        return uniform_moves(rng, obs, info)  # legal moves only, in a game with masks
 
     return policy
 

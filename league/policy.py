@@ -211,12 +211,15 @@ class TeamPolicy(nn.Module):
         targets: dict[str, dict[str, Any]] | None = None,
         steer_hidden: int = 32,
         entities: dict[str, dict[str, Any]] | None = None,
+        masks: dict[str, int] | None = None,
     ) -> None:
         """`targets`: role -> {velocity, first, count, teammates, teammate_count, moves} (the fields of
         `games.spec.Targets`) for the roles that get a `ChooseAndSteer` network, or a `MoveAndSay` network where
         `moves` is above 0 (an action is `move + moves * word`). `entities`: role -> {own, first, count, width,
         aspect, scored} (`games.spec.Entities`, and whether rows score themselves) for the roles that get a
-        `ChooseAndAct` network (its act net `steer_hidden` wide). Every other role gets a plain MLP. Old
+        `ChooseAndAct` network (its act net `steer_hidden` wide). Every other role gets a plain MLP. `masks`: role
+        -> where its legal-move mask starts in the observation (`games.spec.GameInfo.masks`): moves it marks 0
+        get no probability, so they are never sampled nor trained on. Old
         checkpoints' positional lists are read by `named_layout`; `args` always holds the named form."""
         super().__init__()
         targets = {role: named_layout("targets", t) for role, t in (targets or {}).items()}
@@ -225,6 +228,9 @@ class TeamPolicy(nn.Module):
                      "hidden": hidden, "layers": layers, "targets": targets, "steer_hidden": steer_hidden}
         if entities:  # only when used, so the args of every other team read as before
             self.args["entities"] = entities
+        self.masks = {role: int(start) for role, start in (masks or {}).items()}
+        if self.masks:
+            self.args["masks"] = dict(self.masks)
         self.agents = list(agents)
         self.roles = list(dict.fromkeys(role_of(a) for a in agents))
         self.max_actions = max(n_actions.values())
@@ -261,17 +267,24 @@ class TeamPolicy(nn.Module):
         targets = {role: asdict(t) for role, t in declared.items() if isinstance(t, Targets)}
         entities = {role: {**asdict(e), "scored": True}  # rows score themselves
                     for role, e in declared.items() if isinstance(e, Entities)}
-        return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities)
+        return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities,
+                   getattr(info, "masks", None))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing actions -1e9)."""
+        """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing and illegal actions
+        -1e9)."""
         lead = obs.shape[:-2]
         logits = obs.new_full((*lead, len(self.agents), self.max_actions), MISSING_ACTION)
         for role in self.roles:
             idx, onehot = getattr(self, f"idx_{role}"), getattr(self, f"onehot_{role}")
             x = obs[..., idx, : self.obs_dims[role]]  # (..., n_role, obs_dim_role)
             x = torch.cat([x, onehot.expand(*lead, *onehot.shape)], dim=-1)
-            logits[..., idx, : self.n_actions[role]] = self.nets[role](x)
+            out = self.nets[role](x)  # (..., n_role, A_role)
+            if role in self.masks:  # illegal moves: no probability (a seat not to move has none legal: uniform)
+                start = self.masks[role]
+                legal = obs[..., idx, start: start + self.n_actions[role]] > 0.5
+                out = out.masked_fill(~legal, MISSING_ACTION)
+            logits[..., idx, : self.n_actions[role]] = out
         return logits
 
     @torch.no_grad()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 import games
-from games.spec import close_env
+from games.spec import GameError, close_env
 from games.vector import batchify, unbatchify
 
 NO_ACTION = 255
@@ -108,7 +108,8 @@ def checked_replay(match: dict[str, Any], episodes: list[Episode],
 
 def resimulate(episode: Episode) -> int | None:
     """Replays the stored actions in a fresh PettingZoo env; returns the first step whose state checksum
-    differs (or where the episode ends early or runs on), None when every step matches."""
+    differs (or where the episode ends early or runs on, or the game refuses the move), None when every step
+    matches."""
     spec = games.get(episode.game)
     env = spec.make_env(**episode.game_kwargs)
     info = spec.info(**episode.game_kwargs)
@@ -117,7 +118,10 @@ def resimulate(episode: Episode) -> int | None:
         for t, row in enumerate(episode.actions):
             if not env.agents:
                 return t
-            obs, *_ = env.step(unbatchify(row, info.agents, env.agents, info.action_nvec))
+            try:  # a turn-based game refuses a move that is not legal (a changed row): the replay differs there
+                obs, *_ = env.step(unbatchify(row, info.agents, env.agents, info.action_nvec))
+            except GameError:
+                return t
             if state_checksum(env, batchify(obs, info.agents, info.max_obs_dim)) != int(episode.checksums[t]):
                 return t
         return None if not env.agents else len(episode.actions)

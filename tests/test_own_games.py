@@ -168,11 +168,11 @@ def test_the_same_league_on_two_ray_workers_gives_the_same_generations(game_fold
 BAD_GAMES = {
     "no_such_module:make": "cannot be imported: ModuleNotFoundError",
     "bad_games:missing": "has no missing",
-    "bad_games:not_an_env": "must return a PettingZoo ParallelEnv, got dict",
+    "bad_games:not_an_env": "must return a PettingZoo ParallelEnv or AECEnv, got dict",
     "bad_games:raises_in_reset": "raised RuntimeError in reset or step: broken reset",
     "bad_games:raises_in_step": "raised RuntimeError in reset or step: broken step",
     "bad_games:continuous": "action space Box",
-    "bad_games:dict_observations": "observation space Dict",
+    "bad_games:dict_observations": "observation space is a Dict without 'observation'",
     "bad_games:WRONG_CORE": "its batched core has agents",
     "bad_games:NUMBER": "is a int: name a GameSpec or a callable",
     "not an entry point:": "is not an entry point",
