@@ -130,6 +130,9 @@ class GameInfo:
     `games.turns`); absent: every action of the role is always legal."""
     turn_based: bool = False
     """One agent moves per step (PettingZoo's AEC API); `alive` then marks the agent to move."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Every option the game was made with (defaults filled in): what a plan needs to read an observation whose
+    layout the options set (Hanabi's)."""
 
     @property
     def obs_dims(self) -> dict[str, int]:
@@ -222,8 +225,9 @@ class GameSpec:
     """GRPO settings this game trains best with (laid under the user's own settings)."""
     agent_positions: Callable[[Any], dict[str, tuple[float, float]]] | None = None
     """`env -> agent -> (x, y)` pixels of its last `rgb_array` frame, so the viewer can ring a seat."""
-    horizon: int | None = None
-    """Most steps an episode lasts; None: the `max_cycles` option, else found by playing (see `GameInfo`)."""
+    horizon: int | Callable[..., int] | None = None
+    """Most steps an episode lasts, or `(**full_kwargs) -> it` where the options set it; None: the `max_cycles`
+    option, else found by playing (see `GameInfo`)."""
     symmetries_fn: Callable[..., list[Any]] | None = None
     """`(info, **kwargs) -> [games.symmetry.Symmetry]`: the relabellings under which the game stays the same game
     (identity first), for Other-Play training; its batched core must have `relabel(sigma)` so
@@ -444,7 +448,7 @@ def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
     longest random game, and `games.turns.Turns` cuts its episodes off there."""
     turn_based = getattr(env, "turn_based", False)
     if spec.horizon is not None:
-        return int(spec.horizon)
+        return int(spec.horizon(**kwargs) if callable(spec.horizon) else spec.horizon)
     if "max_cycles" in kwargs:
         return int(kwargs["max_cycles"]) * (len(env.possible_agents) if turn_based else 1)
     rng = np.random.default_rng(0)
@@ -523,4 +527,4 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
         close_env(env)
     targets = spec.targets_fn(**kwargs) if spec.targets_fn else {}
     return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps, targets,
-                    nvecs, masks, getattr(env, "turn_based", False))
+                    nvecs, masks, getattr(env, "turn_based", False), kwargs)

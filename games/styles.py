@@ -62,11 +62,12 @@ KAZ_TRACK = (35.0, 3.0)  # px (x, y) within which a zombie seen now is the one c
 
 
 def style_names(spec: GameSpec) -> list[str]:
-    """The partner styles of a game: slow and slips for every game with a scripted plan, stubborn where the
-    game declares it (`GameSpec.stubborn`), natural for games with words; none without a scripted plan."""
+    """The partner styles of a game: slow (not in a turn-based game, which waits for its player) and slips for
+    every game with a scripted plan, stubborn where the game declares it (`GameSpec.stubborn`), natural for games
+    with words; none without a scripted plan."""
     if spec.scripted is None:
         return []
-    return ["slow", "slips"] + (["stubborn"] if spec.stubborn else []) + (["natural"] if spec.words else [])
+    return ([] if spec.info().turn_based else ["slow"]) + ["slips"] + (["stubborn"] if spec.stubborn else []) + (["natural"] if spec.words else [])
 
 
 def partner_style(spec: GameSpec, name: str, info: GameInfo, seed: int = 0) -> Policy:

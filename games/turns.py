@@ -69,14 +69,18 @@ class Turns:
         self._obs: dict[str, Any] = {}
         self._infos: dict[str, Any] = {}
         self._legal: dict[str, np.ndarray] = {}
+        self._spaces: dict[str, Any] = {}
 
     # ------------------------------------------------------------ the spaces the league sees
     def observation_space(self, agent: str) -> Any:
-        """A flat Box: the observation's numbers, then (masked games) one 0/1 per action."""
+        """A flat Box: the observation's numbers, then (masked games) one 0/1 per action; the same object every
+        time (PettingZoo's caching contract)."""
         from gymnasium.spaces import Box
 
-        size = int(np.prod(self._inner_space(agent).shape)) + (self.n_actions(agent) if self.masked else 0)
-        return Box(-np.inf, np.inf, (size,), np.float32)
+        if agent not in self._spaces:
+            size = int(np.prod(self._inner_space(agent).shape)) + (self.n_actions(agent) if self.masked else 0)
+            self._spaces[agent] = Box(-np.inf, np.inf, (size,), np.float32)
+        return self._spaces[agent]
 
     def _inner_space(self, agent: str) -> Any:
         space = self.env.observation_space(agent)

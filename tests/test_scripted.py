@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 import games
+from games.turns import uniform_moves
 from games.scripted import assign, spread_targets, steer
 
 
 def team_return(name: str, seeds: list[int], policy, **kwargs) -> np.ndarray:
-    """Team return `(B,)` of one episode per seed: `policy` (its actions checked), or uniform random actions
-    (rng 0) when it is None."""
+    """Team return `(B,)` of one episode per seed: `policy` (its actions checked), or uniform random (legal)
+    actions (rng 0) when it is None."""
     spec = games.get(name)
     info = spec.info(**kwargs)
     n_actions = np.array([info.n_actions[info.role_of(a)] for a in info.agents])  # (n_agents,)
@@ -25,7 +26,7 @@ def team_return(name: str, seeds: list[int], policy, **kwargs) -> np.ndarray:
             assert ((actions >= 0) & (actions < n_actions)).all()
             assert np.array_equal(actions, policy(obs.copy(), info))  # deterministic, no memory
         else:
-            actions = rng.integers(0, n_actions, size=(len(seeds), len(n_actions)))
+            actions = uniform_moves(rng, obs, info)  # legal moves only, in a game with masks
         obs, rew, done = batch.step(actions)
         total += spec.team_reward(rew)
     batch.close()

@@ -1,0 +1,139 @@
+"""Hanabi built in (games/hanabi.py, games/hanabi_core.py): the batched core is the PettingZoo env over whole games
+from the same deal (plays, discards, hints, bomb-outs, completed fireworks, the last round, Shimmy's cut-off),
+the cautious plan scores what a careful player does, and bad options are one line."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import games
+from games.hanabi import layout, view
+from games.hanabi_core import Layout, deck_order
+from games.parity import assert_core_matches_env, random_actions
+from games.rollout import rollout
+from league.cli import cli
+
+SPEC = games.get("hanabi")
+
+
+def end_states(seeds: list[int], policy, **options) -> dict[str, int]:
+    """How many of the games (played on the core alone) ended each way, and what happened on the way."""
+    batch = SPEC.batch(len(seeds), **options)
+    L = batch.layout
+    rollout(batch, seeds, policy, SPEC.info(**options), SPEC.team_reward)
+    return {"bomb-outs": int((batch.life == 0).sum()),
+            "a firework completed": int((batch.fireworks == L.ranks).any(1).sum()),
+            "all fireworks": int((batch.fireworks == L.ranks).all(1).sum()),
+            "last round played": int((batch.turns_left <= 0).sum()),
+            "cut off": int((batch.length > L.max_game_length).sum())}
+
+
+@pytest.mark.parametrize("options, seen", [
+    ({}, ("a firework completed", "last round played", "cut off")),
+    ({"players": 3}, ("a firework completed", "last round played")),
+    ({"players": 5, "hand_size": 4}, ("a firework completed", "last round played")),
+    ({"colors": 2, "ranks": 3, "hand_size": 2}, ("all fireworks", "last round played")),
+    ({"colors": 3, "ranks": 2, "players": 3, "hand_size": 2, "max_information_tokens": 20, "max_life_tokens": 10},
+     ("all fireworks", "last round played")),
+])
+def test_the_core_plays_the_envs_games_with_the_cautious_plan(options, seen):
+    seeds = list(range(100, 112))
+    report = assert_core_matches_env(SPEC, seeds, policy=SPEC.scripted, atol=0.0, **options)
+    assert report.steps >= 12 * 10  # whole games: at least ten turns each
+    ends = end_states(seeds, SPEC.scripted, **options)
+    assert ends["bomb-outs"] == 0  # the cautious plan never plays a card it does not know
+    for what in seen:  # the hard cases happened in these very games
+        assert ends[what] > 0, (what, ends)
+    moves = report.actions[report.alive[:-1]]
+    H = layout(SPEC.info(**options).options).hand_size
+    assert (moves < H).any() and ((moves >= H) & (moves < 2 * H)).any() and (moves >= 2 * H).any()  # all 3 kinds
+
+
+def seer(obs: np.ndarray, info) -> np.ndarray:
+    """Plays with its own cards face up (read from a partner's view): plays a card that fits, else discards the
+    oldest, else gives the first legal hint. It completes fireworks with the tokens full (the token a 5 gives
+    back is then lost), which careful play rarely does."""
+    L = layout(info.options)
+    v = view(obs, L)
+    B, P = obs.shape[:2]
+    move = np.zeros((B, P), dtype=np.int64)
+    for p in range(P):
+        partner = (p + 1) % P
+        mine = v.seen[:, partner, P - 2]  # (B, H): the partner sees me as its relative player P - 1
+        fits = (mine >= 0) & np.take_along_axis(v.playable[:, p], np.clip(mine, 0, None), -1)
+        legal = v.legal[:, p]
+        hint = np.where(legal[:, 2 * L.hand_size:].any(-1), 2 * L.hand_size + legal[:, 2 * L.hand_size:].argmax(-1),
+                        legal.argmax(-1))
+        move[:, p] = np.where(fits.any(-1), L.hand_size + fits.argmax(-1), np.where(legal[:, 0], 0, hint))
+    return move
+
+
+@pytest.mark.parametrize("options", [{}, {"players": 3}, {"colors": 2, "ranks": 3, "hand_size": 2}])
+def test_the_core_plays_the_envs_games_with_cards_face_up(options):
+    seeds = list(range(40, 52))
+    assert_core_matches_env(SPEC, seeds, policy=seer, atol=0.0, **options)
+    ends = end_states(seeds, seer, **options)
+    assert ends["all fireworks"] > 0 and ends["bomb-outs"] == 0, ends
+
+
+@pytest.mark.parametrize("options", [{}, {"players": 4, "hand_size": 4}, {"max_information_tokens": 0},
+                                     {"colors": 2, "ranks": 3, "hand_size": 2}])
+def test_the_core_plays_the_envs_games_with_random_legal_moves(options):
+    seeds = list(range(7, 37))
+    report = assert_core_matches_env(SPEC, seeds, policy=random_actions(3), atol=0.0, **options)
+    assert (report.rewards < 0).any()  # a bomb-out takes the score back
+    assert end_states(seeds, random_actions(3), **options)["bomb-outs"] > 0
+
+
+def test_the_deal_is_the_envs_deal_for_any_seed():
+    """The first hands the env deals (player 1's cards, as player 0 sees them) are the deck order's."""
+    env = SPEC.make_env()
+    L = Layout()
+    for seed in (0, 1, 12345, 2**31 - 1):
+        obs, _ = env.reset(seed=seed)
+        seen = obs["player_0"][:L.hand_size * L.kinds].reshape(L.hand_size, L.kinds).argmax(-1)
+        assert (seen == deck_order(seed, L)[L.hand_size:2 * L.hand_size]).all()
+
+
+def test_layout_matches_openspiel():
+    import pyspiel
+
+    for options in ({}, {"players": 5, "hand_size": 4}, {"colors": 2, "ranks": 3, "max_information_tokens": 0}):
+        L = Layout(**options)
+        game = pyspiel.load_game("hanabi", {k: v for k, v in options.items()})
+        assert L.max_game_length == game.max_game_length()
+        assert L.size == game.observation_tensor_size() and L.n_actions == game.num_distinct_actions()
+
+
+def test_the_cautious_plan_scores_as_a_careful_player():
+    """About 17.5 of 25 over 200 deals, with no life ever lost (random legal play loses them all: 0)."""
+    info = SPEC.info()
+    returns = rollout(SPEC.batch(200), list(range(200)), SPEC.scripted, info, SPEC.team_reward).returns
+    assert 17.0 <= returns.mean() <= 18.5 and returns.min() >= 10
+    assert rollout(SPEC.batch(50), list(range(50)), random_actions(0), info, SPEC.team_reward).returns.max() == 0
+
+
+def test_the_horizon_is_the_longest_game_of_its_options():
+    assert SPEC.info().horizon == 97 and SPEC.info(players=5, hand_size=4).horizon == 83
+    assert SPEC.info().turn_based and SPEC.info().masks == {"player": Layout().size}
+
+
+@pytest.mark.parametrize("option, needle", [
+    ("players=6", "option players must be an integer from 2 to 5"),
+    ("colors=1", "option colors must be an integer from 2 to 5"),
+    ("max_life_tokens=0", "option max_life_tokens must be an integer from 1 to 10"),
+    ("max_information_tokens=1e9", "option max_information_tokens must be an integer from 0 to 20"),
+    ("observation_type=everything", "observation_type"),
+])
+def test_bad_options_are_one_line(option, needle):
+    result = CliRunner().invoke(cli, ["games", "--game", "hanabi", "--game-option", option])
+    assert result.exit_code != 0 and needle in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_options_that_cannot_be_dealt_are_refused():
+    with pytest.raises(games.GameError, match="need at least as many colours"):
+        SPEC.info(players=3, colors=2)
+    with pytest.raises(games.GameError, match="need more than the deck's 8 cards"):
+        SPEC.info(colors=2, ranks=2, hand_size=4)
+    np.testing.assert_equal(SPEC.has_core(random_start_player=True), False)  # the generic runner plays those
