@@ -26,14 +26,16 @@ Version history: v1 (this project) wraps pettingzoo 1.27 `hanabi_v5`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from pettingzoo.classic import hanabi_v5
 
-from games.hanabi_core import HanabiBatch, Layout
+from games.hanabi_core import HanabiBatch, Layout, colour_maps
 from games.spec import GameInfo, GameSpec
+from games.symmetry import Symmetry
 
 OPTIONS: dict[str, Any] = {
     "colors": 5,
@@ -184,6 +186,17 @@ def cautious(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     return np.maximum(move, 0)
 
 
+def colour_relabellings(info: GameInfo, **kwargs: Any) -> list[Symmetry]:
+    """Any renaming of the colours is the same game (Hu et al.'s Other-Play was introduced on it): all C! of
+    them, the identity first (120 by default)."""
+    L = layout(kwargs)
+    out = []
+    for sigma in itertools.permutations(range(L.colors)):
+        index, actions = colour_maps(sigma, L)
+        out.append(Symmetry(sigma, {"player": index}, {"player": actions}))
+    return out
+
+
 SPEC = GameSpec(
     name="hanabi",
     summary="the card game of hints: players who cannot see their own cards build fireworks together (PettingZoo)",
@@ -195,4 +208,5 @@ SPEC = GameSpec(
     batch_core=make_batch,
     scripted=cautious,
     horizon=most_turns,
+    symmetries_fn=colour_relabellings,
 )

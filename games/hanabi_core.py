@@ -159,6 +159,40 @@ def deck_orders(seeds: Sequence[int], layout: Layout) -> np.ndarray:
     return order
 
 
+def colour_kinds(sigma: np.ndarray, layout: Layout) -> np.ndarray:
+    """`(kinds,)` card kind `c * ranks + r` -> `sigma[c] * ranks + r`."""
+    k = np.arange(layout.kinds)
+    return np.asarray(sigma)[k // layout.ranks] * layout.ranks + k % layout.ranks
+
+
+def colour_maps(sigma: Sequence[int], layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """The observation gather index `(size + n_actions,)` and the action map `(n_actions,)` of relabelling colour c
+    as colour sigma[c]: every section that names a card kind or a colour, and the mask with the moves it lists
+    (a colour hint names its colour)."""
+    L = layout
+    P, H, C, K = L.players, L.hand_size, L.colors, L.kinds
+    sigma = np.asarray(sigma, dtype=np.int64)
+    kind = colour_kinds(sigma, L)
+    actions = np.arange(L.n_actions)
+    hints = 2 * H + np.arange((P - 1) * C)  # colour hints: partner (o - 1) * C + colour
+    actions[hints] = 2 * H + (hints - 2 * H) // C * C + sigma[(hints - 2 * H) % C]
+    index = np.arange(L.size + L.n_actions)
+
+    def move(first: int, to: np.ndarray) -> None:  # what was entry j of the block at `first` is now entry to[j]
+        index[first + to] = first + np.arange(len(to))
+
+    for first in [j * K for j in range((P - 1) * H)] + [L.fireworks, L.knowledge - 2 - K]:
+        move(first, kind)  # the others' cards, fireworks, the card of the last play or discard
+    for card in range(P * H):
+        move(L.knowledge + card * L.card_bits, kind)  # the kinds a card may be
+        move(L.knowledge + card * L.card_bits + K, sigma)  # the colour hinted
+    move(L.last_move + P + 4 + P, sigma)  # the colour the last hint named
+    per_colour = int(L.copies.sum())
+    move(L.discards, (sigma[:, None] * per_colour + np.arange(per_colour)).reshape(-1))  # discards, colour by colour
+    move(L.size, actions)
+    return index, actions
+
+
 class HanabiBatch:
     """B Hanabi deals played together; observations `(B, players, layout.size + n_actions)` with the legal-move
     mask appended (all zeros but for the player to move), as `games.turns.Turns` gives the env's."""
@@ -232,6 +266,28 @@ class HanabiBatch:
                      "last_revealed", "last_scored", "last_token", "alive", "done"):
             setattr(self, name, getattr(self, name)[source].copy())
         self.last = {k: v[source].copy() for k, v in self.last.items()}
+
+    def relabel(self, sigma: Sequence[int]) -> np.ndarray:
+        """Colour c becomes colour sigma[c] in every game, everywhere at once (the deck, the hands, what the hints
+        said, fireworks, discards, the last move): the state of the relabelled game (`games.symmetry`). Returns
+        the observations `(B, P, obs_dim)`."""
+        sigma = np.asarray(sigma, dtype=np.int64)
+        kind = colour_kinds(sigma, self.layout)
+
+        def cards(a: np.ndarray) -> np.ndarray:
+            return np.where(a >= 0, kind[np.clip(a, 0, None)], a)
+
+        def colours(a: np.ndarray) -> np.ndarray:
+            return np.where(a >= 0, sigma[np.clip(a, 0, None)], a)
+
+        self.order, self.hand, self.last["card"] = kind[self.order], cards(self.hand), cards(self.last["card"])
+        self.color_hinted, self.last["color"] = colours(self.color_hinted), colours(self.last["color"])
+        for name, moved in (("color_possible", sigma), ("fireworks", sigma), ("discarded", kind)):
+            old = getattr(self, name)
+            new = np.empty_like(old)
+            new[..., moved] = old
+            setattr(self, name, new)
+        return self._observe(~self.done)
 
     # ---------------------------------------------------------------- step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Game symmetries: relabellings of the landmarks under which a game stays the same game.
+"""Game symmetries: relabellings of the landmarks (Hanabi: the colours) under which a game stays the same game.
 
 Relabel landmark k as landmark sigma[k], everywhere at once: where the world keeps it, where each role's
 observation lists it (its place, its colour, the word that names it) and which word a speaker says for it. A
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+
+from games.turns import uniform_moves
 
 
 @dataclass(frozen=True)
@@ -144,10 +146,17 @@ def prove_symmetry(spec: Any, symmetry: Symmetry, seeds: Sequence[int] = range(1
                                 f"the observations differ at step {t}")
         if plain.done.all():
             break
-        acts = np.stack([rng.integers(0, info.n_actions[r], len(seeds)) for r in roles], axis=1)  # (B, n)
+        if info.masks:  # legal moves only
+            acts = uniform_moves(rng, obs_a, info)
+        else:
+            acts = np.stack([rng.integers(0, info.n_actions[r], len(seeds)) for r in roles], axis=1)  # (B, n)
         mapped = np.stack([symmetry.actions[r][acts[:, i]] for i, r in enumerate(roles)], axis=1)
         obs_a, rew_a, _ = plain.step(acts)
-        obs_b, rew_b, _ = relabelled.step(mapped)
+        try:
+            obs_b, rew_b, _ = relabelled.step(mapped)
+        except ValueError as e:  # a core refuses an illegal move: the relabelled move is not legal there
+            raise SymmetryError(f"{spec.name}: relabelling {symmetry.landmarks} is not a symmetry: a relabelled "
+                                f"move is not legal at step {t + 1} ({e})") from None
         if not np.allclose(rew_a, rew_b, rtol=1e-5, atol=1e-6):
             raise SymmetryError(f"{spec.name}: relabelling the landmarks {symmetry.landmarks} is not a symmetry: "
                                 f"the rewards differ at step {t + 1}")

@@ -2,6 +2,8 @@
 from the same deal (plays, discards, hints, bomb-outs, completed fireworks, the last round, Shimmy's cut-off),
 the cautious plan scores what a careful player does, and bad options are one line."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -11,7 +13,11 @@ from games.hanabi import layout, view
 from games.hanabi_core import Layout, deck_order
 from games.parity import assert_core_matches_env, random_actions
 from games.rollout import rollout
+from games.symmetry import Symmetry, SymmetryError, prove_symmetry
 from league.cli import cli
+from league.config import GRPOConfig
+from league.grpo import train
+from conftest import weights_digest
 
 SPEC = games.get("hanabi")
 
@@ -137,3 +143,43 @@ def test_options_that_cannot_be_dealt_are_refused():
     with pytest.raises(games.GameError, match="need more than the deck's 8 cards"):
         SPEC.info(colors=2, ranks=2, hand_size=4)
     np.testing.assert_equal(SPEC.has_core(random_start_player=True), False)  # the generic runner plays those
+
+
+def test_the_colour_renamings_are_proven_symmetries():
+    """All 5! renamings are declared; a swap, a cycle of all five and a reversal are played out on the core
+    (every observation, mask and reward) from the same deals."""
+    symmetries = SPEC.symmetries()
+    assert len(symmetries) == 120 and symmetries[0].is_identity()
+    chosen = [s for s in symmetries if s.landmarks in ((1, 0, 2, 3, 4), (1, 2, 3, 4, 0), (4, 3, 2, 1, 0))]
+    assert len(chosen) == 3
+    for s in chosen:
+        prove_symmetry(SPEC, s, seeds=range(12), seed=2)
+    three = SPEC.symmetries(players=3, colors=3, ranks=3)
+    assert len(three) == 6
+    prove_symmetry(SPEC, three[4], seeds=range(8), players=3, colors=3, ranks=3)
+
+
+def test_a_renaming_that_forgets_a_part_is_refused():
+    """Renaming the colours but not the colour hints (or not the discards) is not a symmetry."""
+    s = next(s for s in SPEC.symmetries() if s.landmarks == (1, 2, 3, 4, 0))
+    kept_hints = Symmetry(s.landmarks, s.obs, {"player": np.arange(20)})
+    index = s.obs["player"].copy()
+    L = Layout()
+    index[L.discards:L.last_move] = np.arange(L.discards, L.last_move)
+    kept_discards = Symmetry(s.landmarks, {"player": index}, s.actions)
+    for wrong in (kept_hints, kept_discards):
+        with pytest.raises(SymmetryError, match="not a symmetry"):
+            prove_symmetry(SPEC, wrong.validate(SPEC.info()), seeds=range(12), seed=2)
+
+
+@pytest.mark.slow
+def test_other_play_trains_on_hanabi_with_legal_moves_in_every_renaming():
+    """With the cautious plan as partner, groups see the deal through a random renaming of the colours (the mask
+    renamed with the moves): training is reproducible, differs from plain training, and never plays an illegal
+    move (the core would raise)."""
+    cfg = GRPOConfig(game="hanabi", groups=4, group_size=4, seed=3, other_play=True)
+    partners = {"scripted": SPEC.scripted}
+    first = weights_digest(train(cfg, max_env_steps=3000, partners=partners).policy)
+    assert weights_digest(train(cfg, max_env_steps=3000, partners=partners).policy) == first
+    plain = dataclasses.replace(cfg, other_play=False)
+    assert weights_digest(train(plain, max_env_steps=3000, partners=partners).policy) != first
