@@ -30,8 +30,8 @@ to the env over whole games.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
 
 import numpy as np
 from gymnasium.utils import seeding
@@ -134,6 +134,11 @@ class Layout:
     @property
     def size(self) -> int:
         return self.knowledge + self.players * self.hand_size * self.card_bits
+
+
+def layout_of(options: dict[str, Any]) -> Layout:
+    """The observation's layout for a game's full options (the unrelated options are ignored)."""
+    return Layout(**{f.name: int(options[f.name]) for f in fields(Layout)})
 
 
 def deck_order(seed: int, layout: Layout) -> np.ndarray:

@@ -221,6 +221,9 @@ class GameSpec:
     stubborn: Callable[[GameInfo], Any] | None = None
     """`info -> a fresh stubborn partner style` (`games.styles.Style`): the plan that never revises its first
     choice. None: the game has no `stubborn` style."""
+    styles: dict[str, Callable[[GameInfo, int], Any]] = field(default_factory=dict)
+    """Partner styles of the game's own, beside the generic ones of `games.styles`: name -> `(info, seed) -> a
+    fresh policy for one batch of episodes` (Hanabi's people-like habits: `games.hanabi_styles`)."""
     preset: dict[str, Any] = field(default_factory=dict)
     """GRPO settings this game trains best with (laid under the user's own settings)."""
     agent_positions: Callable[[Any], dict[str, tuple[float, float]]] | None = None

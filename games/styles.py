@@ -64,10 +64,11 @@ KAZ_TRACK = (35.0, 3.0)  # px (x, y) within which a zombie seen now is the one c
 def style_names(spec: GameSpec) -> list[str]:
     """The partner styles of a game: slow (not in a turn-based game, which waits for its player) and slips for
     every game with a scripted plan, stubborn where the game declares it (`GameSpec.stubborn`), natural for games
-    with words; none without a scripted plan."""
+    with words, then the game's own (`GameSpec.styles`); none without a scripted plan."""
     if spec.scripted is None:
         return []
-    return ([] if spec.info().turn_based else ["slow"]) + ["slips"] + (["stubborn"] if spec.stubborn else []) + (["natural"] if spec.words else [])
+    generic = ([] if spec.info().turn_based else ["slow"]) + ["slips"] + (["stubborn"] if spec.stubborn else [])
+    return generic + (["natural"] if spec.words else []) + list(spec.styles)
 
 
 def partner_style(spec: GameSpec, name: str, info: GameInfo, seed: int = 0) -> Policy:
@@ -76,6 +77,8 @@ def partner_style(spec: GameSpec, name: str, info: GameInfo, seed: int = 0) -> P
     if name not in known:
         raise GameError(f"unknown partner style {name!r} for {spec.name}; styles: {', '.join(known) or 'none'}")
     plan = spec.scripted
+    if name in spec.styles:
+        return spec.styles[name](info, seed)
     if name == "slow":
         return Delayed(info, plan, reaction_steps(info), idle_actions(spec, info))
     if name == "natural":
