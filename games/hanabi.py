@@ -19,7 +19,8 @@ the env over whole games.
 The scripted plan (`cautious`) plays only what it knows: play a card whose every possibility (by the hints) is
 playable; else hint a partner's playable card that the partner does not know to be playable (the hint that
 makes it known if one does, else its rank); else discard a card known to be useless, else the oldest card
-nobody hinted, else the oldest. It never loses a life.
+nobody hinted, else the oldest. It never loses a life (`games.hanabi_plan`). Partner styles of the game's own:
+saves_5s, risky, forgets (`games.hanabi_styles`).
 
 Version history: v1 (this project) wraps pettingzoo 1.27 `hanabi_v5`.
 """
@@ -30,7 +31,6 @@ import itertools
 from dataclasses import fields
 from typing import Any
 
-import numpy as np
 from pettingzoo.classic import hanabi_v5
 
 from games.hanabi_core import HanabiBatch, Layout, colour_maps, layout_of as layout
