@@ -382,6 +382,11 @@ class HanabiBatch:
         obs = self._observe(live & ~ended)
         return obs, np.repeat(rewards[:, None], P, axis=1), self.done.copy()
 
+    def observe_all(self) -> np.ndarray:
+        """`(B, P, obs_dim)` every game's observations, the ended ones included (the env gives none once a game
+        is over; a viewer still draws its final table)."""
+        return self._observe(np.ones(self.num_envs, dtype=bool))
+
     def close(self) -> None:
         """Nothing to free; here so every batch can be closed the same way."""
 

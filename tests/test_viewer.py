@@ -231,7 +231,7 @@ SHORT = {"knights_archers_zombies": {"max_cycles": 30}, "pursuit": {"max_cycles"
 
 
 @pytest.mark.parametrize("game", [g for g in __import__("games").names()
-                                  if not __import__("games").get(g).info().turn_based])  # turn-based: not yet
+                                  if not __import__("games").get(g).info().turn_based])  # Hanabi: tests/test_play_table.py
 def test_every_game_plays_with_a_human_and_renders(game, tmp_path, tiny_league):
     import games
 

@@ -1,7 +1,8 @@
 """Frames of an episode, re-simulated in the game's own PettingZoo env with its own drawing.
 
 `EpisodeFrames` replays stored actions lazily, one step per frame asked for, checking each step's state
-checksum; frames are kept (scaled to the panel) so stepping back is free. A game's `GameSpec.agent_positions`
+checksum; a game the viewer draws itself (Hanabi's table, `viewer.hanabi_table`) is drawn so, the others with
+their env's `render()`. Frames are kept (scaled to the panel) so stepping back is free. A game's `GameSpec.agent_positions`
 says where it draws its agents, so the viewer can mark seats (the human's, or which generation a mixed seat
 plays).
 """
@@ -17,6 +18,7 @@ import games
 from games.spec import close_env
 from games.vector import batchify, unbatchify
 from league.replays import NO_ACTION, state_checksum
+from viewer.hanabi_table import SIZE as TABLE_SIZE, table_for
 
 
 def to_surface(rgb: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
@@ -48,8 +50,10 @@ class EpisodeFrames:
         self.env = self.spec.make_env(render_mode="rgb_array", **game_kwargs)
         self.agents = tuple(self.env.possible_agents)
         self.env.reset(seed=int(seed))
-        self.source_size = self.env.render().shape[1::-1]  # (width, height) the game draws at
-        self.frames: list[pygame.Surface] = [to_surface(self.env.render(), panel)]
+        self.table = table_for(game, game_kwargs, seed, list(self.agents))
+        """The viewer's own drawing of the game (Hanabi's table), else None: the env's frames."""
+        self.source_size = self.table_size if self.table else self.env.render().shape[1::-1]  # (width, height)
+        self.frames: list[pygame.Surface] = [self._draw()]
         self.positions: list[dict[str, tuple[float, float]]] = [panel_positions(self.spec, self.env, self.source_size, panel)]
         self.returns = [0.0]
         self.mismatch: int | None = None
@@ -64,8 +68,20 @@ class EpisodeFrames:
         if self.mismatch is None and state_checksum(self.env, observed) != int(self.checksums[t]):
             self.mismatch = t
         self.returns.append(self.returns[-1] + self.spec.team_reward_of(rewards, self.agents))
-        self.frames.append(to_surface(self.env.render(), self.panel))
+        if self.table is not None:
+            self.table.step(row)
+        self.frames.append(self._draw())
         self.positions.append(panel_positions(self.spec, self.env, self.source_size, self.panel))
+
+    table_size = TABLE_SIZE
+
+    def _draw(self) -> pygame.Surface:
+        """The frame of the state now, scaled to the panel: the table, or the env's own drawing."""
+        if self.table is None:
+            return to_surface(self.env.render(), self.panel)
+        surface = pygame.Surface(TABLE_SIZE)
+        self.table.draw(surface)
+        return surface if surface.get_size() == self.panel else pygame.transform.smoothscale(surface, self.panel)
 
     def frame(self, t: int) -> pygame.Surface:
         """Frame t (clamped to the episode), simulating forward as far as needed."""

@@ -28,6 +28,8 @@ from league.replays import NO_ACTION, Episode, state_checksum
 from league.store import Store
 from viewer.app import BACKGROUND, DIM, HUD_HEIGHT, HUMAN_COLOUR, TEXT, panel_size
 from viewer.frames import panel_positions, to_surface
+from viewer.hanabi_table import table_for
+from viewer.play_table import play_table_episode, table_window_size
 
 HeldKeys = Callable[[], set[str]]
 HUD = HUD_HEIGHT
@@ -200,15 +202,18 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
     if seat not in info.agents:
         raise ValueError(f"--seat {seat!r} is not a seat of {game}; seats: {', '.join(info.agents)}")
     seed = seed if seed is not None else next_seeds(store, league, 1)[0]
-    screen = open_screen(play_window_size(game, kwargs))
+    at_table = table_for(game, kwargs, seed, list(info.agents)) is not None  # Hanabi: a turn-based table
+    if not at_table:
+        keymap = games.get(game).key_map(role_of(seat))  # a game with no way for a person to act: one line
+    screen = open_screen(table_window_size() if at_table else play_window_size(game, kwargs))
     pygame.display.set_caption(f"league play: {seat} with {partner['name']}")
-    episode = play_episode(game, kwargs, policy, seat, seed, fps or info.fps, screen,
-                           title=f"human:{name} + {partner['name']}")
+    title = f"human:{name} + {partner['name']}"
+    episode = (play_table_episode(game, kwargs, policy, seat, seed, screen, title) if at_table else
+               play_episode(game, kwargs, policy, seat, seed, fps or info.fps, screen, title=title))
     if episode is None:
         return None
     yours = episode.actions[:, info.agents.index(seat)]  # (T,)
-    idle = games.get(game).key_map(role_of(seat)).idle
-    if np.isin(yours, (idle, NO_ACTION)).all():
+    if not at_table and np.isin(yours, (keymap.idle, NO_ACTION)).all():  # at the table every turn is a move
         raise ValueError("you pressed no key that acts in the whole episode: the agents played it alone, so it is "
                          "not stored as yours")
     human = store.ensure_player(league["id"], f"human:{name}", "human")
