@@ -2,9 +2,9 @@
 
 `EpisodeFrames` replays stored actions lazily, one step per frame asked for, checking each step's state
 checksum; a game the viewer draws itself (Hanabi's table, `viewer.hanabi_table`) is drawn so, the others with
-their env's `render()`. Frames are kept (scaled to the panel) so stepping back is free. A game's `GameSpec.agent_positions`
-says where it draws its agents, so the viewer can mark seats (the human's, or which generation a mixed seat
-plays).
+their env's `render()`. Frames are kept (scaled to the panel) so stepping back is free. A game's
+`GameSpec.agent_positions` says where it draws its agents, so the viewer can mark seats (the human's, or which
+generation a mixed seat plays).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class EpisodeFrames:
         self.env.reset(seed=int(seed))
         self.table = table_for(game, game_kwargs, seed, list(self.agents))
         """The viewer's own drawing of the game (Hanabi's table), else None: the env's frames."""
-        self.source_size = self.table_size if self.table else self.env.render().shape[1::-1]  # (width, height)
+        self.source_size = TABLE_SIZE if self.table else self.env.render().shape[1::-1]  # (width, height)
         self.frames: list[pygame.Surface] = [self._draw()]
         self.positions: list[dict[str, tuple[float, float]]] = [panel_positions(self.spec, self.env, self.source_size, panel)]
         self.returns = [0.0]
@@ -72,8 +72,6 @@ class EpisodeFrames:
             self.table.step(row)
         self.frames.append(self._draw())
         self.positions.append(panel_positions(self.spec, self.env, self.source_size, self.panel))
-
-    table_size = TABLE_SIZE
 
     def _draw(self) -> pygame.Surface:
         """The frame of the state now, scaled to the panel: the table, or the env's own drawing."""

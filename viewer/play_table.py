@@ -27,7 +27,8 @@ from viewer.hanabi_table import SIZE, TableGame, table_for
 
 PARTNER_SECONDS = 1.0
 """Pause before each agent's move, so a person reads it."""
-HELP = ("pick a card: click it, or 1-5 for yours", "yours: P play, D discard    a partner's: C hint its colour, R its rank")
+HELP = ("pick a card: click it, or 1-5 for yours",
+        "yours: P play, D discard    a partner's: C hint its colour, R its rank")
 Events = Callable[[], list[pygame.event.Event]]
 FINISH = (pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_ESCAPE, pygame.K_q)
 """Keys that close the final table."""
