@@ -18,8 +18,10 @@ The game (the Hanabi Learning Environment's rules, which OpenSpiel wraps):
   (`Layout.max_game_length`): the score then stands.
 
 The deal is Shimmy's: at each chance node it draws `np_random.choice(kinds, p=counts / left)` from the generator
-`gymnasium.utils.seeding.np_random(seed)`, and the counts left depend only on the cards drawn before, so the
-whole deck order follows from the seed at reset, replayed here draw for draw (`deck_order`).
+`gymnasium.utils.seeding.np_random(seed)` (the same generator as `np.random.default_rng(seed)`), and the counts
+left depend only on the cards drawn before, so the whole deck order follows from the seed at reset, replayed
+here draw for draw (`deck_order`). The turns, the legal moves and the observations run compiled
+(`games.hanabi_kernels`).
 
 Observations are OpenSpiel's canonical encoding (HLE `CanonicalObservationEncoder`), with `Layout` giving its
 sections: the other hands, who misses a card, the deck left, fireworks, tokens, discards, the last move, and
@@ -34,10 +36,14 @@ from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 import numpy as np
-from gymnasium.utils import seeding
 
-PLAY, DISCARD, REVEAL_COLOR, REVEAL_RANK = 0, 1, 2, 3
+from games import hanabi_kernels as kernels
+
+PLAY, DISCARD, REVEAL_COLOR, REVEAL_RANK = kernels.PLAY, kernels.DISCARD, kernels.REVEAL_COLOR, kernels.REVEAL_RANK
 """Move types as the encoder's last-move section orders them."""
+LAST = ("player", "type", "target", "color", "rank", "position", "card")
+"""The columns of `HanabiBatch.last`, the last move of each game (-1: none, or not that kind of move)."""
+COLOR, CARD = LAST.index("color"), LAST.index("card")
 
 
 @dataclass(frozen=True)
@@ -148,19 +154,13 @@ def deck_order(seed: int, layout: Layout) -> np.ndarray:
 
 def deck_orders(seeds: Sequence[int], layout: Layout) -> np.ndarray:
     """`(len(seeds), deck_size)` the deal of each seed: each draw is `rng.choice(kinds left, p=counts / left)`,
-    replayed as numpy computes it (cumulative sum, normalised, `searchsorted` of one uniform, side right). The
-    kinds no longer in the deck are kept in the sum with probability 0: adding 0.0 changes no partial sum, and
-    no uniform lands on them, so all seeds draw together."""
-    uniforms = np.stack([seeding.np_random(int(s))[0].random(layout.deck_size) for s in seeds])  # (S, D)
-    counts = np.tile(np.tile(layout.copies, layout.colors), (len(seeds), 1)).astype(np.int64)  # (S, kinds)
+    replayed as numpy computes it (cumulative sum, normalised, `searchsorted` of one uniform, side right:
+    `hanabi_kernels.deal`). The kinds no longer in the deck are kept in the sum with probability 0: adding 0.0
+    changes no partial sum, and no uniform lands on them."""
+    # gymnasium's np_random(seed) is Generator(PCG64(SeedSequence(seed))), which default_rng makes faster
+    uniforms = np.stack([np.random.default_rng(int(s)).random(layout.deck_size) for s in seeds])  # (S, D)
     order = np.empty((len(seeds), layout.deck_size), dtype=np.int64)
-    rows = np.arange(len(seeds))
-    for k in range(layout.deck_size):
-        cdf = (counts / counts.sum(1, keepdims=True)).cumsum(1)
-        cdf /= cdf[:, -1:]
-        card = (cdf <= uniforms[:, k:k + 1]).sum(1)
-        order[:, k] = card
-        counts[rows, card] -= 1
+    kernels.deal(uniforms, np.tile(layout.copies, layout.colors).astype(np.int64), order)
     return order
 
 
@@ -224,15 +224,18 @@ class HanabiBatch:
         self.length = np.zeros(B, dtype=np.int64)  # Shimmy's game length: 1 + deals + turns
         self.current = np.zeros(B, dtype=np.int64)
         self.score = np.zeros(B, dtype=np.int64)
-        # the last move: who, what, to whom, which colour/rank, which cards it named, from where, which card
-        self.last = {k: np.full(B, -1, dtype=np.int64) for k in ("player", "type", "target", "color", "rank",
-                                                                   "position", "card")}
+        # the last move: who, what, to whom, which colour/rank, from where, which card; which cards it named
+        self.last = np.full((B, 7), -1, dtype=np.int64)  # LAST names the columns
         self.last_revealed = np.zeros((B, H), dtype=bool)
         self.last_scored = np.zeros(B, dtype=bool)
         self.last_token = np.zeros(B, dtype=bool)
         self.alive = np.zeros((B, P), dtype=bool)
         self.done = np.ones(B, dtype=bool)
         self._orders: dict[int, np.ndarray] = {}  # seed -> deal, as GRPO repeats each seed G times
+        copies = np.tile(L.copies, C)
+        self._copies_start = np.concatenate([[0], np.cumsum(copies)[:-1]]).astype(np.int64)  # (K,) per kind
+        self._sections = np.array([L.missing, L.deck, L.fireworks, L.information, L.life, L.discards, L.last_move,
+                                   L.knowledge, L.size], dtype=np.int64)
 
     # ---------------------------------------------------------------- reset
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
@@ -256,8 +259,7 @@ class HanabiBatch:
         self.length[:] = 1 + P * H
         self.current[:] = 0
         self.score[:] = 0
-        for v in self.last.values():
-            v[:] = -1
+        self.last[:] = -1
         self.last_revealed[:], self.last_scored[:], self.last_token[:] = False, False, False
         self.done[:] = False
         self.alive[:] = np.arange(P) == 0
@@ -268,9 +270,8 @@ class HanabiBatch:
         source = np.asarray(source, dtype=np.int64)
         for name in ("order", "drawn", "hand", "color_possible", "rank_possible", "color_hinted", "rank_hinted",
                      "fireworks", "information", "life", "discarded", "turns_left", "length", "current", "score",
-                     "last_revealed", "last_scored", "last_token", "alive", "done"):
+                     "last", "last_revealed", "last_scored", "last_token", "alive", "done"):
             setattr(self, name, getattr(self, name)[source].copy())
-        self.last = {k: v[source].copy() for k, v in self.last.items()}
 
     def relabel(self, sigma: Sequence[int]) -> np.ndarray:
         """Colour c becomes colour sigma[c] in every game, everywhere at once (the deck, the hands, what the hints
@@ -285,8 +286,9 @@ class HanabiBatch:
         def colours(a: np.ndarray) -> np.ndarray:
             return np.where(a >= 0, sigma[np.clip(a, 0, None)], a)
 
-        self.order, self.hand, self.last["card"] = kind[self.order], cards(self.hand), cards(self.last["card"])
-        self.color_hinted, self.last["color"] = colours(self.color_hinted), colours(self.last["color"])
+        self.order, self.hand = kind[self.order], cards(self.hand)
+        self.last[:, CARD], self.last[:, COLOR] = cards(self.last[:, CARD]), colours(self.last[:, COLOR])
+        self.color_hinted = colours(self.color_hinted)
         for name, moved in (("color_possible", sigma), ("fireworks", sigma), ("discarded", kind)):
             old = getattr(self, name)
             new = np.empty_like(old)
@@ -299,88 +301,24 @@ class HanabiBatch:
         """actions `(B, P)`: the player to move's counts, the others' are ignored -> obs `(B, P, obs_dim)`,
         rewards `(B, P)` (the score's change, for everyone), done `(B,)`. An illegal move raises ValueError."""
         L = self.layout
-        P, H, C, R = L.players, L.hand_size, L.colors, L.ranks
         live = ~self.done
         rows = np.flatnonzero(live)
-        me = self.current[rows]
-        move = np.asarray(actions, dtype=np.int64)[rows, me]  # (b,)
+        move = np.asarray(actions, dtype=np.int64)[rows, self.current[rows]]  # (b,)
         legal = self.legal_moves()[rows]
-        if not legal[np.arange(len(rows)), np.clip(move, 0, L.n_actions - 1)].all() or (move < 0).any() \
-                or (move >= L.n_actions).any():
-            bad = int(rows[~legal[np.arange(len(rows)), np.clip(move, 0, L.n_actions - 1)]][0])
+        ok = (move >= 0) & (move < L.n_actions)
+        ok[ok] = legal[np.flatnonzero(ok), move[ok]]
+        if not ok.all():
+            bad = int(rows[~ok][0])
             raise ValueError(f"game {bad}: move {int(actions[bad, self.current[bad]])} is not legal")
-        self.turns_left[rows] -= self.drawn[rows] >= L.deck_size
-        drawn_before = self.drawn[rows].copy()
-
-        for k in ("player", "type", "target", "color", "rank", "position", "card"):
-            self.last[k][rows] = -1
-        self.last_revealed[rows], self.last_scored[rows], self.last_token[rows] = False, False, False
-        self.last["player"][rows] = me
-
-        # ---- play or discard: the card leaves the hand, the next card of the deck comes last
-        leaves = move < 2 * H
-        r_out, p_out, pos = rows[leaves], me[leaves], move[leaves] % H
-        if len(r_out):
-            plays = move[leaves] >= H
-            card = self.hand[r_out, p_out, pos]
-            color, rank = card // R, card % R
-            fits = plays & (self.fireworks[r_out, color] == rank)
-            self.fireworks[r_out[fits], color[fits]] += 1
-            complete = fits & (rank == R - 1) & (self.information[r_out] < L.max_information_tokens)
-            token = ~plays | complete
-            self.information[r_out] += token
-            self.life[r_out] -= plays & ~fits
-            np.add.at(self.discarded, (r_out[~fits], card[~fits]), 1)
-            self.last["type"][r_out] = np.where(plays, PLAY, DISCARD)
-            self.last["position"][r_out], self.last["card"][r_out] = pos, card
-            self.last_scored[r_out], self.last_token[r_out] = fits, token
-            self._remove(r_out, p_out, pos)
-            draws = self.drawn[r_out] < L.deck_size
-            r_in, p_in = r_out[draws], p_out[draws]
-            slot = (self.hand[r_in, p_in] >= 0).sum(-1)
-            self.hand[r_in, p_in, slot] = self.order[r_in, self.drawn[r_in]]
-            self.drawn[r_in] += 1
-
-        # ---- hints: every card of the colour (rank) named is marked, the others lose that colour (rank)
-        hints = ~leaves
-        r_h, p_h, k = rows[hints], me[hints], move[hints] - 2 * H
-        if len(r_h):
-            is_color = k < (P - 1) * C
-            offset = np.where(is_color, k // C, (k - (P - 1) * C) // R) + 1
-            value = np.where(is_color, k % C, (k - (P - 1) * C) % R)
-            target = (p_h + offset) % P
-            cards = self.hand[r_h, target]  # (h, H)
-            held = cards >= 0
-            named = held & np.where(is_color[:, None], cards // R == value[:, None], cards % R == value[:, None])
-            self.information[r_h] -= 1
-            for is_c, possible, hinted, n in ((True, self.color_possible, self.color_hinted, C),
-                                              (False, self.rank_possible, self.rank_hinted, R)):
-                sel = is_color == is_c
-                rr, tt, vv, nn, hh = r_h[sel], target[sel], value[sel], named[sel], held[sel]
-                onehot = np.arange(n) == vv[:, None, None]  # (h, 1, n)
-                current = possible[rr, tt]  # (h, H, n)
-                possible[rr, tt] = np.where(nn[..., None], onehot, np.where(hh[..., None], current & ~onehot,
-                                                                             current))
-                hinted[rr, tt] = np.where(nn, vv[:, None], hinted[rr, tt])
-            self.last["type"][r_h] = np.where(is_color, REVEAL_COLOR, REVEAL_RANK)
-            self.last["target"][r_h] = target
-            self.last["color"][r_h] = np.where(is_color, value, -1)
-            self.last["rank"][r_h] = np.where(is_color, -1, value)
-            self.last_revealed[r_h] = named
-
-        # ---- the score, the end, the next player
-        before = self.score.copy()
-        total = self.fireworks.sum(-1)
-        self.score = np.where(self.life > 0, total, 0)
-        self.length[rows] += 1 + (leaves & (self.drawn[rows] > drawn_before))
-        ended = live & ((self.life <= 0) | (total >= C * R) | (self.turns_left <= 0)
-                        | (self.length > L.max_game_length))
-        rewards = np.where(live, self.score - before, 0).astype(np.float32)
-        self.current[rows] = (me + 1) % P
-        self.done |= ended
-        self.alive[:] = (np.arange(P) == self.current[:, None]) & ~self.done[:, None]
-        obs = self._observe(live & ~ended)
-        return obs, np.repeat(rewards[:, None], P, axis=1), self.done.copy()
+        rewards = np.zeros(self.num_envs, dtype=np.float32)
+        kernels.step(rows, move, self.order, self.drawn, self.hand, self.color_possible, self.rank_possible,
+                     self.color_hinted, self.rank_hinted, self.fireworks, self.information, self.life,
+                     self.discarded, self.turns_left, self.length, self.current, self.score, self.done, self.last,
+                     self.last_revealed, self.last_scored, self.last_token, L.players, L.hand_size, L.colors,
+                     L.ranks, L.deck_size, L.max_information_tokens, L.max_game_length, rewards)
+        self.alive[:] = (np.arange(L.players) == self.current[:, None]) & ~self.done[:, None]
+        obs = self._observe(live & ~self.done)
+        return obs, np.repeat(rewards[:, None], L.players, axis=1), self.done.copy()
 
     def observe_all(self) -> np.ndarray:
         """`(B, P, obs_dim)` every game's observations, the ended ones included (the env gives none once a game
@@ -390,131 +328,24 @@ class HanabiBatch:
     def close(self) -> None:
         """Nothing to free; here so every batch can be closed the same way."""
 
-    def _remove(self, rows: np.ndarray, players: np.ndarray, positions: np.ndarray) -> None:
-        """Takes the card at `positions` out of each hand; the later cards (and what is known of them) move up."""
-        H = self.layout.hand_size
-        j = np.arange(H)
-        src = np.minimum(j + (j >= positions[:, None]), H - 1)  # (b, H)
-        last = j == H - 1
-        for array, empty in ((self.hand, -1), (self.color_possible, True), (self.rank_possible, True),
-                             (self.color_hinted, -1), (self.rank_hinted, -1)):
-            part = array[rows, players]  # (b, H, ...)
-            index = src.reshape(src.shape + (1,) * (part.ndim - 2))
-            moved = np.take_along_axis(part, np.broadcast_to(index, part.shape), axis=1)
-            moved[:, -1] = empty
-            array[rows, players] = moved
-        del last
-
     # ---------------------------------------------------------------- what the players see
     def legal_moves(self) -> np.ndarray:
         """`(B, A)` bool: the player to move's legal moves (HLE's rules), by move id."""
         L = self.layout
-        B, P, H, C, R = self.num_envs, L.players, L.hand_size, L.colors, L.ranks
-        b = np.arange(B)
-        mine = self.hand[b, self.current] >= 0  # (B, H)
-        can_hint = (self.information > 0)[:, None]
-        legal = np.zeros((B, L.n_actions), dtype=bool)
-        legal[:, :H] = mine & (self.information < L.max_information_tokens)[:, None]
-        legal[:, H:2 * H] = mine
-        for o in range(1, P):
-            cards = self.hand[b, (self.current + o) % P]  # (B, H)
-            held = cards >= 0
-            colors = (held[..., None] & (cards[..., None] // R == np.arange(C))).any(1)  # (B, C)
-            ranks = (held[..., None] & (cards[..., None] % R == np.arange(R))).any(1)
-            legal[:, 2 * H + (o - 1) * C: 2 * H + o * C] = colors & can_hint
-            start = 2 * H + (P - 1) * C + (o - 1) * R
-            legal[:, start:start + R] = ranks & can_hint
-        return legal & ~self.done[:, None]
+        legal = np.zeros((self.num_envs, L.n_actions), dtype=bool)
+        kernels.legal_moves(self.hand, self.information, self.current, self.done, L.players, L.hand_size,
+                            L.colors, L.ranks, L.max_information_tokens, legal)
+        return legal
 
     def _observe(self, rows: np.ndarray) -> np.ndarray:
         """`(B, P, obs_dim)` float32: each player's canonical observation and mask; zeros where `rows` is False
         (a game that just ended: the env gives no observation then)."""
         L = self.layout
-        B, P, H, C, R, K = self.num_envs, L.players, L.hand_size, L.colors, L.ranks, L.kinds
-        obs = np.zeros((B, P, self.obs_dim), dtype=np.float32)
-        b = np.arange(B)[:, None, None]
-        q = np.arange(P)[None, :, None]  # observer
-        # other hands: relative player k (1..P-1), card j -> block (k - 1) * H + j
-        k = np.arange(1, P)
-        seen = self.hand[:, (np.arange(P)[:, None] + k[None]) % P]  # (B, P, P-1, H)
-        block = ((k[:, None] - 1) * H + np.arange(H)[None]) * K  # (P-1, H)
-        index = np.where(seen >= 0, block + seen, -1).reshape(B, P, -1)
-        bb, qq = np.broadcast_arrays(b, q, index)[:2]
-        keep = index >= 0
-        obs[bb[keep], qq[keep], index[keep]] = 1.0
-        sizes = (self.hand >= 0).sum(-1)  # (B, P)
-        rel = (np.arange(P)[:, None] + np.arange(P)[None]) % P  # (observer, k) -> absolute player
-        obs[:, :, L.missing:L.missing + P] = sizes[:, rel] < H
-        # deck left, fireworks, tokens (unary), discards (thermometer per kind)
-        left = L.deck_size - self.drawn
-        width = L.deck_size - P * H
-        obs[:, :, L.deck:L.deck + width] = (np.arange(width) < left[:, None])[:, None]
-        fire = np.zeros((B, K), dtype=np.float32)
-        lit = np.flatnonzero(self.fireworks.reshape(-1) > 0)
-        fire.reshape(-1)[(lit // C) * K + (lit % C) * R + self.fireworks.reshape(-1)[lit] - 1] = 1.0
-        obs[:, :, L.fireworks:L.fireworks + K] = fire[:, None]
-        T, V = L.max_information_tokens, L.max_life_tokens
-        obs[:, :, L.information:L.information + T] = (np.arange(T) < self.information[:, None])[:, None]
-        obs[:, :, L.life:L.life + V] = (np.arange(V) < self.life[:, None])[:, None]
-        copies = np.tile(L.copies, C)  # (K,)
-        starts = np.concatenate([[0], np.cumsum(copies)[:-1]])
-        thermo = np.arange(int(copies.max()))
-        bits = (thermo[None, None] < self.discarded[..., None]) & (thermo < copies[:, None])[None]  # (B, K, 3)
-        where = starts[:, None] + thermo[None]  # (K, 3)
-        discard = np.zeros((B, L.deck_size), dtype=np.float32)
-        bi, ki, ti = np.nonzero(bits)
-        discard[bi, where[ki, ti]] = 1.0
-        obs[:, :, L.discards:L.discards + L.deck_size] = discard[:, None]
-        self._observe_last_move(obs)
-        self._observe_knowledge(obs, rel)
-        mask = self.legal_moves().astype(np.float32)  # (B, A)
-        obs[np.arange(B), self.current, L.size:] = mask
-        obs[~rows] = 0.0
+        obs = np.zeros((self.num_envs, L.players, self.obs_dim), dtype=np.float32)
+        kernels.observe(np.flatnonzero(rows), self.hand, self.drawn, self.fireworks, self.information, self.life,
+                        self.discarded, self.last, self.last_revealed, self.last_scored, self.last_token,
+                        self.color_possible, self.rank_possible, self.color_hinted, self.rank_hinted,
+                        self.current, self.legal_moves(), self._copies_start, self._sections, L.players,
+                        L.hand_size, L.colors, L.ranks, L.deck_size, L.max_information_tokens,
+                        L.max_life_tokens, obs)
         return obs
-
-    def _observe_last_move(self, obs: np.ndarray) -> None:
-        L = self.layout
-        B, P, H, C, R, K = self.num_envs, L.players, L.hand_size, L.colors, L.ranks, L.kinds
-        who, kind = self.last["player"], self.last["type"]
-        b = np.flatnonzero(who >= 0)
-        if not len(b):
-            return
-        o = L.last_move
-        q = np.arange(P)
-        bb = np.repeat(b, P)
-        qq = np.tile(q, len(b))
-        obs[bb, qq, o + (who[bb] - qq) % P] = 1.0
-        o += P
-        obs[bb, qq, o + kind[bb]] = 1.0
-        o += 4
-        hint = kind[bb] >= REVEAL_COLOR
-        obs[bb[hint], qq[hint], o + (self.last["target"][bb[hint]] - qq[hint]) % P] = 1.0
-        o += P
-        c = kind[bb] == REVEAL_COLOR
-        obs[bb[c], qq[c], o + self.last["color"][bb[c]]] = 1.0
-        o += C
-        r = kind[bb] == REVEAL_RANK
-        obs[bb[r], qq[r], o + self.last["rank"][bb[r]]] = 1.0
-        o += R
-        obs[bb, qq, o:o + H] = np.where(hint[:, None], self.last_revealed[bb], 0.0)
-        o += H
-        out = ~hint
-        obs[bb[out], qq[out], o + self.last["position"][bb[out]]] = 1.0
-        o += H
-        obs[bb[out], qq[out], o + self.last["card"][bb[out]]] = 1.0
-        o += K
-        played = kind[bb] == PLAY
-        obs[bb, qq, o] = played & self.last_scored[bb]
-        obs[bb, qq, o + 1] = played & self.last_token[bb]
-
-    def _observe_knowledge(self, obs: np.ndarray, rel: np.ndarray) -> None:
-        L = self.layout
-        B, P, H, C, R, K = self.num_envs, L.players, L.hand_size, L.colors, L.ranks, L.kinds
-        held = self.hand >= 0  # (B, P, H)
-        possible = self.color_possible[..., :, None] & self.rank_possible[..., None, :]  # (B, P, H, C, R)
-        bits = np.zeros((B, P, H, L.card_bits), dtype=np.float32)
-        bits[..., :K] = possible.reshape(B, P, H, K)
-        bits[..., K:K + C] = self.color_hinted[..., None] == np.arange(C)
-        bits[..., K + C:] = self.rank_hinted[..., None] == np.arange(R)
-        bits *= held[..., None]
-        obs[:, :, L.knowledge:L.size] = bits[:, rel].reshape(B, P, -1)
