@@ -157,8 +157,12 @@ def deck_orders(seeds: Sequence[int], layout: Layout) -> np.ndarray:
     replayed as numpy computes it (cumulative sum, normalised, `searchsorted` of one uniform, side right:
     `hanabi_kernels.deal`). The kinds no longer in the deck are kept in the sum with probability 0: adding 0.0
     changes no partial sum, and no uniform lands on them."""
-    # gymnasium's np_random(seed) is Generator(PCG64(SeedSequence(seed))), which default_rng makes faster
-    uniforms = np.stack([np.random.default_rng(int(s)).random(layout.deck_size) for s in seeds])  # (S, D)
+    seeds = [int(s) for s in seeds]
+    uniforms = np.empty((len(seeds), layout.deck_size))  # (S, D) what gymnasium's np_random(seed).random() gives
+    if all(0 <= s < 2**64 for s in seeds):
+        kernels.seeded_uniforms(np.array(seeds, dtype=np.uint64), uniforms)
+    else:  # numpy says what is wrong with the seed, as the env would
+        uniforms[:] = [np.random.default_rng(s).random(layout.deck_size) for s in seeds]
     order = np.empty((len(seeds), layout.deck_size), dtype=np.int64)
     kernels.deal(uniforms, np.tile(layout.copies, layout.colors).astype(np.int64), order)
     return order
@@ -304,18 +308,14 @@ class HanabiBatch:
         live = ~self.done
         rows = np.flatnonzero(live)
         move = np.asarray(actions, dtype=np.int64)[rows, self.current[rows]]  # (b,)
-        legal = self.legal_moves()[rows]
-        ok = (move >= 0) & (move < L.n_actions)
-        ok[ok] = legal[np.flatnonzero(ok), move[ok]]
-        if not ok.all():
-            bad = int(rows[~ok][0])
-            raise ValueError(f"game {bad}: move {int(actions[bad, self.current[bad]])} is not legal")
         rewards = np.zeros(self.num_envs, dtype=np.float32)
-        kernels.step(rows, move, self.order, self.drawn, self.hand, self.color_possible, self.rank_possible,
-                     self.color_hinted, self.rank_hinted, self.fireworks, self.information, self.life,
-                     self.discarded, self.turns_left, self.length, self.current, self.score, self.done, self.last,
-                     self.last_revealed, self.last_scored, self.last_token, L.players, L.hand_size, L.colors,
-                     L.ranks, L.deck_size, L.max_information_tokens, L.max_game_length, rewards)
+        bad = kernels.step(rows, move, self.order, self.drawn, self.hand, self.color_possible, self.rank_possible,
+                           self.color_hinted, self.rank_hinted, self.fireworks, self.information, self.life,
+                           self.discarded, self.turns_left, self.length, self.current, self.score, self.done,
+                           self.last, self.last_revealed, self.last_scored, self.last_token, L.players, L.hand_size,
+                           L.colors, L.ranks, L.deck_size, L.max_information_tokens, L.max_game_length, rewards)
+        if bad >= 0:  # checked before any game moved
+            raise ValueError(f"game {int(rows[bad])}: move {int(move[bad])} is not legal")
         self.alive[:] = (np.arange(L.players) == self.current[:, None]) & ~self.done[:, None]
         obs = self._observe(live & ~self.done)
         return obs, np.repeat(rewards[:, None], L.players, axis=1), self.done.copy()
@@ -345,7 +345,7 @@ class HanabiBatch:
         kernels.observe(np.flatnonzero(rows), self.hand, self.drawn, self.fireworks, self.information, self.life,
                         self.discarded, self.last, self.last_revealed, self.last_scored, self.last_token,
                         self.color_possible, self.rank_possible, self.color_hinted, self.rank_hinted,
-                        self.current, self.legal_moves(), self._copies_start, self._sections, L.players,
+                        self.current, self._copies_start, self._sections, L.players,
                         L.hand_size, L.colors, L.ranks, L.deck_size, L.max_information_tokens,
                         L.max_life_tokens, obs)
         return obs

@@ -17,28 +17,33 @@ PLAY, DISCARD, REVEAL_COLOR, REVEAL_RANK = 0, 1, 2, 3
 
 
 @njit(cache=True)
+def _legal_row(b, hand, information, current, P, H, C, R, max_information, legal):  # pragma: no cover
+    """Writes `legal` `(A,)` bool: the moves of game b's player to move."""
+    legal[:] = False
+    me = current[b]
+    for j in range(H):
+        if hand[b, me, j] >= 0:
+            legal[H + j] = True
+            if information[b] < max_information:
+                legal[j] = True
+    if information[b] <= 0:
+        return
+    for o in range(1, P):
+        target = (me + o) % P
+        for j in range(H):
+            card = hand[b, target, j]
+            if card >= 0:
+                legal[2 * H + (o - 1) * C + card // R] = True
+                legal[2 * H + (P - 1) * C + (o - 1) * R + card % R] = True
+
+
+@njit(cache=True)
 def legal_moves(hand, information, current, done, P, H, C, R, max_information, legal):  # pragma: no cover
     """Writes `legal` `(B, A)` bool: the moves of each game's player to move (none in an ended game)."""
-    B = hand.shape[0]
     legal[:] = False
-    for b in range(B):
-        if done[b]:
-            continue
-        me = current[b]
-        for j in range(H):
-            if hand[b, me, j] >= 0:
-                legal[b, H + j] = True
-                if information[b] < max_information:
-                    legal[b, j] = True
-        if information[b] <= 0:
-            continue
-        for o in range(1, P):
-            target = (me + o) % P
-            for j in range(H):
-                card = hand[b, target, j]
-                if card >= 0:
-                    legal[b, 2 * H + (o - 1) * C + card // R] = True
-                    legal[b, 2 * H + (P - 1) * C + (o - 1) * R + card % R] = True
+    for b in range(hand.shape[0]):
+        if not done[b]:
+            _legal_row(b, hand, information, current, P, H, C, R, max_information, legal[b])
 
 
 @njit(cache=True)
@@ -62,7 +67,13 @@ def step(rows, moves, order, drawn, hand, color_possible, rank_possible, color_h
          information, life, discarded, turns_left, length, current, score, done, last, last_revealed, last_scored,
          last_token, P, H, C, R, deck_size, max_information, max_game_length, rewards):  # pragma: no cover
     """One turn of each game in `rows` (legal moves `moves`, one per row); writes `rewards` `(B,)` and `done`.
-    `last` `(B, 7)`: who, type, target, colour, rank, position, card of the last move (-1: none)."""
+    `last` `(B, 7)`: who, type, target, colour, rank, position, card of the last move (-1: none). Returns -1, or
+    the first row whose move is not legal (then nothing was played)."""
+    legal = np.empty(2 * H + (P - 1) * (C + R), dtype=np.bool_)
+    for i in range(rows.shape[0]):
+        _legal_row(rows[i], hand, information, current, P, H, C, R, max_information, legal)
+        if moves[i] < 0 or moves[i] >= legal.shape[0] or not legal[moves[i]]:
+            return i
     for i in range(rows.shape[0]):
         b, move = rows[i], moves[i]
         me = current[b]
@@ -145,12 +156,13 @@ def step(rows, moves, order, drawn, hand, color_possible, rank_possible, color_h
         current[b] = (me + 1) % P
         if life[b] <= 0 or total >= C * R or turns_left[b] <= 0 or length[b] > max_game_length:
             done[b] = True
+    return -1
 
 
 @njit(cache=True)
 def observe(rows, hand, drawn, fireworks, information, life, discarded, last, last_revealed, last_scored,
-            last_token, color_possible, rank_possible, color_hinted, rank_hinted, current, legal, copies_start,
-            sections, P, H, C, R, deck_size, max_information, max_life, obs):  # pragma: no cover
+            last_token, color_possible, rank_possible, color_hinted, rank_hinted, current, copies_start, sections,
+            P, H, C, R, deck_size, max_information, max_life, obs):  # pragma: no cover
     """Writes the canonical observation and the mask of every player of each game in `rows` into `obs`
     `(B, P, D)` (zeros on entry). `sections`: the starts of missing, deck, fireworks, information, life,
     discards, last move, knowledge, and the mask (`Layout`)."""
@@ -160,6 +172,7 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
         sections[8])
     card_bits = K + C + R
     possible = np.empty(K, dtype=np.int64)
+    legal = np.empty(2 * H + (P - 1) * (C + R), dtype=np.bool_)
     for i in range(rows.shape[0]):
         b = rows[i]
         left = deck_size - drawn[b]
@@ -241,10 +254,10 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
                         o[at + K + color_hinted[b, p, j]] = 1.0
                     if rank_hinted[b, p, j] >= 0:
                         o[at + K + C + rank_hinted[b, p, j]] = 1.0
-        me = current[b]
-        for a in range(legal.shape[1]):
-            if legal[b, a]:
-                obs[b, me, mask_at + a] = 1.0
+        _legal_row(b, hand, information, current, P, H, C, R, max_information, legal)
+        for a in range(legal.shape[0]):
+            if legal[a]:
+                obs[b, current[b], mask_at + a] = 1.0
 
 
 @njit(cache=True)
@@ -272,3 +285,93 @@ def deal(uniforms, copies, order):  # pragma: no cover
                     card += 1
             order[s, k] = card
             counts[card] -= 1
+
+
+# ---------------------------------------------------------------- numpy's seeded generator, game by game
+# `np.random.default_rng(seed).random(n)` (gymnasium's `np_random(seed)` is the same generator) written out: the
+# SeedSequence's entropy pool, the PCG64 state it seeds, and PCG64's XSL-RR outputs as doubles. Making numpy's
+# objects costs 6 us a seed, more than a whole game of random play; this costs a fraction of that.
+# tests/test_hanabi.py checks it against numpy for seeds up to 2**64 - 1.
+
+MASK32 = np.uint64(0xFFFFFFFF)
+INIT_A, MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
+INIT_B, MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
+MIX_MULT_L, MIX_MULT_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
+PCG_MULT_HI, PCG_MULT_LO = np.uint64(2549297995355413924), np.uint64(4865540595714422341)
+
+
+@njit(cache=True)
+def _hashmix(value, hash_const):  # pragma: no cover
+    """SeedSequence's hashmix on 32-bit words; returns (value, the next hash constant)."""
+    value = (value ^ hash_const) & MASK32
+    hash_const = (hash_const * MULT_A) & MASK32
+    value = (value * hash_const) & MASK32
+    return value ^ (value >> np.uint64(16)), hash_const
+
+
+@njit(cache=True)
+def _mix(x, y):  # pragma: no cover
+    result = (MIX_MULT_L * x - MIX_MULT_R * y) & MASK32
+    return result ^ (result >> np.uint64(16))
+
+
+@njit(cache=True)
+def _mul128(a_hi, a_lo, b_hi, b_lo):  # pragma: no cover
+    """(a * b) mod 2**128 of (hi, lo) 64-bit halves."""
+    a0, a1 = a_lo & MASK32, a_lo >> np.uint64(32)
+    b0, b1 = b_lo & MASK32, b_lo >> np.uint64(32)
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    middle = (p00 >> np.uint64(32)) + (p01 & MASK32) + (p10 & MASK32)
+    lo = (middle << np.uint64(32)) | (p00 & MASK32)
+    hi = p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (middle >> np.uint64(32))
+    return hi + a_hi * b_lo + a_lo * b_hi, lo
+
+
+@njit(cache=True)
+def _step128(s_hi, s_lo, i_hi, i_lo):  # pragma: no cover
+    """One PCG64 step: state * multiplier + increment."""
+    m_hi, m_lo = _mul128(s_hi, s_lo, PCG_MULT_HI, PCG_MULT_LO)
+    lo = m_lo + i_lo
+    return m_hi + i_hi + (np.uint64(1) if lo < m_lo else np.uint64(0)), lo
+
+
+@njit(cache=True)
+def seeded_uniforms(seeds, out):  # pragma: no cover
+    """Writes `out` `(S, n)`: the first n doubles of `np.random.default_rng(seed)` for each seed `(S,)` uint64."""
+    pool = np.empty(4, dtype=np.uint64)
+    entropy = np.zeros(2, dtype=np.uint64)
+    words = np.empty(8, dtype=np.uint64)
+    for s in range(seeds.shape[0]):
+        seed = seeds[s]
+        entropy[0], entropy[1] = seed & MASK32, seed >> np.uint64(32)
+        n_entropy = 2 if entropy[1] > 0 else 1
+        hash_const = INIT_A
+        for i in range(4):
+            pool[i], hash_const = _hashmix(entropy[i] if i < n_entropy else np.uint64(0), hash_const)
+        for i_src in range(4):
+            for i_dst in range(4):
+                if i_src != i_dst:
+                    mixed, hash_const = _hashmix(pool[i_src], hash_const)
+                    pool[i_dst] = _mix(pool[i_dst], mixed)
+        hash_const = INIT_B
+        for i in range(8):  # generate_state(4, uint64): 8 words from the pool, in turn
+            value = (pool[i % 4] ^ hash_const) & MASK32
+            hash_const = (hash_const * MULT_B) & MASK32
+            value = (value * hash_const) & MASK32
+            words[i] = value ^ (value >> np.uint64(16))
+        v0 = words[0] | (words[1] << np.uint64(32))  # the uint64 view, little-endian
+        v1 = words[2] | (words[3] << np.uint64(32))
+        v2 = words[4] | (words[5] << np.uint64(32))
+        v3 = words[6] | (words[7] << np.uint64(32))
+        i_hi = (v2 << np.uint64(1)) | (v3 >> np.uint64(63))  # increment: (v2:v3 << 1) | 1
+        i_lo = (v3 << np.uint64(1)) | np.uint64(1)
+        s_hi, s_lo = _step128(np.uint64(0), np.uint64(0), i_hi, i_lo)
+        lo = s_lo + v1  # state += v0:v1
+        s_hi, s_lo = s_hi + v0 + (np.uint64(1) if lo < s_lo else np.uint64(0)), lo
+        s_hi, s_lo = _step128(s_hi, s_lo, i_hi, i_lo)
+        for k in range(out.shape[1]):
+            s_hi, s_lo = _step128(s_hi, s_lo, i_hi, i_lo)
+            x = s_hi ^ s_lo
+            rot = s_hi >> np.uint64(58)
+            x = (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+            out[s, k] = (x >> np.uint64(11)) * (1.0 / 9007199254740992.0)

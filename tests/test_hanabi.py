@@ -101,6 +101,28 @@ def test_the_deal_is_the_envs_deal_for_any_seed():
         assert (seen == deck_order(seed, L)[L.hand_size:2 * L.hand_size]).all()
 
 
+def test_the_seeded_uniforms_are_numpys_for_any_seed():
+    """The deal's compiled generator gives what `np.random.default_rng(seed)` (gymnasium's np_random) gives."""
+    from games.hanabi_kernels import seeded_uniforms
+
+    seeds = np.array([0, 1, 7, 2**31 - 1, 2**32 - 1, 2**32, 2**63, 2**64 - 1, *range(1000, 1200)], dtype=np.uint64)
+    out = np.empty((len(seeds), 50))
+    seeded_uniforms(seeds, out)
+    assert (out == np.stack([np.random.default_rng(int(s)).random(50) for s in seeds])).all()
+
+
+def test_an_illegal_move_on_the_core_is_refused_before_any_game_moves():
+    batch = SPEC.batch(3)
+    batch.reset([1, 2, 3])
+    before = (batch.hand.copy(), batch.information.copy(), batch.current.copy())
+    moves = np.zeros((3, 2), dtype=np.int64)
+    moves[:, 0] = 5  # game 0 and 1 play their first card; game 2 discards with every token in hand
+    moves[2, 0] = 0
+    with pytest.raises(ValueError, match="game 2: move 0 is not legal"):
+        batch.step(moves)
+    assert all((a == b).all() for a, b in zip(before, (batch.hand, batch.information, batch.current)))
+
+
 def test_layout_matches_openspiel():
     import pyspiel
 
