@@ -63,6 +63,18 @@ def _remove(b, p, pos, hand, color_possible, rank_possible, color_hinted, rank_h
 
 
 @njit(cache=True)
+def _hint(possible, hinted, j, value, named):  # pragma: no cover
+    """What a hint of `value` (a colour or a rank) tells of card j: it is `value` when named, else it is not.
+    `possible` `(values,)` of the card, `hinted` `(H,)` of its hand."""
+    if named:
+        possible[:] = False
+        possible[value] = True
+        hinted[j] = value
+    else:
+        possible[value] = False
+
+
+@njit(cache=True)
 def step(rows, moves, order, drawn, hand, color_possible, rank_possible, color_hinted, rank_hinted, fireworks,
          information, life, discarded, turns_left, length, current, score, done, last, last_revealed, last_scored,
          last_token, P, H, C, R, deck_size, max_information, max_game_length, rewards):  # pragma: no cover
@@ -124,22 +136,12 @@ def step(rows, moves, order, drawn, hand, color_possible, rank_possible, color_h
                 card = hand[b, target, j]
                 if card < 0:
                     continue
+                named = (card // R if is_color else card % R) == value
                 if is_color:
-                    if card // R == value:
-                        color_possible[b, target, j, :] = False
-                        color_possible[b, target, j, value] = True
-                        color_hinted[b, target, j] = value
-                        last_revealed[b, j] = True
-                    else:
-                        color_possible[b, target, j, value] = False
+                    _hint(color_possible[b, target, j], color_hinted[b, target], j, value, named)
                 else:
-                    if card % R == value:
-                        rank_possible[b, target, j, :] = False
-                        rank_possible[b, target, j, value] = True
-                        rank_hinted[b, target, j] = value
-                        last_revealed[b, j] = True
-                    else:
-                        rank_possible[b, target, j, value] = False
+                    _hint(rank_possible[b, target, j], rank_hinted[b, target], j, value, named)
+                last_revealed[b, j] = named
             last[b, 1] = REVEAL_COLOR if is_color else REVEAL_RANK
             last[b, 2] = target
             if is_color:
