@@ -21,7 +21,7 @@ import games
 from league.matches import outcome
 from league.replays import Episode, ReplayError, checked_replay
 from viewer.frames import EpisodeFrames
-from viewer.hanabi_table import SIZE as TABLE_SIZE, table_for
+from viewer.hanabi_table import SIZE as TABLE_SIZE, has_table
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 SIDE_COLOURS = ((255, 140, 0), (0, 170, 220))  # player A, player B (seat markers, names)
@@ -63,7 +63,7 @@ def load_match(store: Any, league: dict[str, Any], match_id: int) -> MatchView:
 @functools.lru_cache(maxsize=16)
 def frame_size(game: str, kwargs_key: tuple) -> tuple[int, int]:
     """(width, height) the game draws its frames at (the viewer's own table, where it draws one)."""
-    if table_for(game, dict(kwargs_key), 0, []) is not None:
+    if has_table(game, dict(kwargs_key)):
         return TABLE_SIZE
     env = games.get(game).make_env(render_mode="rgb_array", **dict(kwargs_key))
     env.reset(seed=0)

@@ -239,9 +239,12 @@ class TableGame:
                           self.score, reveal=over)
 
 
+def has_table(game: str, game_kwargs: dict) -> bool:
+    """Whether the viewer draws this game's table itself: Hanabi with the options its core plays (the others are
+    drawn by their env)."""
+    return game == "hanabi" and games.get(game).has_core(**game_kwargs)
+
+
 def table_for(game: str, game_kwargs: dict, seed: int, names: list[str]) -> TableGame | None:
-    """The viewer's own table for this game, or None (a game without one is drawn by its env): Hanabi with the
-    options its core plays."""
-    if game != "hanabi" or not games.get(game).has_core(**game_kwargs):
-        return None
-    return TableGame(game_kwargs, seed, names)
+    """The viewer's own table for one game of this seed, or None where the env draws the game."""
+    return TableGame(game_kwargs, seed, names) if has_table(game, game_kwargs) else None

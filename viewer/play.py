@@ -8,6 +8,9 @@ is stored then.
 In games with words (simple_speaker_listener, simple_reference) the partners speak a code of their own, so a
 panel right of the game shows it, read off their play before the episode starts (`league.conventions`): the
 word a partner sends for each goal, and where a partner goes for each word you can send.
+
+Hanabi is turn-based and played at the viewer's own table instead (`viewer.play_table`): a move per turn with the
+mouse and keys, stored the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from league.replays import NO_ACTION, Episode, state_checksum
 from league.store import Store
 from viewer.app import BACKGROUND, DIM, HUD_HEIGHT, HUMAN_COLOUR, TEXT, panel_size
 from viewer.frames import panel_positions, to_surface
-from viewer.hanabi_table import table_for
+from viewer.hanabi_table import has_table
 from viewer.play_table import play_table_episode, table_window_size
 
 HeldKeys = Callable[[], set[str]]
@@ -202,7 +205,7 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
     if seat not in info.agents:
         raise ValueError(f"--seat {seat!r} is not a seat of {game}; seats: {', '.join(info.agents)}")
     seed = seed if seed is not None else next_seeds(store, league, 1)[0]
-    at_table = table_for(game, kwargs, seed, list(info.agents)) is not None  # Hanabi: a turn-based table
+    at_table = has_table(game, kwargs)  # Hanabi: a turn-based table, `viewer.play_table`
     if not at_table:
         keymap = games.get(game).key_map(role_of(seat))  # a game with no way for a person to act: one line
     screen = open_screen(table_window_size() if at_table else play_window_size(game, kwargs))
