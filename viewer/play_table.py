@@ -101,7 +101,8 @@ def play_table_episode(game: str, game_kwargs: dict[str, Any], partners: Callabl
     me = agents.index(seat)
     env = spec.make_env(**game_kwargs)
     table = table_for(game, game_kwargs, seed, agents)
-    assert table is not None, f"{game} has no table"
+    if table is None:
+        raise ValueError(f"{game} with these options has no table for a person to play at")
     you = Seat(table, me)
     font = pygame.font.Font(None, 24)
     clock = pygame.time.Clock()
