@@ -339,7 +339,7 @@ class HanabiBatch:
 
     def _observe(self, rows: np.ndarray) -> np.ndarray:
         """`(B, P, obs_dim)` float32: each player's canonical observation and mask; zeros where `rows` is False
-        (a game that just ended: the env gives no observation then)."""
+        (a game that just ended: the env gives no observation then). A new array each call: callers may keep it."""
         L = self.layout
         obs = np.zeros((self.num_envs, L.players, self.obs_dim), dtype=np.float32)
         kernels.observe(np.flatnonzero(rows), self.hand, self.drawn, self.fireworks, self.information, self.life,

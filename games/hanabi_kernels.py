@@ -166,8 +166,9 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
             last_token, color_possible, rank_possible, color_hinted, rank_hinted, current, copies_start, sections,
             P, H, C, R, deck_size, max_information, max_life, obs):  # pragma: no cover
     """Writes the canonical observation and the mask of every player of each game in `rows` into `obs`
-    `(B, P, D)` (zeros on entry). `sections`: the starts of missing, deck, fireworks, information, life,
-    discards, last move, knowledge, and the mask (`Layout`)."""
+    `(B, P, D)`, clearing those rows first. `sections`: the starts of missing, deck, fireworks, information,
+    life, discards, last move, knowledge, and the mask (`Layout`). Indexed as `obs[b, q, i]` throughout: a view
+    per player would cost numba a reference count each time, and that was a fifth of the time."""
     K = C * R
     missing, deck, fire_at, info_at, life_at, discards_at, last_at, knowledge, mask_at = (
         sections[0], sections[1], sections[2], sections[3], sections[4], sections[5], sections[6], sections[7],
@@ -177,65 +178,64 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
     legal = np.empty(2 * H + (P - 1) * (C + R), dtype=np.bool_)
     for i in range(rows.shape[0]):
         b = rows[i]
+        obs[b] = 0.0
         left = deck_size - drawn[b]
         for q in range(P):
-            o = obs[b, q]
             for k in range(1, P):  # the other hands
                 p = (q + k) % P
                 for j in range(H):
                     card = hand[b, p, j]
                     if card >= 0:
-                        o[((k - 1) * H + j) * K + card] = 1.0
+                        obs[b, q, ((k - 1) * H + j) * K + card] = 1.0
             for k in range(P):  # who misses a card
-                p = (q + k) % P
-                if hand[b, p, H - 1] < 0:
-                    o[missing + k] = 1.0
+                if hand[b, (q + k) % P, H - 1] < 0:
+                    obs[b, q, missing + k] = 1.0
             for t in range(left):
-                o[deck + t] = 1.0
+                obs[b, q, deck + t] = 1.0
             for c in range(C):
                 if fireworks[b, c] > 0:
-                    o[fire_at + c * R + fireworks[b, c] - 1] = 1.0
+                    obs[b, q, fire_at + c * R + fireworks[b, c] - 1] = 1.0
             for t in range(information[b]):
-                o[info_at + t] = 1.0
+                obs[b, q, info_at + t] = 1.0
             for t in range(life[b]):
-                o[life_at + t] = 1.0
+                obs[b, q, life_at + t] = 1.0
             for kind in range(K):
                 for t in range(discarded[b, kind]):
-                    o[discards_at + copies_start[kind] + t] = 1.0
+                    obs[b, q, discards_at + copies_start[kind] + t] = 1.0
             who = last[b, 0]
             if who >= 0:  # the last move
                 kind = last[b, 1]
                 at = last_at
-                o[at + (who - q) % P] = 1.0
+                obs[b, q, at + (who - q) % P] = 1.0
                 at += P
-                o[at + kind] = 1.0
+                obs[b, q, at + kind] = 1.0
                 at += 4
                 hint = kind >= REVEAL_COLOR
                 if hint:
-                    o[at + (last[b, 2] - q) % P] = 1.0
+                    obs[b, q, at + (last[b, 2] - q) % P] = 1.0
                 at += P
                 if kind == REVEAL_COLOR:
-                    o[at + last[b, 3]] = 1.0
+                    obs[b, q, at + last[b, 3]] = 1.0
                 at += C
                 if kind == REVEAL_RANK:
-                    o[at + last[b, 4]] = 1.0
+                    obs[b, q, at + last[b, 4]] = 1.0
                 at += R
                 if hint:
                     for j in range(H):
                         if last_revealed[b, j]:
-                            o[at + j] = 1.0
+                            obs[b, q, at + j] = 1.0
                 at += H
                 if not hint:
-                    o[at + last[b, 5]] = 1.0
+                    obs[b, q, at + last[b, 5]] = 1.0
                 at += H
                 if not hint:
-                    o[at + last[b, 6]] = 1.0
+                    obs[b, q, at + last[b, 6]] = 1.0
                 at += K
                 if kind == PLAY:
                     if last_scored[b]:
-                        o[at] = 1.0
+                        obs[b, q, at] = 1.0
                     if last_token[b]:
-                        o[at + 1] = 1.0
+                        obs[b, q, at + 1] = 1.0
         for p in range(P):  # what the hints said of every card: worked out once, written for every observer
             for j in range(H):
                 if hand[b, p, j] < 0:
@@ -247,15 +247,15 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
                             if rank_possible[b, p, j, r]:
                                 possible[n] = c * R + r
                                 n += 1
+                colour, rank = color_hinted[b, p, j], rank_hinted[b, p, j]
                 for q in range(P):
                     at = knowledge + (((p - q) % P) * H + j) * card_bits
-                    o = obs[b, q]
                     for t in range(n):
-                        o[at + possible[t]] = 1.0
-                    if color_hinted[b, p, j] >= 0:
-                        o[at + K + color_hinted[b, p, j]] = 1.0
-                    if rank_hinted[b, p, j] >= 0:
-                        o[at + K + C + rank_hinted[b, p, j]] = 1.0
+                        obs[b, q, at + possible[t]] = 1.0
+                    if colour >= 0:
+                        obs[b, q, at + K + colour] = 1.0
+                    if rank >= 0:
+                        obs[b, q, at + K + C + rank] = 1.0
         _legal_row(b, hand, information, current, P, H, C, R, max_information, legal)
         for a in range(legal.shape[0]):
             if legal[a]:
@@ -272,19 +272,21 @@ def deal(uniforms, copies, order):  # pragma: no cover
     K = copies.shape[0]
     counts = np.empty(K, dtype=np.int64)
     cdf = np.empty(K, dtype=np.float64)
+    quotient = np.empty(copies.max() + 1, dtype=np.float64)  # c / left for every count c: the same quotients
     for s in range(S):
         counts[:] = copies
         for k in range(D):
             left = D - k
+            for c in range(quotient.shape[0]):
+                quotient[c] = c / left
             acc = 0.0
             for j in range(K):
-                acc += counts[j] / left
+                acc += quotient[counts[j]]
                 cdf[j] = acc
             last = cdf[K - 1]
-            card = 0
-            for j in range(K):
-                if cdf[j] / last <= uniforms[s, k]:
-                    card += 1
+            card = 0  # the kinds whose normalised sum is <= the uniform: a prefix, as the sums only grow
+            while card < K - 1 and cdf[card] / last <= uniforms[s, k]:
+                card += 1
             order[s, k] = card
             counts[card] -= 1
 

@@ -249,9 +249,14 @@ def legal_moves(obs: np.ndarray, info: Any) -> np.ndarray:
 
 def uniform_moves(rng: np.random.Generator, obs: np.ndarray, info: Any) -> np.ndarray:
     """Uniform random actions `(B, n)`: over every action of a seat's role, or, in a game with masks, over its
-    legal moves (a seat with none, not its turn, gets 0). Games without masks draw exactly what they always drew."""
+    legal moves (a seat with none, not its turn, gets 0, and draws nothing: late in a batch of turn-based games
+    most seats are waiting or over). Games without masks draw exactly what they always drew."""
     n_actions = np.array([info.n_actions[info.role_of(a)] for a in info.agents])
     if not info.masks:
         return rng.integers(0, n_actions, size=obs.shape[:2])
     legal = legal_moves(obs, info)  # (B, n, A)
-    return np.where(legal, rng.random(legal.shape), -1.0).argmax(-1)
+    moves = np.zeros(legal.shape[:-1], dtype=np.int64)  # (B, n)
+    acting = np.nonzero(legal.any(-1))  # the seats with a move: in a turn-based game one per game still playing
+    choices = legal[acting]  # (k, A)
+    moves[acting] = np.where(choices, rng.random(choices.shape), -1.0).argmax(-1)
+    return moves
