@@ -166,9 +166,9 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
             last_token, color_possible, rank_possible, color_hinted, rank_hinted, current, copies_start, sections,
             P, H, C, R, deck_size, max_information, max_life, obs):  # pragma: no cover
     """Writes the canonical observation and the mask of every player of each game in `rows` into `obs`
-    `(B, P, D)`, clearing those rows first. `sections`: the starts of missing, deck, fireworks, information,
+    `(B, P, D)` (zeros on entry). `sections`: the starts of missing, deck, fireworks, information,
     life, discards, last move, knowledge, and the mask (`Layout`). Indexed as `obs[b, q, i]` throughout: a view
-    per player would cost numba a reference count each time, and that was a fifth of the time."""
+    per player would cost numba a reference count each time (15% of the kernel's time)."""
     K = C * R
     missing, deck, fire_at, info_at, life_at, discards_at, last_at, knowledge, mask_at = (
         sections[0], sections[1], sections[2], sections[3], sections[4], sections[5], sections[6], sections[7],
@@ -178,7 +178,6 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
     legal = np.empty(2 * H + (P - 1) * (C + R), dtype=np.bool_)
     for i in range(rows.shape[0]):
         b = rows[i]
-        obs[b] = 0.0
         left = deck_size - drawn[b]
         for q in range(P):
             for k in range(1, P):  # the other hands
