@@ -36,7 +36,7 @@ from pettingzoo.classic import hanabi_v5
 from games.hanabi_core import HanabiBatch, Layout, colour_maps, layout_of as layout
 from games.hanabi_plan import cautious, view  # noqa: F401  (view: read by tests and the viewer)
 from games.hanabi_styles import STYLES
-from games.spec import GameInfo, GameSpec
+from games.spec import GameInfo, GameSpec, Moves
 from games.symmetry import Symmetry
 
 OPTIONS: dict[str, Any] = {
@@ -85,6 +85,14 @@ def colour_relabellings(info: GameInfo, **kwargs: Any) -> list[Symmetry]:
     return out
 
 
+def move_features(**kwargs: Any) -> dict[str, Moves]:
+    """Every player's moves are scored from what they would do (`league.moves.HanabiMoves`), for the canonical
+    observation the batched core and the env give by default; the other observation types have none."""
+    if kwargs["observation_type"] != "card_knowledge":
+        return {}
+    return {"player": Moves("hanabi", {f.name: int(kwargs[f.name]) for f in fields(Layout)})}
+
+
 SPEC = GameSpec(
     name="hanabi",
     summary="the card game of hints: players who cannot see their own cards build fireworks together (PettingZoo)",
@@ -97,6 +105,7 @@ SPEC = GameSpec(
     scripted=cautious,
     horizon=most_turns,
     symmetries_fn=colour_relabellings,
+    targets_fn=move_features,
     styles=STYLES,
     # measured with `league bench learn --game hanabi --minutes 10` (docs/training.md): a wider net, a steady
     # lower rate and an entropy bonus keep exploring where the defaults settle on about 3 points

@@ -76,6 +76,18 @@ class Entities:
 
 
 @dataclass(frozen=True)
+class Moves:
+    """Where what each move of a role would do can be read off its observation by a reader of the game's own
+    (Hanabi's: `league.moves.HanabiMoves`), so a policy scores every move from its features as well as from the
+    whole observation (`league.policy.ScoreMoves`)."""
+
+    reader: str
+    """The reader's name in `league.moves.READERS`."""
+    layout: dict[str, int]
+    """The numbers the reader finds the observation's sections by (Hanabi's `Layout` fields)."""
+
+
+@dataclass(frozen=True)
 class Words:
     """Where a game whose agents talk (simple_speaker_listener, simple_reference) puts its words, so a person
     can be shown a team's code (`league.conventions`) and partner styles can speak the natural one."""
@@ -120,9 +132,9 @@ class GameInfo:
     """Most environment steps an episode can last (`max_cycles`, or found by play: `GameSpec.horizon`)."""
     fps: int
     """The env's `render_fps`: how fast a person sees and plays it."""
-    targets: dict[str, Targets | Entities] = field(default_factory=dict)
-    """Role -> where its observation lists places to head for (or entities to act on); empty for games (or
-    options) without them."""
+    targets: dict[str, Targets | Entities | Moves] = field(default_factory=dict)
+    """Role -> where its observation lists places to head for (or entities to act on, or moves to score); empty
+    for games (or options) without them."""
     action_nvec: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """Role -> the part sizes of its MultiDiscrete action space (played as one joint action); absent: Discrete."""
     masks: dict[str, int] = field(default_factory=dict)
@@ -210,9 +222,9 @@ class GameSpec:
     batch_core: Callable[..., Any] | None = None
     """`(num_envs, **kwargs) -> batch or None`: a vectorized core where one exists for these kwargs (prove it
     equal to the env with `games.parity.assert_core_matches_env`)."""
-    targets_fn: Callable[..., dict[str, Targets | Entities]] | None = None
-    """`(**kwargs) -> role -> Targets or Entities`: where observations list places to head for (or a table of
-    entities to act on), for these kwargs; the structured networks use them."""
+    targets_fn: Callable[..., dict[str, Targets | Entities | Moves]] | None = None
+    """`(**kwargs) -> role -> Targets, Entities or Moves`: where observations list places to head for (a table of
+    entities to act on, moves a reader describes), for these kwargs; the structured networks use them."""
     words: Words | None = None
     """Where the game's words are (games whose agents talk); None for the others."""
     scripted: Callable[[np.ndarray, GameInfo], np.ndarray] | None = None

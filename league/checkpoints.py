@@ -24,6 +24,7 @@ import torch
 from games.spec import MAX_ACTIONS
 from league.faults import crash_point
 from league.files import read_bounded
+from league.moves import check_entry
 from league.policy import TeamPolicy
 
 FORMAT = "coop-league-checkpoint"
@@ -283,6 +284,13 @@ def _check_policy_args(args: Any) -> None:
         raise CheckpointError("policy argument masks is not a table of its roles")
     for role, start in masks.items():  # the mask lies inside the observation
         whole(start, 0, obs_dims[role] - n_actions[role], f"masks.{role}")
+    readers = args.get("moves") or {}
+    if not isinstance(readers, dict) or not set(readers) <= set(obs_dims) or not set(readers) <= set(n_actions):
+        raise CheckpointError("policy argument moves is not a table of its roles")
+    for role, entry in readers.items():
+        wrong = check_entry(entry, obs_dims[role], n_actions[role])
+        if wrong:
+            raise CheckpointError(f"policy argument moves.{role} {wrong}")
 
 
 def check_identity(payload: dict[str, Any], name: str) -> None:

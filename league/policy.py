@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from games.spec import Entities, Targets, role_of
+from games.spec import Entities, Moves, Targets, role_of
+from league import moves as move_readers
 from games.vector import batchify
 
 # Logit for action slots a role does not have (roles with fewer actions are padded to the widest role).
@@ -198,6 +199,28 @@ class MoveAndSay(nn.Module):
         return (log_word.unsqueeze(-1) + log_move.unsqueeze(-2)).flatten(-2)  # (..., W * M)
 
 
+class ScoreMoves(nn.Module):
+    """logit(a | o) = whole(o)[a] + score(features of move a): a plain MLP on the whole observation, plus one small
+    net shared by every move that scores it from what it would do (`league.moves`: for Hanabi, the chance the
+    card played is playable, how many of the partner's playable cards a hint names, ...). The shared net learns
+    once what makes a play safe or a hint useful and applies it to every slot and every colour; an MLP on the
+    raw bits must learn it anew for each. Both parts learn from the game's score; nothing says which move is
+    good. Both start near 0, so an untrained team plays every legal move alike."""
+
+    def __init__(self, obs_dim: int, ids: int, entry: dict[str, Any], hidden: int, layers: int,
+                 steer_hidden: int, n_actions: int) -> None:
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.features = move_readers.reader(entry)
+        self.whole = mlp(obs_dim + ids, hidden, layers, n_actions, nn.ReLU)
+        self.score = mlp(self.features.width, steer_hidden, layers, 1, nn.ReLU)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x `(..., obs_dim + ids)` (observation, then agent id one-hot) -> action logits `(..., A)`."""
+        per_move = self.features(x[..., : self.obs_dim])  # (..., A, F)
+        return self.whole(x) + self.score(per_move).squeeze(-1)
+
+
 class TeamPolicy(nn.Module):
     """Discrete actions for every seat of a team. Rebuilt from its `args` (stored in checkpoints)."""
 
@@ -212,6 +235,7 @@ class TeamPolicy(nn.Module):
         steer_hidden: int = 32,
         entities: dict[str, dict[str, Any]] | None = None,
         masks: dict[str, int] | None = None,
+        moves: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """`targets`: role -> {velocity, first, count, teammates, teammate_count, moves} (the fields of
         `games.spec.Targets`) for the roles that get a `ChooseAndSteer` network, or a `MoveAndSay` network where
@@ -219,7 +243,8 @@ class TeamPolicy(nn.Module):
         aspect, scored} (`games.spec.Entities`, and whether rows score themselves) for the roles that get a
         `ChooseAndAct` network (its act net `steer_hidden` wide). Every other role gets a plain MLP. `masks`: role
         -> where its legal-move mask starts in the observation (`games.spec.GameInfo.masks`): moves it marks 0
-        get no probability, so they are never sampled nor trained on. Old
+        get no probability, so they are never sampled nor trained on. `moves`: role -> {reader, layout}
+        (`games.spec.Moves`) for the roles that get a `ScoreMoves` network (its move net `steer_hidden` wide). Old
         checkpoints' positional lists are read by `named_layout`; `args` always holds the named form."""
         super().__init__()
         targets = {role: named_layout("targets", t) for role, t in (targets or {}).items()}
@@ -231,6 +256,9 @@ class TeamPolicy(nn.Module):
         self.masks = {role: int(start) for role, start in (masks or {}).items()}
         if self.masks:
             self.args["masks"] = dict(self.masks)
+        moves = {role: {"reader": m["reader"], "layout": dict(m["layout"])} for role, m in (moves or {}).items()}
+        if moves:
+            self.args["moves"] = moves
         self.agents = list(agents)
         self.roles = list(dict.fromkeys(role_of(a) for a in agents))
         self.max_actions = max(n_actions.values())
@@ -241,7 +269,10 @@ class TeamPolicy(nn.Module):
             # (n_role, n_role); built on the CPU even when the layout is drawn on the meta device (checkpoints do,
             # to check shapes): torch's meta `eye` first imports its reference ops, 2 s; `.to()` moves it as usual
             self.register_buffer(f"onehot_{role}", torch.eye(len(members), device="cpu"), persistent=False)
-            if role in entities:
+            if role in moves:
+                self.nets[role] = ScoreMoves(obs_dims[role], len(members), moves[role], hidden, layers, steer_hidden,
+                                             n_actions[role])
+            elif role in entities:
                 layout = {name: v for name, v in entities[role].items() if name != "scored"}
                 self.nets[role] = ChooseAndAct(obs_dims[role], len(members), Entities(**layout), hidden, layers,
                                                steer_hidden, n_actions[role], scored=entities[role]["scored"])
@@ -267,8 +298,9 @@ class TeamPolicy(nn.Module):
         targets = {role: asdict(t) for role, t in declared.items() if isinstance(t, Targets)}
         entities = {role: {**asdict(e), "scored": True}  # rows score themselves
                     for role, e in declared.items() if isinstance(e, Entities)}
+        moves = {role: asdict(m) for role, m in declared.items() if isinstance(m, Moves)}
         return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities,
-                   getattr(info, "masks", None))
+                   getattr(info, "masks", None), moves)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing and illegal actions

@@ -107,8 +107,11 @@ def check_resources(cfg: Any, info: Any = None) -> Resources:
     numbers = agent_steps * D
     width = cfg.hidden  # widest activation per agent-step: a net's hidden layer, or the per-target nets'
     if cfg.architecture == "auto":
-        for targets in info.targets.values():
-            width = max(width, (targets.count + 1) * cfg.steer_hidden)
+        for role, targets in info.targets.items():
+            if hasattr(targets, "reader"):  # `Moves`: every move's features, and its score net's hidden layer
+                width = max(width, info.n_actions[role] * (cfg.steer_hidden + 32))
+            else:
+                width = max(width, (targets.count + 1) * cfg.steer_hidden)
     actions = max(info.n_actions.values())
     memory = (2 * numbers * 4  # the rollout and its flattened copy, float32
               + agent_steps * (48 + 4 * actions + 8 * width)  # per-step tensors, the reference pass
