@@ -86,10 +86,12 @@ class GRPOConfig:
     """'auto': roles whose observation lists places to head for (simple_spread's landmarks) get a
     choose-a-target-then-steer mixture (`league.policy.ChooseAndSteer`; `MoveAndSay` where an action is a move
     and a word, simple_reference), roles whose observation is a table of entities to act on
-    (knights_archers_zombies' zombies) a choose-a-target-then-act mixture (`ChooseAndAct`), the rest a plain
-    MLP. 'mlp': a plain MLP for every role. Continuing from a checkpoint keeps the checkpoint's architecture."""
+    (knights_archers_zombies' zombies) a choose-a-target-then-act mixture (`ChooseAndAct`), roles whose moves a
+    reader describes (Hanabi's) a score-each-move network (`ScoreMoves`), the rest a plain MLP. 'mlp': a plain
+    MLP for every role. Continuing from a checkpoint keeps the checkpoint's architecture."""
     steer_hidden: int = 32
-    """Width of the steering (or acting) net's hidden layers (choose-and-steer and choose-and-act roles only)."""
+    """Width of the steering (acting, move-scoring) net's hidden layers (choose-and-steer, choose-and-act and
+    score-moves roles only)."""
     partner_share: float = 0.5
     """Share of each update's groups whose rollouts give some seats to a partner from the league's population
     (its trained generations, other teams' and this team's past ones, and the scripted baseline), so the team

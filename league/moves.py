@@ -44,7 +44,8 @@ class HanabiMoves(torch.nn.Module):
         copies = np.tile(L.copies, C)  # (K,) per kind
         bits = np.repeat(kind, copies)  # (deck,) the kind each discard bit counts, kind after kind
         self.register_buffer("copies", torch.tensor(copies, dtype=torch.float32, device="cpu"), persistent=False)
-        self.register_buffer("discard_kind", torch.eye(K, device="cpu")[torch.as_tensor(bits, device="cpu")], persistent=False)  # (deck, K)
+        discard_kind = torch.eye(K, device="cpu")[torch.as_tensor(bits, device="cpu")]  # (deck, K)
+        self.register_buffer("discard_kind", discard_kind, persistent=False)
         self.register_buffer("kind_colour", torch.tensor(kind // R, device="cpu"), persistent=False)  # (K,)
         self.register_buffer("kind_rank", torch.tensor(kind % R, dtype=torch.float32, device="cpu"), persistent=False)
         same_colour = (kind[:, None] // R == kind[None, :] // R).astype(np.float32)  # (K, K)
@@ -65,9 +66,10 @@ class HanabiMoves(torch.nn.Module):
         discarded = obs[..., L.discards:L.discards + L.deck_size] @ self.discard_kind  # (..., K)
         seen = obs[..., :L.missing].unflatten(-1, (P - 1, H, K))  # the partners' cards, one-hot
         unseen = (self.copies - discarded - useless - seen.sum((-3, -2))).clamp(min=0)  # (..., K)
-        critical = ((self.copies - discarded - useless) == 1).to(obs.dtype) * (1 - useless)
-        info = obs[..., L.information:L.information + L.max_information_tokens].sum(-1) / L.max_information_tokens
-        lives = obs[..., L.life:L.life + L.max_life_tokens].sum(-1) / L.max_life_tokens
+        critical = ((self.copies - discarded) == 1).to(obs.dtype) * (1 - useless)  # one copy left, still needed
+        most = max(1, L.max_information_tokens)  # a game may be played with no information tokens at all
+        info = obs[..., L.information:L.information + L.max_information_tokens].sum(-1) / most
+        lives = obs[..., L.life:L.life + L.max_life_tokens].sum(-1) / max(1, L.max_life_tokens)
         deck = obs[..., L.deck:L.fireworks].sum(-1) / max(1, L.fireworks - L.deck)
         table = torch.stack([info, lives, deck], -1)  # (..., 3)
         cards = obs[..., L.knowledge:L.size].unflatten(-1, (P, H, L.card_bits))

@@ -13,12 +13,13 @@ from games.rollout import rollout
 from league import load_team
 from league.checkpoints import CheckpointError, make_payload, save_checkpoint
 from league.config import GRPOConfig
-from league.evaluate import random_policy
-from league.grpo import new_policy
+from league.evaluate import eval_seeds, random_policy
+from league.grpo import new_policy, train
 from league.moves import HanabiMoves
 from league.policy import ScoreMoves
 
 SPEC = games.get("hanabi")
+DEFAULT = {"colors": 5, "ranks": 5, "players": 2, "hand_size": 5, "max_information_tokens": 8, "max_life_tokens": 3}
 # columns of a move's row: type (4), table (3), own card (8), hint (8)
 HELD, PLAYABLE_CHANCE, KNOWN_PLAYABLE, NAMED, NAMED_UNKNOWN_PLAYABLE, KNOWN_AFTER = 7, 8, 11, 15, 17, 18
 
@@ -70,6 +71,14 @@ def test_move_features_say_what_the_rule_reads(options):
     assert f[..., KNOWN_AFTER].max() > 0  # hints that make a card known happen
 
 
+def test_a_game_without_information_tokens_reads_finite_features():
+    """Hanabi's options allow 0 information tokens (no hint is ever legal): the tokens' fraction is not 0 / 0."""
+    options = {"max_information_tokens": 0, "max_life_tokens": 1}
+    obs = observations(options, range(8))
+    f = HanabiMoves(layout_of(SPEC.info(**options).options))(torch.as_tensor(obs)).numpy()
+    assert np.isfinite(f).all() and (f[..., 4] == 0).all()  # column 4: the information tokens left
+
+
 def test_move_features_follow_the_colour_relabellings():
     """What Other-Play relies on: the features of a relabelled observation are the features of the game, each
     move's row moved to the relabelled move (a reader that mixed colours up would break it)."""
@@ -88,8 +97,7 @@ def test_hanabi_teams_score_moves_and_round_trip_through_checkpoints(tmp_path):
     cfg = GRPOConfig(game="hanabi", hidden=16, steer_hidden=8)
     policy = new_policy(cfg)
     assert isinstance(policy.nets["player"], ScoreMoves)
-    assert policy.args["moves"]["player"] == {"reader": "hanabi", "layout": {
-        "colors": 5, "ranks": 5, "players": 2, "hand_size": 5, "max_information_tokens": 8, "max_life_tokens": 3}}
+    assert policy.args["moves"]["player"] == {"reader": "hanabi", "layout": DEFAULT}
     assert isinstance(new_policy(GRPOConfig(game="hanabi", hidden=16, architecture="mlp")).nets["player"],
                       torch.nn.Sequential)
     path = tmp_path / "g0.pt"
@@ -105,12 +113,10 @@ def test_hanabi_teams_score_moves_and_round_trip_through_checkpoints(tmp_path):
 @pytest.mark.parametrize("entry, needle", [
     ({"reader": "chess", "layout": {}}, "moves.player is not a reader (hanabi) with its layout"),
     ({"reader": "hanabi", "layout": {"colors": 5}}, "layout does not give"),
-    ({"reader": "hanabi", "layout": {"colors": 10**9, "ranks": 5, "players": 2, "hand_size": 5,
-                                     "max_information_tokens": 8, "max_life_tokens": 3}}, "whole numbers from 0 to 100"),
-    ({"reader": "hanabi", "layout": {"colors": 4, "ranks": 5, "players": 2, "hand_size": 5,
-                                     "max_information_tokens": 8, "max_life_tokens": 3}}, "the role has 678 and 20"),
-    ({"reader": "hanabi", "layout": {"colors": 5, "ranks": 0, "players": 2, "hand_size": 5,
-                                     "max_information_tokens": 8, "max_life_tokens": 3}}, "not one a game has"),
+    ({"reader": "hanabi", "layout": {**DEFAULT, "colors": 10**9}}, "whole numbers from 0 to 100"),
+    ({"reader": "hanabi", "layout": {**DEFAULT, "hand_size": True}}, "whole numbers from 0 to 100"),
+    ({"reader": "hanabi", "layout": {**DEFAULT, "colors": 4}}, "the role has 678 and 20"),
+    ({"reader": "hanabi", "layout": {**DEFAULT, "ranks": 0}}, "not one a game has"),
     ("hanabi", "is not a reader"),
 ])
 def test_a_tampered_moves_entry_is_one_line(tmp_path, entry, needle):
@@ -122,3 +128,16 @@ def test_a_tampered_moves_entry_is_one_line(tmp_path, entry, needle):
     with pytest.raises(CheckpointError) as caught:
         load_team(path)
     assert needle in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.slow
+def test_a_hanabi_team_that_scores_moves_learns_to_play_safely():
+    """900,000 turns of GRPO (the preset, from scratch, about 100 s): greedy play on held-out deals scores most of
+    the cautious rule's points. The plain MLP (`docs/performance.md`) reached about 4 after 13.6 M turns."""
+    info = SPEC.info()
+    policy = train(GRPOConfig(game="hanabi", **SPEC.preset), max_env_steps=900_000).policy
+    seeds = eval_seeds(100)
+    trained = rollout(SPEC.batch(len(seeds)), seeds, policy.numpy_policy(), info, SPEC.team_reward).returns
+    rule = rollout(SPEC.batch(len(seeds)), seeds, SPEC.scripted, info, SPEC.team_reward).returns
+    # Measured: 15.72 against the rule's 17.76 (2.35 at 500,000 turns, 11.05 at 700,000, 18.37 at 1.1 M)
+    assert trained.mean() > 12.0 and rule.mean() > 17.0, (trained.mean(), rule.mean())
