@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from games.spec import Entities, Moves, Targets, role_of
-from league import moves as move_readers
 from games.vector import batchify
+from league import moves as move_readers
 
 # Logit for action slots a role does not have (roles with fewer actions are padded to the widest role).
 MISSING_ACTION = -1e9
