@@ -279,15 +279,15 @@ def _check_policy_args(args: Any) -> None:
                 if isinstance(value, bool) or isinstance(value, float) and math.isfinite(value) and abs(value) <= 1e6:
                     continue  # `scored`, `aspect`
                 whole(value, 0, obs_dims[role], f"{kind}.{role}")
-    masks = args.get("masks") or {}
-    if not isinstance(masks, dict) or not set(masks) <= set(obs_dims) or not set(masks) <= set(n_actions):
-        raise CheckpointError("policy argument masks is not a table of its roles")
-    for role, start in masks.items():  # the mask lies inside the observation
+    def role_table(kind: str) -> dict[str, Any]:
+        table = args.get(kind) or {}
+        if not isinstance(table, dict) or not set(table) <= set(obs_dims) or not set(table) <= set(n_actions):
+            raise CheckpointError(f"policy argument {kind} is not a table of its roles")
+        return table
+
+    for role, start in role_table("masks").items():  # the mask lies inside the observation
         whole(start, 0, obs_dims[role] - n_actions[role], f"masks.{role}")
-    readers = args.get("moves") or {}
-    if not isinstance(readers, dict) or not set(readers) <= set(obs_dims) or not set(readers) <= set(n_actions):
-        raise CheckpointError("policy argument moves is not a table of its roles")
-    for role, entry in readers.items():
+    for role, entry in role_table("moves").items():
         wrong = check_entry(entry, obs_dims[role], n_actions[role])
         if wrong:
             raise CheckpointError(f"policy argument moves.{role} {wrong}")

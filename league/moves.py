@@ -90,39 +90,34 @@ class HanabiMoves(torch.nn.Module):
 
         # ---- the partners' cards (relative 1..P-1) and what a colour or a rank hint would name
         kinds = seen  # (..., P-1, H, K)
+        present = kinds.amax(-1)  # (..., P-1, H)
         on = lambda where: (kinds * where.unsqueeze(-2).unsqueeze(-2)).sum(-1)  # noqa: E731
-        their_possible = possible[..., 1:, :, :]
-        they_know = knows(playable)[..., 1:, :]
-        unknown_play = on(playable) * (1 - they_know)
-
-        def after(same: torch.Tensor) -> torch.Tensor:  # known playable once a hint names its colour (rank)
-            left = their_possible * (kinds @ same)  # (..., P-1, H, K)
-            return (kinds.amax(-1) * ((left * (1 - playable).unsqueeze(-2).unsqueeze(-2)).sum(-1) == 0))
-
-        per_card = torch.stack([kinds.amax(-1), on(playable), unknown_play, unknown_play * after(self.same_colour),
-                                on(useless), on(critical)], -1)  # (..., P-1, H, 6)
-        colour_of = kinds.unflatten(-1, (C, R)).sum(-1)  # (..., P-1, H, C) the card's colour, one-hot
-        rank_of = kinds.unflatten(-1, (C, R)).sum(-2)  # (..., P-1, H, R)
-        by_colour = torch.einsum("...hc,...hf->...cf", colour_of, per_card)  # (..., P-1, C, 6)
-        new_colour = torch.einsum("...hc,...h->...c", colour_of, 1 - colour_told[..., 1:, :])
-        per_card_rank = per_card.clone()
-        per_card_rank[..., 3] = unknown_play * after(self.same_rank)
-        by_rank = torch.einsum("...hr,...hf->...rf", rank_of, per_card_rank)
-        new_rank = torch.einsum("...hr,...h->...r", rank_of, 1 - rank_told[..., 1:, :])
+        unknown_play = on(playable) * (1 - knows(playable)[..., 1:, :])  # playable, and the partner does not know
+        by_kind = kinds.unflatten(-1, (C, R))
         partner = (torch.arange(1, P, device=obs.device, dtype=obs.dtype) / max(1, P - 1))[:, None, None]
-        colour_hints = torch.cat([by_colour / H, new_colour.unsqueeze(-1) / H, partner.expand(*lead, P - 1, C, 1)], -1)
-        rank_hints = torch.cat([by_rank / H, new_rank.unsqueeze(-1) / H, partner.expand(*lead, P - 1, R, 1)], -1)
+
+        def hints(named: torch.Tensor, told: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
+            """`(..., P-1, X, 8)` the hints of each colour (rank) X: `named` `(..., P-1, H, X)` each card's colour
+            (rank) one-hot, `told` `(..., P-1, H)` it was hinted before, `same` `(K, K)` kinds of one colour (rank)."""
+            left = possible[..., 1:, :, :] * (kinds @ same)  # (..., P-1, H, K) what a hint naming it would leave
+            known_after = present * ((left * (1 - playable).unsqueeze(-2).unsqueeze(-2)).sum(-1) == 0)
+            per_card = torch.stack([present, on(playable), unknown_play, unknown_play * known_after, on(useless),
+                                    on(critical), present * (1 - told)], -1)  # (..., P-1, H, 7)
+            counts = torch.einsum("...hx,...hf->...xf", named, per_card) / H  # (..., P-1, X, 7)
+            return torch.cat([counts, partner.expand(*counts.shape[:-1], 1)], -1)
+
+        colour_hints = hints(by_kind.sum(-1), colour_told[..., 1:, :], self.same_colour).flatten(-3, -2)
+        rank_hints = hints(by_kind.sum(-2), rank_told[..., 1:, :], self.same_rank).flatten(-3, -2)
 
         # ---- one row per move, in the game's order: discards, plays, colour hints, rank hints
-        def rows(kind: int, card: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:  # (..., n, 8) each
-            typ = torch.zeros(*card.shape[:-1], 4, device=obs.device, dtype=obs.dtype)
+        def rows(kind: int, part: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:  # (..., n, 23)
+            typ = torch.zeros(*part.shape[:-1], 4, device=obs.device, dtype=obs.dtype)
             typ[..., kind] = 1
-            return torch.cat([typ, table.unsqueeze(-2).expand(*card.shape[:-1], 3), card, hint], -1)
+            own_or_hint = torch.nn.functional.pad(part, pad)  # a card's 8 numbers, then a hint's 8
+            return torch.cat([typ, table.unsqueeze(-2).expand(*part.shape[:-1], 3), own_or_hint], -1)
 
-        colour_hints, rank_hints = colour_hints.flatten(-3, -2), rank_hints.flatten(-3, -2)  # (..., (P-1) C, 8)
-        no_hint, no_card = own.new_zeros(own.shape), lambda h: h.new_zeros(h.shape)  # noqa: E731
-        return torch.cat([rows(0, own, no_hint), rows(1, own, no_hint), rows(2, no_card(colour_hints), colour_hints),
-                          rows(3, no_card(rank_hints), rank_hints)], -2)  # (..., A, 23)
+        return torch.cat([rows(0, own, (0, 8)), rows(1, own, (0, 8)), rows(2, colour_hints, (8, 0)),
+                          rows(3, rank_hints, (8, 0))], -2)  # (..., A, 23)
 
 
 READERS = {"hanabi": (Layout, HanabiMoves)}

@@ -88,6 +88,8 @@ def check_resources(cfg: Any, info: Any = None) -> Resources:
     `memory_limit()` is a one-line ResourceError that names the settings and the limit. Nothing is allocated:
     call it at the edge, before anything is written (`GRPOConfig.validate` does)."""
     import games
+    from games.spec import Moves
+    from league.moves import READERS
 
     if info is None:
         try:
@@ -108,8 +110,9 @@ def check_resources(cfg: Any, info: Any = None) -> Resources:
     width = cfg.hidden  # widest activation per agent-step: a net's hidden layer, or the per-target nets'
     if cfg.architecture == "auto":
         for role, targets in info.targets.items():
-            if hasattr(targets, "reader"):  # `Moves`: every move's features, and its score net's hidden layer
-                width = max(width, info.n_actions[role] * (cfg.steer_hidden + 32))
+            if isinstance(targets, Moves):  # every move's features and its score net's hidden layer
+                features = READERS[targets.reader][1].width
+                width = max(width, info.n_actions[role] * (features + cfg.steer_hidden))
             else:
                 width = max(width, (targets.count + 1) * cfg.steer_hidden)
     actions = max(info.n_actions.values())
