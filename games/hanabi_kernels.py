@@ -17,6 +17,17 @@ PLAY, DISCARD, REVEAL_COLOR, REVEAL_RANK = 0, 1, 2, 3
 
 
 @njit(cache=True)
+def _seat(x, P):  # pragma: no cover
+    """x mod P for x in [-P, 2P): a seat counted round the table. `%` is an integer division, and these were a
+    tenth of the observation kernel's time."""
+    if x >= P:
+        return x - P
+    if x < 0:
+        return x + P
+    return x
+
+
+@njit(cache=True)
 def _legal_row(b, hand, information, current, P, H, C, R, max_information, legal):  # pragma: no cover
     """Writes `legal` `(A,)` bool: the moves of game b's player to move."""
     legal[:] = False
@@ -29,7 +40,7 @@ def _legal_row(b, hand, information, current, P, H, C, R, max_information, legal
     if information[b] <= 0:
         return
     for o in range(1, P):
-        target = (me + o) % P
+        target = _seat(me + o, P)
         for j in range(H):
             card = hand[b, target, j]
             if card >= 0:
@@ -130,7 +141,7 @@ def step(rows, moves, order, drawn, hand, color_possible, rank_possible, color_h
                 offset, value = k // C + 1, k % C
             else:
                 offset, value = (k - (P - 1) * C) // R + 1, (k - (P - 1) * C) % R
-            target = (me + offset) % P
+            target = _seat(me + offset, P)
             information[b] -= 1
             for j in range(H):
                 card = hand[b, target, j]
@@ -155,7 +166,7 @@ def step(rows, moves, order, drawn, hand, color_possible, rank_possible, color_h
         score[b] = total if life[b] > 0 else 0
         length[b] += 2 if drew else 1
         rewards[b] = score[b] - before
-        current[b] = (me + 1) % P
+        current[b] = _seat(me + 1, P)
         if life[b] <= 0 or total >= C * R or turns_left[b] <= 0 or length[b] > max_game_length:
             done[b] = True
     return -1
@@ -181,13 +192,13 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
         left = deck_size - drawn[b]
         for q in range(P):
             for k in range(1, P):  # the other hands
-                p = (q + k) % P
+                p = _seat(q + k, P)
                 for j in range(H):
                     card = hand[b, p, j]
                     if card >= 0:
                         obs[b, q, ((k - 1) * H + j) * K + card] = 1.0
             for k in range(P):  # who misses a card
-                if hand[b, (q + k) % P, H - 1] < 0:
+                if hand[b, _seat(q + k, P), H - 1] < 0:
                     obs[b, q, missing + k] = 1.0
             for t in range(left):
                 obs[b, q, deck + t] = 1.0
@@ -205,13 +216,13 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
             if who >= 0:  # the last move
                 kind = last[b, 1]
                 at = last_at
-                obs[b, q, at + (who - q) % P] = 1.0
+                obs[b, q, at + _seat(who - q, P)] = 1.0
                 at += P
                 obs[b, q, at + kind] = 1.0
                 at += 4
                 hint = kind >= REVEAL_COLOR
                 if hint:
-                    obs[b, q, at + (last[b, 2] - q) % P] = 1.0
+                    obs[b, q, at + _seat(last[b, 2] - q, P)] = 1.0
                 at += P
                 if kind == REVEAL_COLOR:
                     obs[b, q, at + last[b, 3]] = 1.0
@@ -248,7 +259,7 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
                                 n += 1
                 colour, rank = color_hinted[b, p, j], rank_hinted[b, p, j]
                 for q in range(P):
-                    at = knowledge + (((p - q) % P) * H + j) * card_bits
+                    at = knowledge + (_seat(p - q, P) * H + j) * card_bits
                     for t in range(n):
                         obs[b, q, at + possible[t]] = 1.0
                     if colour >= 0:
