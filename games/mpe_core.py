@@ -114,12 +114,19 @@ class World:
             self.comm = comm
 
     def step(self, move: np.ndarray, say: np.ndarray | None = None) -> None:
-        """One `_set_action` + `World.step`: move `(B, n)` in 0..4, say `(B, n)` word index.
+        """One `_set_action` + `World.step`: move `(B, n)` in 0..4, or with continuous actions `(B, n, 5)` float32
+        numbers within [0, 1] (no-op, left, right, down, up: the force is right - left, up - down, worked in float32
+        as mpe2 subtracts the action's own numbers); say `(B, n)` word index.
 
         Moves of fixed agents and words of silent agents are ignored (any valid index will do); `say` may be
         None when every agent is silent.
         """
-        force = MOVES[move] * SENSITIVITY  # (B, n, 2) action forces
+        move = np.asarray(move)
+        if move.ndim == 3:  # continuous: u = a[2] - a[1], a[4] - a[3], then times the sensitivity in float64
+            pushed = move[..., [2, 4]].astype(np.float32) - move[..., [1, 3]].astype(np.float32)  # (B, n, 2)
+            force = pushed.astype(np.float64) * SENSITIVITY
+        else:
+            force = MOVES[move] * SENSITIVITY  # (B, n, 2) action forces
         if len(self.pair_i):
             # Soft contact (World.get_collision_force): f = contact * delta / dist * softplus(-(dist - d_min) / k) * k
             delta, dist = self.pairs()  # (B, P, 2) = p_i - p_j, (B, P)

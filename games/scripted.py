@@ -102,11 +102,21 @@ def spread_targets(obs: np.ndarray) -> np.ndarray:
 
 
 def simple_spread(obs: np.ndarray, info: GameInfo) -> np.ndarray:
-    """Each agent steers to its landmark in the least-total-distance assignment."""
+    """Each agent steers to its landmark in the least-total-distance assignment. With continuous actions
+    (Box(0, 1, (5,)): no-op, left, right, down, up, mpe2 moving by right - left and up - down) the same move
+    as a one-hot vector: the same forces, so the same game."""
     B, n = obs.shape[:2]
     landmarks = obs[..., 4 : 4 + 2 * n].reshape(B, n, n, 2)  # (B, N, L, 2) relative to each agent
     target = np.take_along_axis(landmarks, spread_targets(obs)[..., None, None], axis=2)[:, :, 0]  # (B, N, 2)
-    return steer(target, obs[..., 0:2])
+    return as_numbers(steer(target, obs[..., 0:2]), info)
+
+
+def as_numbers(moves: np.ndarray, info: GameInfo) -> np.ndarray:
+    """Discrete MPE moves `(B, n)` as the game's actions: themselves, or in a game of Box actions the one-hot
+    vectors `(B, n, 5)` float32 that move the same way."""
+    if not getattr(info, "continuous", False):
+        return moves
+    return np.eye(max(info.n_actions.values()), dtype=np.float32)[moves]
 
 
 def named_landmark(landmarks: np.ndarray, word: np.ndarray) -> np.ndarray:

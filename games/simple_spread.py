@@ -50,8 +50,11 @@ OPTIONS: dict[str, Any] = {
 class SpreadBatch:
     """B simple_spread games stepped together on the shared mpe2 world (float64 state, float32 obs like mpe2)."""
 
-    def __init__(self, num_envs: int, N: int = 3, local_ratio: float = 0.5, max_cycles: int = 25) -> None:
+    def __init__(self, num_envs: int, N: int = 3, local_ratio: float = 0.5, max_cycles: int = 25,
+                 continuous: bool = False) -> None:
+        """`continuous`: actions are mpe2's Box(0, 1, (5,)) numbers (`continuous_actions=True`), clipped to it."""
         self.num_envs, self.n, self.local_ratio, self.max_cycles = num_envs, N, local_ratio, max_cycles
+        self.continuous = continuous
         self.agents = tuple(f"agent_{i}" for i in range(N))
         self.obs_dim = 4 + 2 * N + 4 * (N - 1)
         # Scenario.make_world: N colliding, silent agents of size 0.15; N landmarks; 2 (unused) word channels.
@@ -79,8 +82,12 @@ class SpreadBatch:
         return self.world.state()
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """actions `(B, N)` in 0..4 -> obs `(B, N, obs_dim)` float32, rewards `(B, N)` float32, done `(B,)`."""
-        self.world.step(np.asarray(actions, dtype=np.int64))  # silent agents: moves only
+        """actions `(B, N)` in 0..4 (continuous: `(B, N, 5)` numbers, clipped to [0, 1] as mpe2's
+        ClipOutOfBoundsWrapper does) -> obs `(B, N, obs_dim)` float32, rewards `(B, N)` float32, done `(B,)`."""
+        if self.continuous:
+            self.world.step(np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1)))
+        else:
+            self.world.step(np.asarray(actions, dtype=np.int64))  # silent agents: moves only
         self.steps += 1
 
         # ---- rewards on the new state, after every action was applied
@@ -110,15 +117,16 @@ class SpreadBatch:
 
 
 def make_batch(num_envs: int, **kwargs: Any) -> SpreadBatch | None:
-    """The vectorized core for the default discrete, fully-observed game; None for other option sets.
+    """The vectorized core for the fully-observed game, discrete or continuous; None for other option sets.
 
-    The core follows N, local_ratio and max_cycles; dynamic_rescaling only changes drawing. Any other option
-    away from its default changes the rules, and the generic runner plays those.
+    The core follows N, local_ratio, max_cycles and continuous_actions; dynamic_rescaling only changes drawing.
+    Any other option away from its default changes the rules, and the generic runner plays those.
     """
-    free = ("N", "local_ratio", "max_cycles", "dynamic_rescaling")
+    free = ("N", "local_ratio", "max_cycles", "dynamic_rescaling", "continuous_actions")
     if any(kwargs[k] != v for k, v in OPTIONS.items() if k not in free):
         return None
-    return SpreadBatch(num_envs, N=kwargs["N"], local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"])
+    return SpreadBatch(num_envs, N=kwargs["N"], local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"],
+                       continuous=kwargs["continuous_actions"])
 
 
 def landmark_targets(**kwargs: Any) -> dict[str, Targets]:

@@ -21,16 +21,19 @@ class GameError(ValueError):
 
 @dataclass(frozen=True)
 class KeyMap:
-    """How a person drives one seat: pygame key names (`pygame.key.name`) -> discrete action.
+    """How a person drives one seat: pygame key names (`pygame.key.name`) -> discrete action, or, for a seat of
+    Box actions, -> numbers added to the action while the key is held.
 
-    Held keys keep acting every frame; when several mapped keys are held, the one listed first wins, so
-    the map is also a priority order.
+    Held keys keep acting every frame. Discrete: when several mapped keys are held, the one listed first wins, so
+    the map is also a priority order. Box: every held key's numbers are added to `idle` (left and up at once
+    push diagonally), then clipped to the box.
     """
 
-    keys: dict[str, int]
-    """Key name -> action index, in priority order."""
-    idle: int
-    """Action taken on a frame where no mapped key is held (the game's no-op, or its nearest thing)."""
+    keys: dict[str, int | tuple[float, ...]]
+    """Key name -> action index, in priority order; Box: key name -> the numbers it adds."""
+    idle: int | tuple[float, ...]
+    """Action taken on a frame where no mapped key is held (the game's no-op, or its nearest thing); Box: the
+    numbers of that action."""
     help: str
     """One line for the viewer's help overlay and docs/games.md."""
 
@@ -127,7 +130,7 @@ class GameInfo:
     obs_shapes: dict[str, tuple[int, ...]]
     """Role -> observation shape as the env gives it (flattened to `obs_dims` in batches)."""
     n_actions: dict[str, int]
-    """Role -> size of its Discrete action space."""
+    """Role -> size of its Discrete action space; for a Box role, the number of numbers in an action."""
     horizon: int
     """Most environment steps an episode can last (`max_cycles`, or found by play: `GameSpec.horizon`)."""
     fps: int
@@ -137,6 +140,9 @@ class GameInfo:
     for games (or options) without them."""
     action_nvec: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """Role -> the part sizes of its MultiDiscrete action space (played as one joint action); absent: Discrete."""
+    action_boxes: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(default_factory=dict)
+    """Role -> (low, high) of its Box action space, one bound per number (finite: `action_box`); absent: the
+    role's actions are discrete. A game's roles are all discrete or all Box (`_info` refuses a mix)."""
     masks: dict[str, int] = field(default_factory=dict)
     """Role -> where its legal-move mask starts in the flat observation (`n_actions` 0/1 entries, 1 = legal; see
     `games.turns`); absent: every action of the role is always legal."""
@@ -145,6 +151,21 @@ class GameInfo:
     options: dict[str, Any] = field(default_factory=dict)
     """Every option the game was made with (defaults filled in): what a plan needs to read an observation whose
     layout the options set (Hanabi's)."""
+
+    @property
+    def continuous(self) -> bool:
+        """Actions are vectors of numbers (Box spaces): `(B, n, max(n_actions))` float32 arrays, not `(B, n)`."""
+        return bool(self.action_boxes)
+
+    def box_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """`(n, d)` float32 low and high of every seat's action, `d = max(n_actions)` (0 past a role's own numbers):
+        what a batch clips actions to before the env gets them."""
+        d = max(self.n_actions.values())
+        low, high = np.zeros((len(self.agents), d), np.float32), np.zeros((len(self.agents), d), np.float32)
+        for i, agent in enumerate(self.agents):
+            box_low, box_high = self.action_boxes[role_of(agent)]
+            low[i, : len(box_low)], high[i, : len(box_high)] = box_low, box_high
+        return low, high
 
     @property
     def obs_dims(self) -> dict[str, int]:
@@ -186,6 +207,10 @@ def sum_team_reward(rewards: np.ndarray) -> np.ndarray:
 
 MAX_ACTIONS = 255
 """Most actions a role may have: replays store one byte per action, 255 marks an agent that is gone."""
+MAX_BOX_NUMBERS = 64
+"""Most numbers a Box action may have (a continuous seat's head and its replay rows grow with it)."""
+MAX_BOX_BOUND = 1e6
+"""Largest bound of a Box action: a policy's spread is set by the box's size, and infinite bounds give it none."""
 MAX_HORIZON = 100_000
 """Longest episode a game may have: a horizon found by play that runs past it is refused."""
 OPTION_INT = (0, 1000)
@@ -359,11 +384,13 @@ class GameSpec:
         return float(self.team_reward(np.array([rewards.get(a, 0.0) for a in agents])))
 
     def symmetries(self, **kwargs: Any) -> list[Any]:
-        """The game's declared symmetries for these kwargs (identity first); empty when it declares none or
-        these kwargs have no batched core to play them on."""
+        """The game's declared symmetries for these kwargs (identity first); empty when it declares none, these
+        kwargs have no batched core to play them on, or its actions are Box numbers."""
         if self.symmetries_fn is None or not self.has_core(**kwargs):
             return []
         info = self.info(**kwargs)
+        if info.continuous:  # a relabelling maps action indices; Other-Play on Box actions is not built yet
+            return []
         try:
             return [s.validate(info) for s in self.symmetries_fn(info, **self.resolve_kwargs(kwargs))]
         except Exception as e:  # a game's own symmetries_fn may return or raise anything: one line
@@ -400,10 +427,18 @@ class GameSpec:
             batch.close()
         return info
 
-    def key_map(self, role: str) -> KeyMap:
-        """How a person plays `role`: the game's key map, else the default for a Discrete(5) move layout; a
+    def key_map(self, role: str, **kwargs: Any) -> KeyMap:
+        """How a person plays `role` with these options: the game's key map, else the default for a Discrete(5)
+        move layout (for Box actions: the default for mpe2's Box(0, 1, (5,)) moves, `DEFAULT_BOX_KEY_MAP`); a
         GameError in one line for a role that has neither."""
-        info = self.info()
+        info = self.info(**kwargs)
+        if info.continuous:
+            if (role + ":box") in self.key_maps:
+                return self.key_maps[role + ":box"]
+            if info.action_boxes.get(role) == ((0.0,) * 5, (1.0,) * 5):
+                return DEFAULT_BOX_KEY_MAP
+            raise GameError(f"{self.name}: role {role!r} acts with {info.n_actions.get(role)} numbers and has no key "
+                            f"map; add key_maps[{role + ':box'!r}] to its GameSpec to play it")
         if role in self.key_maps:
             return self.key_maps[role]
         if info.n_actions.get(role) == 5 and not info.action_nvec.get(role):
@@ -416,6 +451,11 @@ DEFAULT_KEY_MAP = KeyMap(keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=
                          help="arrow keys move; no key = no-op (the default map for Discrete(5) moves)")
 """A role with Discrete(5) actions and no key map of its own is read as PettingZoo MPE's move layout: 0 no-op,
 1 left, 2 right, 3 down, 4 up (-x, +x, -y, +y)."""
+DEFAULT_BOX_KEY_MAP = KeyMap(keys={"left": (0, 1, 0, 0, 0), "right": (0, 0, 1, 0, 0), "down": (0, 0, 0, 1, 0),
+                                   "up": (0, 0, 0, 0, 1)}, idle=(0, 0, 0, 0, 0),
+                             help="held arrow keys push at full strength, two at once diagonally; no key = drift")
+"""mpe2's continuous moves, Box(0, 1, (5,)) = (no-op, left, right, down, up), pushed by right - left and up - down:
+each held arrow key sets its own number to 1."""
 
 
 def one_line(error: BaseException) -> str:
@@ -454,6 +494,23 @@ def action_layout(space: Any) -> tuple[int, tuple[int, ...]] | None:
         nvec = tuple(int(v) for v in np.asarray(space.nvec))
         return int(np.prod(nvec)), nvec
     return None
+
+
+def action_box(space: Any) -> tuple[tuple[float, ...], tuple[float, ...]] | str | None:
+    """(low, high) of a flat Box action space with finite bounds, low < high; None for a space that is not a Box;
+    why not, for a Box the league cannot play (infinite or huge bounds, an empty range, more than MAX_BOX_NUMBERS
+    numbers, a shape of more than one axis)."""
+    if type(space).__name__ != "Box":
+        return None
+    shape = tuple(getattr(space, "shape", ()) or ())
+    if len(shape) != 1 or not 1 <= shape[0] <= MAX_BOX_NUMBERS:
+        return f"only a flat Box of 1 to {MAX_BOX_NUMBERS} numbers is supported"
+    low, high = (np.asarray(b, dtype=np.float64).reshape(-1) for b in (space.low, space.high))
+    if not (np.isfinite(low).all() and np.isfinite(high).all()) or np.abs(np.r_[low, high]).max() > MAX_BOX_BOUND:
+        return f"its bounds must be finite numbers within +-{MAX_BOX_BOUND:g} (a policy draws within them)"
+    if not (low < high).all():
+        return "every number needs low < high"
+    return tuple(float(v) for v in low), tuple(float(v) for v in high)
 
 
 def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
@@ -496,9 +553,12 @@ def random_move(env: Any, agent: str, rng: np.random.Generator) -> Any:
 
 
 def random_action(space: Any, rng: np.random.Generator) -> Any:
-    """A uniform random action of a Discrete or MultiDiscrete space (what `action_layout` accepts)."""
+    """A uniform random action of a Discrete, MultiDiscrete or bounded Box space (what `action_layout` and
+    `action_box` accept)."""
     if type(space).__name__ == "Discrete":
         return int(rng.integers(space.n))
+    if type(space).__name__ == "Box":
+        return rng.uniform(space.low, space.high).astype(np.float32)
     return rng.integers(0, np.asarray(space.nvec))
 
 
@@ -513,17 +573,22 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
         roles: dict[str, list[str]] = {}
         for a in agents:
             roles.setdefault(role_of(a), []).append(a)
-        obs_shapes, n_actions, nvecs = {}, {}, {}
+        obs_shapes, n_actions, nvecs, boxes = {}, {}, {}, {}
         for role, members in roles.items():
             layouts = set()
             for a in members:
                 shape, layout = flat_obs_shape(env.observation_space(a)), action_layout(env.action_space(a))
+                box = action_box(env.action_space(a))
                 if shape is None:
                     raise GameError(f"{spec.name}: {a}'s observation space {env.observation_space(a)} is not "
                                     f"supported (only Box observations, which are flattened)")
+                if isinstance(box, str):
+                    raise GameError(f"{spec.name}: {a}'s action space {env.action_space(a)} is not supported: {box}")
+                if box is not None:
+                    layout = (len(box[0]), ("box", box))
                 if layout is None:
                     raise GameError(f"{spec.name}: {a}'s action space {env.action_space(a)} is not supported "
-                                    f"(only Discrete and MultiDiscrete actions)")
+                                    f"(only Discrete, MultiDiscrete and bounded Box actions)")
                 layouts.add((shape, layout))
             if len(layouts) != 1:
                 raise GameError(f"{spec.name}: agents {', '.join(members)} share the name prefix {role!r} but not "
@@ -532,8 +597,14 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
             if not 1 <= n <= MAX_ACTIONS:
                 raise GameError(f"{spec.name}: role {role!r} has {n} actions; at most {MAX_ACTIONS} are supported")
             obs_shapes[role], n_actions[role] = obs_shape, n
-            if nvec:
+            if nvec and nvec[0] == "box":
+                boxes[role] = nvec[1]
+            elif nvec:
                 nvecs[role] = nvec
+        if boxes and len(boxes) != len(roles):
+            raise GameError(f"{spec.name}: roles {', '.join(sorted(boxes))} act with numbers (Box) and "
+                            f"{', '.join(sorted(set(roles) - set(boxes)))} with choices; a game whose roles mix the "
+                            f"two is not supported")
         masks = {role: obs_shapes[role][0] - n_actions[role] for role in roles} if getattr(env, "masked", False) \
             else {}
         fps = int(env.metadata.get("render_fps", 15)) if isinstance(getattr(env, "metadata", None), dict) else 15
@@ -542,4 +613,4 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
         close_env(env)
     targets = spec.targets_fn(**kwargs) if spec.targets_fn else {}
     return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps, targets,
-                    nvecs, masks, getattr(env, "turn_based", False), kwargs)
+                    nvecs, boxes, masks, getattr(env, "turn_based", False), kwargs)

@@ -42,6 +42,7 @@ import numpy as np
 
 from games.scripted import (
     KazView,
+    as_numbers,
     kaz_moves,
     kaz_pick,
     kaz_view,
@@ -128,8 +129,15 @@ def reaction_steps(info: GameInfo) -> int:
 
 
 def idle_actions(spec: GameSpec, info: GameInfo) -> np.ndarray:
-    """Per seat `(n,)`: the action a person's seat takes with no key held (the game's key map)."""
-    return np.array([spec.key_map(info.role_of(a)).idle for a in info.agents], dtype=np.int64)
+    """Per seat `(n,)`: the action a person's seat takes with no key held (the game's key map); Box actions:
+    `(n, d)` float32, its numbers."""
+    idle = [spec.key_map(info.role_of(a), **info.options).idle for a in info.agents]
+    if not info.continuous:
+        return np.array(idle, dtype=np.int64)
+    numbers = np.zeros((len(info.agents), max(info.n_actions.values())), dtype=np.float32)
+    for i, row in enumerate(idle):
+        numbers[i, : len(row)] = row
+    return numbers
 
 
 class Delayed(Style):
@@ -143,7 +151,7 @@ class Delayed(Style):
     def act(self, obs: np.ndarray) -> np.ndarray:
         self.seen.append(np.array(obs, copy=True))
         if self.step < self.delay:  # nothing seen yet: no key held
-            return np.broadcast_to(self.idle, obs.shape[:2]).copy()
+            return np.broadcast_to(self.idle, (obs.shape[0], *self.idle.shape)).copy()
         return self.plan(self.seen[0], self.info)
 
 
@@ -158,6 +166,8 @@ class Slipping(Style):
     def act(self, obs: np.ndarray) -> np.ndarray:
         slip = self.rng.random(obs.shape[:2]) < self.rate  # (B, n) drawn every step, whatever is seen
         wrong = uniform_moves(self.rng, obs, self.info)  # a legal move, in a game with masks
+        if self.info.continuous:  # Box actions (B, n, d): every number of a slipping seat's action is random
+            return np.where(slip[..., None], wrong, self.plan(obs, self.info)).astype(np.float32)
         return np.where(slip, wrong, self.plan(obs, self.info)).astype(np.int64)
 
 
@@ -172,7 +182,7 @@ class StubbornSpread(Style):
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         target = np.take_along_axis(self.landmarks(obs), self.mine[..., None, None], axis=2)[:, :, 0]  # (B, N, 2)
-        return steer(target, obs[..., 0:2])
+        return as_numbers(steer(target, obs[..., 0:2]), self.info)
 
     @staticmethod
     def landmarks(obs: np.ndarray) -> np.ndarray:

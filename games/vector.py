@@ -32,11 +32,20 @@ def batchify(values: dict[str, Any], agents: Sequence[str], width: int | None = 
 
 
 def unbatchify(actions: np.ndarray, agents: Sequence[str], present: Sequence[str],
-               nvec: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+               nvec: dict[str, tuple[int, ...]] | None = None,
+               boxes: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] | None = None) -> dict[str, Any]:
     """Row of actions `(n_agents,)` -> `{agent: action}` for the agents still `present` in the env. Roles in
-    `nvec` (`GameInfo.action_nvec`) play a MultiDiscrete space: their joint index becomes its parts."""
+    `nvec` (`GameInfo.action_nvec`) play a MultiDiscrete space: their joint index becomes its parts. With `boxes`
+    (`GameInfo.action_boxes`) the row is `(n_agents, d)` numbers: each agent gets its role's first ones as float32,
+    clipped to its box."""
     index = {a: i for i, a in enumerate(agents)}
     out: dict[str, Any] = {}
+    if boxes:
+        for a in present:
+            low, high = boxes[role_of(a)]
+            row = np.asarray(actions[index[a]], dtype=np.float32)[: len(low)]
+            out[a] = np.clip(row, np.float32(low), np.float32(high))
+        return out
     for a in present:
         parts = (nvec or {}).get(role_of(a))
         out[a] = np.array(np.unravel_index(int(actions[index[a]]), parts), dtype=np.int64) if parts \
@@ -76,6 +85,7 @@ class VectorBatch:
         self._index = {a: i for i, a in self._rows}
         self._parts = {a: joint_parts(self.info.action_nvec[role_of(a)]) for a in self.agents
                        if self.info.action_nvec.get(role_of(a))}
+        self._bounds = self.info.box_bounds() if self.info.continuous else None  # (n, d) low, high
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         """Start every env from its seed; returns obs `(B, n_agents, obs_dim)` float32."""
@@ -91,10 +101,13 @@ class VectorBatch:
         return obs
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """actions `(B, n_agents)` int -> obs `(B, n, obs_dim)`, rewards `(B, n)`, done `(B,)`.
+        """actions `(B, n_agents)` int (a game of Box actions: `(B, n_agents, d)` numbers, clipped to each box) ->
+        obs `(B, n, obs_dim)`, rewards `(B, n)`, done `(B,)`.
 
         Actions of gone agents and of finished envs are ignored.
         """
+        if self._bounds is not None:
+            return self._step_boxes(np.clip(np.asarray(actions, dtype=np.float32), *self._bounds))
         B, n = self.num_envs, len(self.agents)
         obs = np.zeros((B, n, self.obs_dim), dtype=np.float32)
         rewards = np.zeros((B, n), dtype=np.float32)
@@ -118,6 +131,24 @@ class VectorBatch:
             done[b] = not env.agents
         self.last_obs = obs
         return obs, rewards, done.copy()
+
+    def _step_boxes(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`step` for Box actions `(B, n, d)` float32, already clipped: each agent its role's first numbers."""
+        B, n = self.num_envs, len(self.agents)
+        obs = np.zeros((B, n, self.obs_dim), dtype=np.float32)
+        rewards = np.zeros((B, n), dtype=np.float32)
+        dims = {a: self.info.n_actions[role_of(a)] for a in self.agents}
+        for b in np.flatnonzero(~self.done).tolist():
+            env = self.envs[b]
+            chosen = {a: actions[b, self._index[a], : dims[a]].copy() for a in env.agents}
+            o, r, _, _, _ = guarded(self.spec, "step", env.step, chosen)
+            self._fill(obs[b], o)
+            rewards[b] = [float(r.get(a, 0.0)) for a in self.agents]
+            present = acting(env)
+            self.alive[b] = [a in present for a in self.agents]
+            self.done[b] = not env.agents
+        self.last_obs = obs
+        return obs, rewards, self.done.copy()
 
     def _fill(self, out: np.ndarray, values: dict[str, Any]) -> None:
         """`batchify(values, agents, width)` written straight into `out` `(n, width)`, which holds zeros."""

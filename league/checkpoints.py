@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from games.spec import MAX_ACTIONS
+from games.spec import MAX_ACTIONS, MAX_BOX_BOUND
 from league.faults import crash_point
 from league.files import read_bounded
 from league.moves import check_entry
@@ -291,6 +291,17 @@ def _check_policy_args(args: Any) -> None:
         wrong = check_entry(entry, obs_dims[role], n_actions[role])
         if wrong:
             raise CheckpointError(f"policy argument moves.{role} {wrong}")
+    boxes = role_table("boxes")
+    if boxes and set(boxes) != set(n_actions):
+        raise CheckpointError(f"policy argument boxes names roles {sorted(boxes)}, not every role "
+                              f"{sorted(n_actions)}")
+    for role, box in boxes.items():  # each role's bounds: as many as its numbers, finite, low < high
+        bounds = [box.get(k) for k in ("low", "high")] if isinstance(box, dict) and set(box) == {"low", "high"} else []
+        fits = len(bounds) == 2 and all(isinstance(b, list) and len(b) == n_actions[role] for b in bounds) and all(
+            isinstance(v, float) and math.isfinite(v) and abs(v) <= MAX_BOX_BOUND for b in bounds for v in b)
+        if not fits or not all(lo < hi for lo, hi in zip(*bounds)):
+            raise CheckpointError(f"policy argument boxes.{role} = {box!r:.60} is not {n_actions[role]} finite low "
+                                  f"< high bounds within +-{MAX_BOX_BOUND:g}")
 
 
 def check_identity(payload: dict[str, Any], name: str) -> None:

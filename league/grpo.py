@@ -198,14 +198,17 @@ class Rollouts:
     uses the first S of them, zeroed first. Shapes below are for the allocation; a pass's view has S for H."""
 
     obs: torch.Tensor  # (H, B, n, D) what each seat saw
-    actions: torch.Tensor  # (H, B, n) what each seat did, in what it saw
+    actions: torch.Tensor  # (H, B, n) what each seat did, in what it saw; Box actions (H, B, n, A) numbers as drawn
     old_logp: torch.Tensor  # (H, B, n) the sampling policy's log-prob of it
     alive: torch.Tensor  # (H, B, n) the agent acts at step t (a turn-based game: only the agent to move)
     team_reward: torch.Tensor  # (H, B)
 
     @classmethod
-    def allocate(cls, H: int, B: int, n: int, D: int, device: torch.device) -> Rollouts:
-        return cls(torch.zeros((H, B, n, D), device=device), torch.zeros((H, B, n), dtype=torch.long, device=device),
+    def allocate(cls, H: int, B: int, n: int, D: int, device: torch.device, numbers: int = 0) -> Rollouts:
+        """`numbers`: the width of a Box action (0: discrete actions)."""
+        actions = torch.zeros((H, B, n, numbers), device=device) if numbers else \
+            torch.zeros((H, B, n), dtype=torch.long, device=device)
+        return cls(torch.zeros((H, B, n, D), device=device), actions,
                    torch.zeros((H, B, n), device=device), torch.zeros((H, B, n), dtype=torch.bool, device=device),
                    torch.zeros((H, B), device=device))
 
@@ -293,9 +296,10 @@ def play_segment(batch: Any, episodes: Episodes, policy: TeamPolicy, roll: Rollo
         roll.obs[t] = torch.as_tensor(seen, device=device)
         roll.alive[t] = torch.as_tensor(batch.alive & ~done[:, None], device=device)
         roll.actions[t], roll.old_logp[t] = policy.sample(roll.obs[t], generator)
-        act = roll.actions[t].cpu().numpy()  # (B, n) in what each seat sees
+        act = roll.actions[t].cpu().numpy()  # (B, n) in what each seat sees; Box actions (B, n, A)
         for name, rows in grouped.rows:  # partners take their seats' actions
-            act[rows] = np.where(grouped.partner_seat[rows], partners[name](seen[rows], info), act[rows])
+            theirs = grouped.partner_seat[rows].reshape(len(rows), -1, *[1] * (act.ndim - 2))
+            act[rows] = np.where(theirs, partners[name](seen[rows], info), act[rows])
         roll.actions[t] = torch.as_tensor(act, device=device)
         obs, rewards, now_done = batch.step(act if view is None else view.act(act))
         roll.team_reward[t] = torch.as_tensor(np.where(done, 0.0, team_reward(rewards)), device=device)
@@ -322,9 +326,9 @@ def update(cfg: GRPOConfig, policy: TeamPolicy, reference: TeamPolicy, optimizer
     """The PPO-style clipped update with a k3 KL penalty to the reference, over the team-steps that happened
     (`running` `(S, B)`), trained on the seats that acted and are the team's own (`own_seat` `(B, n)`: partner
     seats get no gradient). Returns the mean KL, clip fraction and entropy over the trained seats."""
-    n = roll.actions.shape[-1]
+    n = roll.alive.shape[-1]
     rows = running.flatten().nonzero().squeeze(-1)  # team-steps that happened
-    flat_obs, flat_act = roll.obs.flatten(0, 1)[rows], roll.actions.flatten(0, 1)[rows]  # (R, n, D), (R, n)
+    flat_obs, flat_act = roll.obs.flatten(0, 1)[rows], roll.actions.flatten(0, 1)[rows]  # (R, n, D), (R, n[, A])
     trained = roll.alive & own_seat  # (S, B, n)
     flat_old, flat_mask = roll.old_logp.flatten(0, 1)[rows], trained.flatten(0, 1)[rows].float()  # (R, n)
     flat_adv = adv.flatten()[rows].unsqueeze(-1).expand(-1, n)  # (R, n) the team's advantage, every seat
@@ -423,7 +427,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr  # the stored state carries the parent's rate; this run's config wins
         result = TrainResult(policy, {})
-        buffers = Rollouts.allocate(H, B, n, batch.obs_dim, device)
+        buffers = Rollouts.allocate(H, B, n, batch.obs_dim, device, max(info.n_actions.values()) * info.continuous)
         episodes: Episodes | None = None
         started = 0  # batches of episodes started
         branched = BranchedReturns(np.zeros(M)) if cfg.branch_every else None

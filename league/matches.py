@@ -25,7 +25,7 @@ from games.rollout import Policy, rollout
 from games.vector import VectorBatch
 from league.evaluate import EVAL_SEED
 from league.players import PortablePolicy, portable_player, rebuild_policy
-from league.replays import NO_ACTION, Episode, state_checksum
+from league.replays import Episode, state_checksum, stored_actions
 from league.store import Store
 
 DRAW_TOLERANCE = 1e-3
@@ -67,8 +67,9 @@ def play_episodes(game: str, game_kwargs: dict[str, Any], policies: Sequence[Pol
     seat_of = np.array(seats)  # (E, n)
 
     def seated(obs: np.ndarray, info: Any) -> np.ndarray:
-        proposals = np.stack([np.asarray(p(obs, info)) for p in policies])  # (P, E, n)
-        return np.take_along_axis(proposals, seat_of[None], axis=0)[0]  # (E, n)
+        proposals = np.stack([np.asarray(p(obs, info)) for p in policies])  # (P, E, n), Box actions (P, E, n, d)
+        index = seat_of[None].reshape(1, *seat_of.shape, *[1] * (proposals.ndim - 3))
+        return np.take_along_axis(proposals, index, axis=0)[0]  # (E, n[, d])
 
     def checksums(done: np.ndarray) -> np.ndarray:  # (E,) crc32 of each env still playing
         return np.array([0 if done[e] else state_checksum(env, batch.last_obs[e])
@@ -78,10 +79,10 @@ def play_episodes(game: str, game_kwargs: dict[str, Any], policies: Sequence[Pol
         played = rollout(batch, seeds, seated, batch.info, spec.team_reward, record=True, after_step=checksums)
     finally:
         batch.close()
-    actions_all = np.where(played.acting, played.actions, NO_ACTION).astype(np.uint8)  # (T, E, n)
+    actions_all = stored_actions(played.actions, played.acting, batch.info)  # (T, E, n[, d])
     episodes = []
     for e, seed in enumerate(seeds):
-        steps = int((actions_all[:, e] != NO_ACTION).any(-1).sum())
+        steps = int(played.acting[:, e].any(-1).sum())
         episodes.append(Episode(int(seed), [int(x) for x in seat_of[e]], float(played.returns[e]),
                                 actions_all[:steps, e].copy(), played.after[:steps, e].copy(), game,
                                 dict(game_kwargs)))

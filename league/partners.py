@@ -90,7 +90,8 @@ def seat_returns(game: str, game_kwargs: dict[str, Any], team: Policy, partner: 
     batch = VectorBatch(spec, n * S, **game_kwargs) if reference_env else spec.batch(n * S, **game_kwargs)
 
     def seated(obs: np.ndarray, info: Any) -> np.ndarray:
-        return np.where(partner_seat, partner(obs, info), team(obs, info))  # (n*S, n)
+        seat = partner_seat[..., None] if info.continuous else partner_seat  # Box actions: (n*S, n, d)
+        return np.where(seat, partner(obs, info), team(obs, info))  # (n*S, n[, d])
 
     try:
         returns = rollout(batch, list(seeds) * n, seated, info, spec.team_reward).returns  # (n*S,)

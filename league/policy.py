@@ -25,6 +25,7 @@ from torch import nn
 
 from games.spec import Entities, Moves, Targets, role_of
 from games.vector import batchify
+from league import box_actions
 from league import moves as move_readers
 
 # Logit for action slots a role does not have (roles with fewer actions are padded to the widest role).
@@ -101,6 +102,13 @@ class ChooseAndSteer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x `(..., obs_dim + ids)` (observation, then agent id one-hot) -> action log-probs `(..., A)`."""
+        log_choice, steer = self.parts(x)  # (..., K), (..., K, A)
+        return torch.logsumexp(log_choice.unsqueeze(-1) + torch.log_softmax(steer, -1), dim=-2)  # (..., A)
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x `(..., obs_dim + ids)` -> the choice's log-probs `(..., K)` and the steer net's outputs for each
+        target `(..., K, A)`: logits of the moves, or, in a game of Box actions, the means of the numbers
+        (`BoxHeads`)."""
         obs = x[..., : self.obs_dim]
         places = obs[..., self.first : self.first + 2 * self.count].unflatten(-1, (self.count, 2))  # (..., K, 2)
         mates = obs[..., self.teammates : self.teammates + 2 * self.teammate_count]
@@ -110,8 +118,7 @@ class ChooseAndSteer(nn.Module):
         log_choice = torch.log_softmax(self.choose(torch.cat([x, distances], -1)), -1)  # (..., K)
         own = torch.cat([obs[..., self.velocity : self.velocity + 2], mates.flatten(-2)], -1)  # (..., 2 + 2J)
         own = own.unsqueeze(-2).expand(*places.shape[:-1], own.shape[-1])  # (..., K, 2 + 2J)
-        log_steer = torch.log_softmax(self.steer(torch.cat([own, places], -1)), -1)  # (..., K, A)
-        return torch.logsumexp(log_choice.unsqueeze(-1) + log_steer, dim=-2)  # (..., A)
+        return log_choice, self.steer(torch.cat([own, places], -1))  # (..., K), (..., K, A)
 
 
 class ChooseAndAct(nn.Module):
@@ -222,7 +229,8 @@ class ScoreMoves(nn.Module):
 
 
 class TeamPolicy(nn.Module):
-    """Discrete actions for every seat of a team. Rebuilt from its `args` (stored in checkpoints)."""
+    """Actions for every seat of a team: discrete choices, or, in a game of Box actions, numbers
+    (`league.box_actions`). Rebuilt from its `args` (stored in checkpoints)."""
 
     def __init__(
         self,
@@ -236,6 +244,7 @@ class TeamPolicy(nn.Module):
         entities: dict[str, dict[str, Any]] | None = None,
         masks: dict[str, int] | None = None,
         moves: dict[str, dict[str, Any]] | None = None,
+        boxes: dict[str, dict[str, list[float]]] | None = None,
     ) -> None:
         """`targets`: role -> {velocity, first, count, teammates, teammate_count, moves} (the fields of
         `games.spec.Targets`) for the roles that get a `ChooseAndSteer` network, or a `MoveAndSay` network where
@@ -245,7 +254,10 @@ class TeamPolicy(nn.Module):
         -> where its legal-move mask starts in the observation (`games.spec.GameInfo.masks`): moves it marks 0
         get no probability, so they are never sampled nor trained on. `moves`: role -> {reader, layout}
         (`games.spec.Moves`) for the roles that get a `ScoreMoves` network (its move net `steer_hidden` wide). Old
-        checkpoints' positional lists are read by `named_layout`; `args` always holds the named form."""
+        checkpoints' positional lists are read by `named_layout`; `args` always holds the named form. `boxes`: role
+        -> {low, high} of its Box action (`games.spec.GameInfo.action_boxes`); given, every role acts with numbers:
+        a `ChooseAndSteer` whose steer net gives the means where the role has `targets`, else an MLP of the
+        means, and a learned spread per number (`league.box_actions`)."""
         super().__init__()
         targets = {role: named_layout("targets", t) for role, t in (targets or {}).items()}
         entities = {role: named_layout("entities", e) for role, e in (entities or {}).items()}
@@ -259,6 +271,14 @@ class TeamPolicy(nn.Module):
         moves = {role: {"reader": m["reader"], "layout": dict(m["layout"])} for role, m in (moves or {}).items()}
         if moves:
             self.args["moves"] = moves
+        boxes = {role: {"low": [float(v) for v in b["low"]], "high": [float(v) for v in b["high"]]}
+                 for role, b in (boxes or {}).items()}
+        if boxes:
+            self.args["boxes"] = boxes
+            if set(boxes) != {role_of(a) for a in agents}:
+                raise ValueError(f"boxes {sorted(boxes)} must name every role of {sorted({role_of(a) for a in agents})}")
+        self.continuous = bool(boxes)
+        self.log_std = nn.ParameterDict()
         self.agents = list(agents)
         self.roles = list(dict.fromkeys(role_of(a) for a in agents))
         self.max_actions = max(n_actions.values())
@@ -269,7 +289,14 @@ class TeamPolicy(nn.Module):
             # (n_role, n_role); built on the CPU even when the layout is drawn on the meta device (checkpoints do,
             # to check shapes): torch's meta `eye` first imports its reference ops, 2 s; `.to()` moves it as usual
             self.register_buffer(f"onehot_{role}", torch.eye(len(members), device="cpu"), persistent=False)
-            if role in moves:
+            if role in boxes:
+                if role in targets and not targets[role]["moves"]:
+                    self.nets[role] = ChooseAndSteer(obs_dims[role], len(members), Targets(**targets[role]), hidden,
+                                                     layers, steer_hidden, n_actions[role])
+                else:
+                    self.nets[role] = mlp(obs_dims[role] + len(members), hidden, layers, n_actions[role], nn.ReLU)
+                self.log_std[role] = nn.Parameter(torch.zeros(n_actions[role]))  # spread 1: half the box
+            elif role in moves:
                 self.nets[role] = ScoreMoves(obs_dims[role], len(members), moves[role], hidden, layers, steer_hidden,
                                              n_actions[role])
             elif role in entities:
@@ -285,6 +312,16 @@ class TeamPolicy(nn.Module):
             else:
                 self.nets[role] = mlp(obs_dims[role] + len(members), hidden, layers, n_actions[role])
         self.obs_dims, self.n_actions = dict(obs_dims), dict(n_actions)
+        if boxes:  # (n, D) each seat's box: centre and half-width per number (0 past its role's own numbers)
+            centre, half = torch.zeros(len(agents), self.max_actions), torch.zeros(len(agents), self.max_actions)
+            for i, agent in enumerate(agents):
+                low, high = torch.tensor(boxes[role_of(agent)]["low"]), torch.tensor(boxes[role_of(agent)]["high"])
+                centre[i, : len(low)], half[i, : len(low)] = (low + high) / 2, (high - low) / 2
+            self.register_buffer("box_centre", centre, persistent=False)
+            self.register_buffer("box_half", half, persistent=False)
+            self.register_buffer("box_numbers", half > 0, persistent=False)
+            self.components = max(self.nets[r].count if isinstance(self.nets[r], ChooseAndSteer) else 1
+                                  for r in self.roles)
         self.game: str | None = None  # set by load_team from the checkpoint, so scripts know what to make
         self.game_kwargs: dict[str, Any] = {}
 
@@ -299,8 +336,10 @@ class TeamPolicy(nn.Module):
         entities = {role: {**asdict(e), "scored": True}  # rows score themselves
                     for role, e in declared.items() if isinstance(e, Entities)}
         moves = {role: asdict(m) for role, m in declared.items() if isinstance(m, Moves)}
+        boxes = {role: {"low": list(low), "high": list(high)}
+                 for role, (low, high) in getattr(info, "action_boxes", {}).items()}
         return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities,
-                   getattr(info, "masks", None), moves)
+                   getattr(info, "masks", None), moves, boxes)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing and illegal actions
@@ -319,11 +358,51 @@ class TeamPolicy(nn.Module):
             logits[..., idx, : self.n_actions[role]] = out
         return logits
 
+    def mixture(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A team of Box actions: obs `(..., n, D_obs)` -> each seat's mixture in box units: component log-weights
+        `(..., n, K)` (slots a role lacks: -1e9), means `(..., n, K, D)` and the spread `log_std` `(n, D)`."""
+        lead, K, D = obs.shape[:-2], self.components, self.max_actions
+        log_mix = obs.new_full((*lead, len(self.agents), K), box_actions.MISSING)
+        means = obs.new_zeros((*lead, len(self.agents), K, D))
+        log_std = obs.new_zeros((len(self.agents), D))
+        for role in self.roles:
+            idx, onehot = getattr(self, f"idx_{role}"), getattr(self, f"onehot_{role}")
+            x = obs[..., idx, : self.obs_dims[role]]  # (..., n_role, obs_dim_role)
+            x = torch.cat([x, onehot.expand(*lead, *onehot.shape)], dim=-1)
+            net, d = self.nets[role], self.n_actions[role]
+            if isinstance(net, ChooseAndSteer):
+                role_mix, role_means = net.parts(x)  # (..., n_role, k), (..., n_role, k, d)
+            else:
+                role_means = net(x).unsqueeze(-2)  # (..., n_role, 1, d)
+                role_mix = role_means.new_zeros(role_means.shape[:-1])
+            k = role_mix.shape[-1]
+            log_mix[..., idx, :k] = role_mix
+            means[..., idx, :k, :d] = role_means
+            log_std[idx, :d] = self.log_std[role]
+        return log_mix, means, log_std
+
+    def box_actions(self, z: torch.Tensor) -> torch.Tensor:
+        """Box units `(..., n, D)` -> the game's numbers (0 past a role's own)."""
+        return self.box_centre + self.box_half * z
+
+    def box_units(self, actions: torch.Tensor) -> torch.Tensor:
+        """The game's numbers `(..., n, D)` -> box units (0 past a role's own)."""
+        return torch.where(self.box_numbers, (actions - self.box_centre) / self.box_half.clamp(min=1e-30), 0.0)
+
+    def clip(self, actions: torch.Tensor) -> torch.Tensor:
+        """Numbers `(..., n, D)` clipped to each seat's box: what the game gets and a replay stores."""
+        return torch.clamp(actions, self.box_centre - self.box_half, self.box_centre + self.box_half)
+
     @torch.no_grad()
     def sample(self, obs: torch.Tensor, generator: torch.Generator | None = None,
                deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """Actions `(..., n_agents)` and their log-probs. Gumbel-max sampling with an explicit generator keeps
-        runs reproducible without touching the global RNG."""
+        """Actions `(..., n_agents)` (Box actions: `(..., n_agents, D)` numbers, as drawn: a batch clips them) and
+        their log-probs. Gumbel-max sampling with an explicit generator keeps runs reproducible without touching
+        the global RNG."""
+        if self.continuous:
+            log_mix, means, log_std = self.mixture(obs)
+            z = box_actions.draw(log_mix, means, log_std, generator, deterministic)  # (..., n, D)
+            return self.box_actions(z), box_actions.log_prob(z, log_mix, means, log_std, self.box_numbers)
         logp = torch.log_softmax(self(obs), dim=-1)  # (..., n, A)
         if deterministic:
             actions = logp.argmax(dim=-1)
@@ -336,16 +415,24 @@ class TeamPolicy(nn.Module):
         """Log-probs of `actions` `(..., n)` under the policy for `obs` `(..., n, D)`, with the entropy of each
         seat's distribution `(..., n)`: all GRPO's update asks of a head, so another head (a legal-move mask, a
         continuous action) changes this and `sample`, not the update."""
+        if self.continuous:
+            log_mix, means, log_std = self.mixture(obs)
+            logp = box_actions.log_prob(self.box_units(actions), log_mix, means, log_std, self.box_numbers)
+            return logp, box_actions.entropy(log_mix, log_std, self.box_numbers)
         logp_all = torch.log_softmax(self(obs), -1)  # (..., n, A)
         logp = logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         return logp, -(logp_all.exp() * logp_all).sum(-1)
 
-    def act(self, observations: dict[str, Any], deterministic: bool = True) -> dict[str, int]:
-        """PettingZoo dict of observations for the live agents -> dict of actions for those agents."""
+    def act(self, observations: dict[str, Any], deterministic: bool = True) -> dict[str, Any]:
+        """PettingZoo dict of observations for the live agents -> dict of actions for those agents (Box actions:
+        float32 arrays within the box)."""
         width = max(self.obs_dims.values())
         device = next(self.parameters()).device
         obs = torch.as_tensor(batchify(observations, self.agents, width), device=device)  # (n, D)
         actions, _ = self.sample(obs.unsqueeze(0), deterministic=deterministic)
+        if self.continuous:
+            numbers = self.clip(actions)[0].cpu().numpy()  # (n, D)
+            return {a: numbers[i, : self.n_actions[role_of(a)]] for i, a in enumerate(self.agents) if a in observations}
         return {a: int(actions[0, i]) for i, a in enumerate(self.agents) if a in observations}
 
     def numpy_policy(self, deterministic: bool = True, seed: int = 0):
@@ -355,6 +442,6 @@ class TeamPolicy(nn.Module):
 
         def policy(obs: np.ndarray, info: Any = None) -> np.ndarray:
             actions, _ = self.sample(torch.as_tensor(obs, device=device), generator, deterministic)
-            return actions.cpu().numpy()
+            return (self.clip(actions) if self.continuous else actions).cpu().numpy()
 
         return policy

@@ -184,7 +184,7 @@ def test_devices_pipes_and_huge_files_are_refused_before_they_are_read(league):
 
 @pytest.mark.parametrize("args, needle", [
     (["bench", "env", "--batch-sizes", "10000000000"], "values must be from 1 to 65,536"),
-    (["bench", "env", "--game", "simple_spread", "--game-option", "continuous_actions=true", "--batch-sizes", "300"],
+    (["bench", "env", "--game", "simple_spread", "--game-option", "num_landmark_neighbors=2", "--batch-sizes", "300"],
      "values must be from 1 to 256"),
     (["bench", "ratings", "--players", "100000", "--results", "200000"], "2<=x<=5000"),
     (["bench", "league", "--workers", "1,100000"], "values must be from 1 to 1,024"),

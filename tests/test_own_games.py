@@ -171,7 +171,7 @@ BAD_GAMES = {
     "bad_games:not_an_env": "must return a PettingZoo ParallelEnv or AECEnv, got dict",
     "bad_games:raises_in_reset": "raised RuntimeError in reset or step: broken reset",
     "bad_games:raises_in_step": "raised RuntimeError in reset or step: broken step",
-    "bad_games:continuous": "action space Box",
+    "bad_games:continuous": "bounds must be finite",
     "bad_games:dict_observations": "observation space is a Dict without 'observation'",
     "bad_games:WRONG_CORE": "its batched core has agents",
     "bad_games:NUMBER": "is a int: name a GameSpec or a callable",
@@ -205,7 +205,7 @@ def raises_in_step():
 
 class Continuous(Cover):
     def action_space(self, agent):
-        return Box(-1, 1, (2,))
+        return Box(-np.inf, np.inf, (2,))
 
 def continuous():
     return Continuous()

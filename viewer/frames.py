@@ -17,7 +17,7 @@ import pygame
 import games
 from games.spec import close_env
 from games.vector import batchify, unbatchify
-from league.replays import NO_ACTION, state_checksum
+from league.replays import present, state_checksum
 from viewer.hanabi_table import SIZE as TABLE_SIZE, table_for
 
 
@@ -62,8 +62,9 @@ class EpisodeFrames:
     def _advance(self) -> None:
         t = len(self.frames) - 1
         row = self.actions[t]
-        live = [a for a in self.env.agents if row[self.agents.index(a)] != NO_ACTION]
-        obs, rewards, *_ = self.env.step(unbatchify(row, self.agents, live, self.info.action_nvec))
+        live = [a for a in self.env.agents if present(row[self.agents.index(a)])]
+        obs, rewards, *_ = self.env.step(unbatchify(row, self.agents, live, self.info.action_nvec,
+                                                    self.info.action_boxes))
         observed = batchify(obs, self.agents, self.info.max_obs_dim)  # (n, D)
         if self.mismatch is None and state_checksum(self.env, observed) != int(self.checksums[t]):
             self.mismatch = t

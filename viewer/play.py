@@ -27,7 +27,7 @@ from league.conventions import describe, word_meanings
 from league.matches import MatchResult, next_seeds, outcome, play_episodes
 from league.partners import best_partner
 from league.players import player_policy
-from league.replays import NO_ACTION, Episode, state_checksum
+from league.replays import NO_ACTION, Episode, state_checksum, stored_actions
 from league.store import Store
 from viewer.app import BACKGROUND, DIM, HUD_HEIGHT, HUMAN_COLOUR, TEXT, panel_size
 from viewer.frames import panel_positions, to_surface
@@ -55,8 +55,12 @@ def keyboard_keys(keymap: KeyMap) -> HeldKeys:
     return held
 
 
-def human_action(keymap: KeyMap, held: set[str]) -> int:
-    """The action for the held keys: the first of the map's keys that is held, else the idle action."""
+def human_action(keymap: KeyMap, held: set[str]) -> int | np.ndarray:
+    """The action for the held keys: the first of the map's keys that is held, else the idle action. A map of
+    Box actions: the idle numbers plus every held key's, float32 (the batch clips them to the box)."""
+    if isinstance(keymap.idle, tuple):
+        pushed = [np.asarray(numbers, dtype=np.float32) for key, numbers in keymap.keys.items() if key in held]
+        return np.asarray(keymap.idle, dtype=np.float32) + sum(pushed, np.float32(0))
     return next((action for key, action in keymap.keys.items() if key in held), keymap.idle)
 
 
@@ -124,7 +128,7 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
     first and shown right of the game (the window grows to fit it)."""
     spec = games.get(game)
     info = spec.info(**game_kwargs)
-    keymap = spec.key_map(role_of(seat))
+    keymap = spec.key_map(role_of(seat), **game_kwargs)
     held_keys = held_keys or keyboard_keys(keymap)
     agents = info.agents
     me = agents.index(seat)
@@ -148,11 +152,12 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
                                                                                                 pygame.K_q)):
                     return None
             batch = batchify(obs, agents, info.max_obs_dim)[None]  # (1, n, D)
-            row = np.asarray(partners(batch, info))[0].copy()  # (n,)
+            row = np.asarray(partners(batch, info))[0].copy()  # (n,), Box actions (n, d)
             row[me] = human_action(keymap, held_keys())
             acting = np.array([a in env.agents for a in agents])
-            actions_log.append(np.where(acting, row, NO_ACTION).astype(np.uint8))
-            obs, rewards, *_ = env.step(unbatchify(row, agents, env.agents, info.action_nvec))
+            row = stored_actions(row[None], acting[None], info)[0]  # what the env gets: clipped to the box
+            actions_log.append(row)
+            obs, rewards, *_ = env.step(unbatchify(row, agents, env.agents, info.action_nvec, info.action_boxes))
             checks.append(state_checksum(env, batchify(obs, agents, info.max_obs_dim)))
             team_return += spec.team_reward_of(rewards, agents)
             frame = env.render()
@@ -207,7 +212,7 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
     seed = seed if seed is not None else next_seeds(store, league, 1)[0]
     at_table = has_table(game, kwargs)  # Hanabi: a turn-based table, `viewer.play_table`
     if not at_table:
-        keymap = games.get(game).key_map(role_of(seat))  # a game with no way for a person to act: one line
+        keymap = games.get(game).key_map(role_of(seat), **kwargs)  # a game with no way for a person to act: one line
     screen = open_screen(table_window_size() if at_table else play_window_size(game, kwargs))
     pygame.display.set_caption(f"league play: {seat} with {partner['name']}")
     title = f"human:{name} + {partner['name']}"
@@ -215,8 +220,10 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
                play_episode(game, kwargs, policy, seat, seed, fps or info.fps, screen, title=title))
     if episode is None:
         return None
-    yours = episode.actions[:, info.agents.index(seat)]  # (T,)
-    if not at_table and np.isin(yours, (keymap.idle, NO_ACTION)).all():  # at the table every turn is a move
+    yours = episode.actions[:, info.agents.index(seat)]  # (T,), Box actions (T, d)
+    idle = np.isin(yours, (keymap.idle, NO_ACTION)).all() if not info.continuous else \
+        (np.isnan(yours) | (yours == np.asarray(keymap.idle, dtype=np.float32)[: yours.shape[-1]])).all()
+    if not at_table and idle:  # at the table every turn is a move
         raise ValueError("you pressed no key that acts in the whole episode: the agents played it alone, so it is "
                          "not stored as yours")
     human = store.ensure_player(league["id"], f"human:{name}", "human")

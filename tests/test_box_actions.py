@@ -1,0 +1,220 @@
+"""Box actions (continuous numbers): read off the env, played by the batched core exactly as mpe2 plays them,
+drawn by a Gaussian-mixture head whose log-probs GRPO trains on, stored exactly in replays and checkpoints, and
+driven by a person's held keys. Bad Box spaces, tampered replays and checkpoints are one error line each."""
+
+import json
+import math
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import games
+from conftest import one_error_line
+from games.parity import assert_core_matches_env
+from games.simple_spread import SpreadBatch
+from games.spec import DEFAULT_BOX_KEY_MAP, GameError
+from league import box_actions
+from league.checkpoints import CheckpointError, check_payload, make_payload
+from league.cli import cli
+from league.config import GRPOConfig
+from league.evaluate import eval_seeds, play, random_policy
+from league.grpo import train
+from league.matches import duplicate_match
+from league.policy import TeamPolicy
+from league.replays import ReplayError, episode_columns, episode_from_columns, resimulate
+from viewer.play import human_action
+
+SPREAD = games.get("simple_spread")
+CONTINUOUS = {"continuous_actions": True}
+
+
+def test_the_env_s_box_is_read_and_the_core_plays_it_exactly_as_mpe2_clipping_included():
+    info = SPREAD.info(**CONTINUOUS)
+    assert info.continuous and info.n_actions == {"agent": 5}
+    assert info.action_boxes == {"agent": ((0.0,) * 5, (1.0,) * 5)}
+    assert isinstance(SPREAD.batch(4, **CONTINUOUS), SpreadBatch)
+    report = assert_core_matches_env(SPREAD, list(range(40)), **CONTINUOUS)  # uniform numbers in the box
+    assert report.steps == 40 * 25 and report.max_obs_difference == 0.0
+    rng = np.random.default_rng(5)
+
+    def beyond(obs, info):  # half the numbers outside [0, 1]: both sides must clip them the same way
+        return rng.uniform(-1.0, 2.0, size=(obs.shape[0], 3, 5)).astype(np.float32)
+
+    report = assert_core_matches_env(SPREAD, list(range(40, 80)), beyond, **CONTINUOUS)
+    assert report.max_obs_difference == 0.0 and report.max_reward_difference == 0.0
+    assert ((report.actions < 0) | (report.actions > 1)).mean() > 0.4
+
+
+def test_the_scripted_plan_moves_the_same_way_with_numbers_and_random_numbers_stay_in_the_box():
+    seeds = eval_seeds(20)
+    assert play("simple_spread", SPREAD.scripted, seeds, CONTINUOUS).tolist() == \
+        play("simple_spread", SPREAD.scripted, seeds).tolist()  # one-hot numbers: the discrete plan's forces
+    info = SPREAD.info(**CONTINUOUS)
+    actions = random_policy(info, seed=1)(np.zeros((64, 3, 18), np.float32), info)
+    assert actions.shape == (64, 3, 5) and actions.dtype == np.float32
+    assert actions.min() >= 0 and actions.max() <= 1 and actions.std() > 0.2
+
+
+def test_the_head_s_log_probs_are_a_gaussian_mixture_s_and_greedy_play_is_a_mean():
+    torch.manual_seed(0)
+    info = SPREAD.info(**CONTINUOUS)
+    team = TeamPolicy.for_game(info, hidden=32)
+    with torch.no_grad():
+        team.log_std["agent"].copy_(torch.tensor([-0.5, 0.0, 0.3, -1.0, 0.2]))
+    obs = torch.randn(7, 3, 18)
+    actions, logp = team.sample(obs, torch.Generator().manual_seed(3))
+    assert actions.shape == (7, 3, 5) and logp.shape == (7, 3)
+    again, entropy = team.evaluate(obs, actions)
+    torch.testing.assert_close(again, logp)
+    # the same density written out with torch.distributions: sum_k w_k prod_d N(z_d; mu_kd, sigma_d)
+    log_mix, means, log_std = team.mixture(obs)
+    z = (actions - 0.5) / 0.5
+    normal = torch.distributions.Normal(means, log_std.exp()[:, None, :])  # (7, 3, K, 5)
+    expected = torch.logsumexp(log_mix + normal.log_prob(z.unsqueeze(-2)).sum(-1), -1)
+    torch.testing.assert_close(logp, expected, rtol=1e-5, atol=1e-5)
+    assert (entropy >= box_actions.entropy(log_mix, log_std, team.box_numbers) - 1e-6).all()
+    greedy, _ = team.sample(obs, deterministic=True)
+    heaviest = log_mix.argmax(-1)
+    torch.testing.assert_close(greedy, 0.5 + 0.5 * means.gather(-2, heaviest[..., None, None].expand(7, 3, 1, 5))[..., 0, :])
+    played = team.numpy_policy()(obs.numpy())
+    assert played.min() >= 0 and played.max() <= 1  # what a game gets: clipped to the box
+
+
+def test_grpo_learns_continuous_simple_spread_and_is_deterministic():
+    """300k steps from a fixed seed: well past random play toward the plan (-7.6), twice the same."""
+    config = GRPOConfig(game="simple_spread", game_kwargs=CONTINUOUS, seed=3, threads=1)
+    first = train(config, max_env_steps=300_000)
+    second = train(config, max_env_steps=300_000)
+    for a, b in zip(first.policy.state_dict().values(), second.policy.state_dict().values()):
+        assert torch.equal(a, b)
+    greedy = play("simple_spread", first.policy.numpy_policy(), eval_seeds(50), CONTINUOUS).mean()
+    random = play("simple_spread", random_policy(SPREAD.info(**CONTINUOUS)), eval_seeds(50), CONTINUOUS).mean()
+    assert greedy > random + 0.4 * (-7.6 - random), (greedy, random)  # seed 3: -13.3 against -23.6
+
+
+def test_a_continuous_match_stores_float32_numbers_that_resimulate_and_tampering_is_caught():
+    info = SPREAD.info(**CONTINUOUS)
+    team = TeamPolicy.for_game(info, hidden=16)
+    result = duplicate_match("simple_spread", CONTINUOUS, team.numpy_policy(deterministic=False),
+                             random_policy(info, seed=2), [11, 12])
+    episode = result.episodes[0]
+    assert episode.actions.dtype == np.float32 and episode.actions.shape == (25, 3, 5)
+    assert all(resimulate(e) is None for e in result.episodes)
+    row = {**episode_columns(episode), "id": 1}
+    row["seats"], row["game_kwargs"] = json.loads(row["seats"]), json.loads(row["game_kwargs"])
+    back = episode_from_columns(row)
+    assert np.array_equal(back.actions, episode.actions) and resimulate(back) is None
+    for bad in (np.nan, np.inf, 1.5, -0.01):  # one number of one seat changed by hand
+        actions = episode.actions.copy()
+        actions[4, 1, 2] = bad
+        with pytest.raises(ReplayError, match="not a number within its box"):
+            episode_from_columns({**row, "actions": actions.tobytes()})
+    gone = episode.actions.copy()
+    gone[6, 0] = np.nan  # a seat marked gone while its agent plays: read, but the replay differs there
+    assert resimulate(episode_from_columns({**row, "actions": gone.tobytes()})) == 6
+    with pytest.raises(ReplayError, match="not 25 steps long"):
+        episode_from_columns({**row, "actions": episode.actions[:, :, :4].tobytes()})
+
+
+def test_checkpoints_keep_the_box_and_refuse_a_tampered_one(tmp_path):
+    info = SPREAD.info(**CONTINUOUS)
+    team = TeamPolicy.for_game(info, hidden=16)
+    payload = make_payload(team, "simple_spread", SPREAD.resolve_kwargs(CONTINUOUS), {})
+    check_payload(payload, "simple_spread", CONTINUOUS)
+    rebuilt = TeamPolicy(**payload["policy_args"])
+    rebuilt.load_state_dict(payload["state_dict"])
+    obs = torch.randn(5, 3, 18)
+    torch.testing.assert_close(rebuilt.sample(obs, deterministic=True)[0], team.sample(obs, deterministic=True)[0])
+    box = payload["policy_args"]["boxes"]["agent"]
+    for wrong in ({"low": box["low"], "high": [math.inf] * 5}, {"low": box["high"], "high": box["low"]},
+                  {"low": box["low"][:4], "high": box["high"][:4]}, {"low": [True] * 5, "high": box["high"]},
+                  {"low": box["low"]}, [0.0, 1.0]):
+        args = {**payload["policy_args"], "boxes": {"agent": wrong}}
+        with pytest.raises(CheckpointError, match="boxes.agent"):
+            check_payload({**payload, "policy_args": args}, "simple_spread", CONTINUOUS)
+    args = {**payload["policy_args"], "boxes": {"agent": box, "other": box}}
+    with pytest.raises(CheckpointError, match="boxes"):
+        check_payload({**payload, "policy_args": args}, "simple_spread", CONTINUOUS)
+    with pytest.raises(CheckpointError):  # a discrete league's checkpoint is not this game
+        check_payload(payload, "simple_spread", {})
+
+
+def test_a_person_s_held_arrow_keys_push_along_the_box_s_axes():
+    keymap = SPREAD.key_map("agent", **CONTINUOUS)
+    assert keymap == DEFAULT_BOX_KEY_MAP
+    assert human_action(keymap, set()).tolist() == [0, 0, 0, 0, 0]
+    assert human_action(keymap, {"left", "up"}).tolist() == [0, 1, 0, 0, 1]  # diagonally
+    assert human_action(keymap, {"left", "right"}).tolist() == [0, 1, 1, 0, 0]  # pushes cancel: mpe2 moves by r - l
+    assert SPREAD.key_map("agent") != keymap  # the discrete game keeps its own map
+    with pytest.raises(GameError, match="numbers and has no key map"):
+        games.get("simple_speaker_listener").key_map("speaker", **CONTINUOUS)
+
+
+BAD_GAMES = textwrap.dedent('''
+    import numpy as np
+    from gymnasium.spaces import Box, Discrete
+    from pettingzoo import ParallelEnv
+
+
+    class Game(ParallelEnv):
+        metadata = {"name": "box_test", "render_fps": 10}
+
+        def __init__(self, spaces, **kwargs):
+            self.spaces = spaces
+            self.possible_agents = list(spaces)
+
+        def observation_space(self, agent):
+            return Box(-1, 1, (3,), np.float32)
+
+        def action_space(self, agent):
+            return self.spaces[agent]
+
+        def reset(self, seed=None, options=None):
+            self.agents, self.t = list(self.possible_agents), 0
+            return {a: np.zeros(3, np.float32) for a in self.agents}, {a: {} for a in self.agents}
+
+        def step(self, actions):
+            self.t += 1
+            done = self.t >= 5
+            obs = {a: np.zeros(3, np.float32) for a in self.agents}
+            out = (obs, {a: 0.0 for a in self.agents}, {a: False for a in self.agents},
+                   {a: done for a in self.agents}, {a: {} for a in self.agents})
+            if done:
+                self.agents = []
+            return out
+
+
+    def unbounded(**kw):
+        return Game({"walker_0": Box(-np.inf, np.inf, (2,), np.float32)})
+
+    def empty(**kw):
+        return Game({"walker_0": Box(np.array([0, 1], np.float32), np.array([1, 1], np.float32))})
+
+    def grid(**kw):
+        return Game({"walker_0": Box(0, 1, (2, 2), np.float32)})
+
+    def huge(**kw):
+        return Game({"walker_0": Box(-1e9, 1e9, (2,), np.float32)})
+
+    def mixed(**kw):
+        return Game({"walker_0": Box(0, 1, (2,), np.float32), "caller_0": Discrete(3)})
+''')
+
+
+@pytest.mark.parametrize("entry, needle", [("unbounded", "bounds must be finite"), ("empty", "low < high"),
+                                           ("grid", "only a flat Box"), ("huge", "bounds must be finite"),
+                                           ("mixed", "mix the two")])
+def test_a_box_the_league_cannot_play_is_one_error_line(tmp_path, monkeypatch, entry, needle):
+    (tmp_path / "box_games.py").write_text(BAD_GAMES)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    try:
+        result = CliRunner().invoke(cli, ["games", "--game", f"box_games:{entry}"])
+        one_error_line(result, needle)
+    finally:
+        sys.modules.pop("box_games", None)
+        games.get.cache_clear()
