@@ -515,7 +515,8 @@ def action_box(space: Any) -> tuple[tuple[float, ...], tuple[float, ...]] | str 
 
 def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
     """The most steps an episode lasts: the game's declaration, its `max_cycles` option (times the agents, in a
-    turn-based game: a cycle is every agent's turn), else the length of an episode of random play that ended
+    turn-based game: a cycle is every agent's turn), the `max_cycles` the env holds (`env_max_cycles`), else the
+    length of an episode of random play that ended
     by truncation (up to 3 tries). A turn-based game that ends by itself each time (Hanabi) gets 10 times its
     longest random game, and `games.turns.Turns` cuts its episodes off there."""
     turn_based = getattr(env, "turn_based", False)
@@ -523,6 +524,9 @@ def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
         return int(spec.horizon(**kwargs) if callable(spec.horizon) else spec.horizon)
     if "max_cycles" in kwargs:
         return int(kwargs["max_cycles"]) * (len(env.possible_agents) if turn_based else 1)
+    declared = env_max_cycles(env)
+    if declared is not None and 1 <= declared <= MAX_HORIZON:
+        return declared * (len(env.possible_agents) if turn_based else 1)
     rng = np.random.default_rng(0)
     longest = 0
     for attempt in range(3):
@@ -542,6 +546,28 @@ def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
         return min(MAX_HORIZON, 10 * longest)
     raise GameError(f"{spec.name}: random play never reached the env's truncation in 3 episodes; give the "
                     f"GameSpec a horizon (the most steps an episode lasts)")
+
+
+def env_max_cycles(env: Any, depth: int = 0, seen: set[int] | None = None) -> int | None:
+    """The `max_cycles` an env holds itself, where its options do not name it (cooperative_pong keeps its 900 on
+    the AEC env inside the parallel wrapper): looked for on the env and on what it wraps (`aec_env`, `env`,
+    `unwrapped`), 5 levels down at most; None when nothing there has one."""
+    seen = set() if seen is None else seen
+    if env is None or id(env) in seen or depth > 4:
+        return None
+    seen.add(id(env))
+    value = vars(env).get("max_cycles") if hasattr(env, "__dict__") else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    for name in ("aec_env", "env", "unwrapped"):
+        try:
+            inner = getattr(env, name, None)
+        except Exception:  # an env's own property may raise anything
+            inner = None
+        found = env_max_cycles(inner, depth + 1, seen)
+        if found is not None:
+            return found
+    return None
 
 
 def random_move(env: Any, agent: str, rng: np.random.Generator) -> Any:

@@ -166,7 +166,8 @@ def games_cmd(named: str | None, game_options: tuple[str, ...], as_json: bool) -
                 "summary": spec.summary,
                 "agents": list(info.agents),
                 "roles": {
-                    r: {"agents": list(a), "obs_shape": list(info.obs_shapes[r]), "actions": info.n_actions[r]}
+                    r: {"agents": list(a), "obs_shape": list(info.obs_shapes[r]), "actions": info.n_actions[r],
+                        **({"box": [list(b) for b in info.action_boxes[r]]} if r in info.action_boxes else {})}
                     for r, a in info.roles.items()
                 },
                 "horizon": info.horizon,
@@ -186,7 +187,9 @@ def games_cmd(named: str | None, game_options: tuple[str, ...], as_json: bool) -
                    f"{'' if row['scripted'] else ', no scripted baseline'}{symmetries})")
         click.echo(f"  {row['summary']}")
         for role, r in row["roles"].items():
-            click.echo(f"  {role}: {', '.join(r['agents'])}  obs {tuple(r['obs_shape'])}  actions {r['actions']}")
+            box = r.get("box")
+            acts = f"{r['actions']} numbers in [{min(box[0]):g}, {max(box[1]):g}]" if box else r["actions"]
+            click.echo(f"  {role}: {', '.join(r['agents'])}  obs {tuple(r['obs_shape'])}  actions {acts}")
 
 
 @cli.group()

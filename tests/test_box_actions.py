@@ -218,3 +218,43 @@ def test_a_box_the_league_cannot_play_is_one_error_line(tmp_path, monkeypatch, e
     finally:
         sys.modules.pop("box_games", None)
         games.get.cache_clear()
+
+
+def test_a_person_plays_a_continuous_seat_and_the_stored_game_resimulates_and_is_rated(tmp_path, tiny_league):
+    import pygame
+
+    from league.players import player_policy
+    from league.reports import leaderboard
+    from viewer.play import human_match, play_episode
+
+    store, manager = tiny_league(tmp_path, "simple_spread", CONTINUOUS, opponents=["random"], match_seeds=1)
+    lg = manager.league
+    pygame.display.init()
+    pygame.font.init()
+    screen = pygame.display.set_mode((600, 700))
+    try:
+        partner, policy = player_policy(store, lg, "alpha/g0")
+        episode = play_episode("simple_spread", CONTINUOUS, policy, "agent_2", seed=5, fps=1000, screen=screen,
+                               held_keys=lambda: {"right", "down"})
+    finally:
+        pygame.display.quit()
+    assert episode.actions.dtype == np.float32
+    assert (episode.actions[:, 2] == np.float32([0, 0, 1, 1, 0])).all()  # right and down, every step
+    assert resimulate(episode) is None
+    human = store.ensure_player(lg["id"], "human:t", "human")
+    match = store.add_match(lg["id"], "human", human["id"], partner["id"],
+                            human_match("simple_spread", CONTINUOUS, episode, policy))
+    assert all(resimulate(e) is None for e in store.episodes(match["id"]))
+    assert "human:t" in {r["player"] for r in leaderboard(store, lg)}
+
+
+def test_pettingzoo_s_box_games_are_read_with_the_horizon_the_env_holds_and_multiwalker_trains():
+    """cooperative_pong keeps max_cycles = 900 on the AEC env inside its parallel wrapper: read, not searched for
+    by random play (which never reached it); multiwalker's Box(-1, 1, (4,)) walkers train on the generic runner."""
+    pytest.importorskip("pettingzoo.butterfly")
+    assert games.get("pettingzoo.butterfly.cooperative_pong_v6:parallel_env").info().horizon == 900
+    walkers = "pettingzoo.sisl.multiwalker_v9:parallel_env"
+    info = games.get(walkers).info()
+    assert info.horizon == 500 and info.action_boxes == {"walker": ((-1.0,) * 4, (1.0,) * 4)}
+    result = train(GRPOConfig(game=walkers, seed=0, groups=2, group_size=2, hidden=16, threads=1), max_env_steps=500)
+    assert result.policy.continuous and math.isfinite(result.metrics[-1]["mean_return"])
