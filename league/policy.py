@@ -360,7 +360,8 @@ class TeamPolicy(nn.Module):
 
     def mixture(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A team of Box actions: obs `(..., n, D_obs)` -> each seat's mixture in box units: component log-weights
-        `(..., n, K)` (slots a role lacks: -1e9), means `(..., n, K, D)` and the spread `log_std` `(n, D)`."""
+        `(..., n, K)` (slots a role lacks: -1e9), means `(..., n, K, D)` and the spread `log_std` `(n, D)`, no
+        narrower than `box_actions.LOG_STD_MIN`."""
         lead, K, D = obs.shape[:-2], self.components, self.max_actions
         log_mix = obs.new_full((*lead, len(self.agents), K), box_actions.MISSING)
         means = obs.new_zeros((*lead, len(self.agents), K, D))
@@ -378,7 +379,7 @@ class TeamPolicy(nn.Module):
             k = role_mix.shape[-1]
             log_mix[..., idx, :k] = role_mix
             means[..., idx, :k, :d] = role_means
-            log_std[idx, :d] = self.log_std[role]
+            log_std[idx, :d] = self.log_std[role].clamp(min=box_actions.LOG_STD_MIN)
         return log_mix, means, log_std
 
     def box_actions(self, z: torch.Tensor) -> torch.Tensor:

@@ -258,3 +258,16 @@ def test_pettingzoo_s_box_games_are_read_with_the_horizon_the_env_holds_and_mult
     assert info.horizon == 500 and info.action_boxes == {"walker": ((-1.0,) * 4, (1.0,) * 4)}
     result = train(GRPOConfig(game=walkers, seed=0, groups=2, group_size=2, hidden=16, threads=1), max_env_steps=500)
     assert result.policy.continuous and math.isfinite(result.metrics[-1]["mean_return"])
+
+
+def test_box_teams_learn_at_their_own_rate_and_their_spread_has_a_floor():
+    from league.config import BOX_LR, with_preset
+
+    assert with_preset({"game": "simple_spread", "game_kwargs": CONTINUOUS})["lr"] == BOX_LR
+    assert with_preset({"game": "simple_spread", "game_kwargs": CONTINUOUS, "lr": 0.01})["lr"] == 0.01  # yours wins
+    assert "lr" not in with_preset({"game": "simple_spread"})  # discrete: the defaults' rate
+    team = TeamPolicy.for_game(SPREAD.info(**CONTINUOUS), hidden=16)
+    with torch.no_grad():
+        team.log_std["agent"].fill_(-9.0)
+    _, _, log_std = team.mixture(torch.zeros(2, 3, 18))
+    assert (log_std == box_actions.LOG_STD_MIN).all()
