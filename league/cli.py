@@ -291,6 +291,11 @@ def bench_learn_cmd(game: str | None, game_options: tuple[str, ...], minutes: fl
         hit = report["reached"].get(target)
         click.echo(f"  score {target}: " + (f"{hit['train_seconds']:.0f}s, {hit['env_steps']:,} env steps"
                                             if hit else "not reached"))
+    click.echo("  evaluations (training seconds, env steps, greedy team return, normalized score):")
+    for point in report["curve"]:  # the curve itself: a long run's is what a person came for
+        score = "" if point["score"] is None else f"  score {point['score']:.3f}"
+        click.echo(f"    {point['train_seconds']:7.0f}s {point['env_steps']:>13,} {point['greedy_return']:8.2f} "
+                   f"+- {point['interval']:.2f}{score}")
     click.echo(f"  checkpoint: {report['checkpoint']}")
 
 

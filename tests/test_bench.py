@@ -30,6 +30,11 @@ def test_bench_learn_reports_curve_thresholds_and_checkpoint(tmp_path):
             None if first is None else {"train_seconds": first["train_seconds"], "env_steps": first["env_steps"]})
     assert report["train_steps_per_s"] == report["env_steps"] / report["train_seconds"]
     assert load_team(out, report["sha256"]).game == "simple_spread"
+    text = CliRunner().invoke(cli, ["bench", "learn", "--minutes", "0.02", "--eval-every", "0.5", "--config",
+                                    str(config), "--eval-episodes", "4", "--out", str(out)])
+    assert text.exit_code == 0, text.output
+    rows = [line for line in text.output.split("evaluations (")[1].splitlines() if line.startswith("    ")]
+    assert len(rows) >= 2 and all(" +- " in row and "score" in row for row in rows)
 
 
 def test_bench_league_runs_the_same_league_per_worker_count(tmp_path, monkeypatch):
