@@ -118,6 +118,7 @@ def check_resources(cfg: Any, info: Any = None) -> Resources:
     actions = max(info.n_actions.values())
     memory = (2 * numbers * 4  # the rollout and its flattened copy, float32
               + agent_steps * (48 + 4 * actions + 8 * width)  # per-step tensors, the reference pass
+              + agent_steps * 8 * actions * info.continuous  # Box actions: the numbers and their flat copy, float32
               + min(cfg.minibatch_size, agent_steps) * width * cfg.layers * 12  # a minibatch's graph
               + parameters * 4 * 6)  # weights, gradients, Adam's moments, the reference, a spare copy
     limit = memory_limit()

@@ -271,3 +271,15 @@ def test_box_teams_learn_at_their_own_rate_and_their_spread_has_a_floor():
         team.log_std["agent"].fill_(-9.0)
     _, _, log_std = team.mixture(torch.zeros(2, 3, 18))
     assert (log_std == box_actions.LOG_STD_MIN).all()
+
+
+def test_the_memory_estimate_counts_the_numbers_a_box_team_keeps():
+    from league.resources import check_resources, network_parameters
+
+    numbers = GRPOConfig(game="simple_spread", game_kwargs=CONTINUOUS)
+    moves = GRPOConfig(game="simple_spread", lr=numbers.lr)  # the same game with discrete moves, same spaces
+    agent_steps = numbers.groups * numbers.group_size * 25 * 3
+    extra = network_parameters(numbers) - network_parameters(moves)  # the spread: one per number
+    assert extra == 5
+    difference = check_resources(numbers).training_bytes - check_resources(moves).training_bytes
+    assert difference == agent_steps * 8 * 5 + extra * 4 * 6
