@@ -21,6 +21,13 @@ Policy = Callable[[np.ndarray, GameInfo], np.ndarray]
 policy only some seats takes only those seats' actions."""
 
 
+def per_seat(seats: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """`seats` `(..., n)` (a mask or an index per seat) with an axis of 1 added for each axis `actions` has past
+    its own: `(..., n, 1)` against a game of Box actions `(..., n, d)`, itself against `(..., n)`. What lets one
+    `np.where` or `take_along_axis` seat discrete actions and Box numbers alike."""
+    return seats.reshape(*seats.shape, *[1] * (actions.ndim - seats.ndim))
+
+
 @dataclass
 class Rollout:
     """What one batch of episodes produced; the per-step arrays only when recorded."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -160,12 +161,7 @@ class GameInfo:
     def box_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """`(n, d)` float32 low and high of every seat's action, `d = max(n_actions)` (0 past a role's own numbers):
         what a batch clips actions to before the env gets them."""
-        d = max(self.n_actions.values())
-        low, high = np.zeros((len(self.agents), d), np.float32), np.zeros((len(self.agents), d), np.float32)
-        for i, agent in enumerate(self.agents):
-            box_low, box_high = self.action_boxes[role_of(agent)]
-            low[i, : len(box_low)], high[i, : len(box_high)] = box_low, box_high
-        return low, high
+        return seat_bounds(self.agents, self.action_boxes)
 
     @property
     def obs_dims(self) -> dict[str, int]:
@@ -180,6 +176,17 @@ class GameInfo:
     def role_of(self, agent: str) -> str:
         """The role an agent belongs to."""
         return role_of(agent)
+
+
+def seat_bounds(agents: Sequence[str], boxes: Mapping[str, Sequence[Sequence[float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """`(n, d)` float32 low and high of each seat's Box action from its role's (low, high) in `boxes`, `d` the
+    most numbers a role has; 0 past a role's own numbers (an empty range: nothing to draw there)."""
+    d = max(len(low) for low, _ in boxes.values())
+    low, high = np.zeros((len(agents), d), np.float32), np.zeros((len(agents), d), np.float32)
+    for i, agent in enumerate(agents):
+        box_low, box_high = boxes[role_of(agent)]
+        low[i, : len(box_low)], high[i, : len(box_high)] = box_low, box_high
+    return low, high
 
 
 def close_env(env: Any) -> None:
@@ -516,9 +523,9 @@ def action_box(space: Any) -> tuple[tuple[float, ...], tuple[float, ...]] | str 
 def find_horizon(spec: GameSpec, env: Any, kwargs: dict[str, Any]) -> int:
     """The most steps an episode lasts: the game's declaration, its `max_cycles` option (times the agents, in a
     turn-based game: a cycle is every agent's turn), the `max_cycles` the env holds (`env_max_cycles`), else the
-    length of an episode of random play that ended
-    by truncation (up to 3 tries). A turn-based game that ends by itself each time (Hanabi) gets 10 times its
-    longest random game, and `games.turns.Turns` cuts its episodes off there."""
+    length of an episode of random play that ended by truncation (up to 3 tries). A turn-based game that ends by
+    itself each time (Hanabi) gets 10 times its longest random game, and `games.turns.Turns` cuts its episodes
+    off there."""
     turn_based = getattr(env, "turn_based", False)
     if spec.horizon is not None:
         return int(spec.horizon(**kwargs) if callable(spec.horizon) else spec.horizon)
@@ -611,21 +618,21 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
                 if isinstance(box, str):
                     raise GameError(f"{spec.name}: {a}'s action space {env.action_space(a)} is not supported: {box}")
                 if box is not None:
-                    layout = (len(box[0]), ("box", box))
+                    layout = (len(box[0]), ())  # numbers, no parts
                 if layout is None:
                     raise GameError(f"{spec.name}: {a}'s action space {env.action_space(a)} is not supported "
                                     f"(only Discrete, MultiDiscrete and bounded Box actions)")
-                layouts.add((shape, layout))
+                layouts.add((shape, layout, box))
             if len(layouts) != 1:
                 raise GameError(f"{spec.name}: agents {', '.join(members)} share the name prefix {role!r} but not "
                                 f"their spaces; agents of one role (name prefix) must share spaces")
-            (obs_shape, (n, nvec)), = layouts
+            (obs_shape, (n, nvec), box), = layouts
             if not 1 <= n <= MAX_ACTIONS:
                 raise GameError(f"{spec.name}: role {role!r} has {n} actions; at most {MAX_ACTIONS} are supported")
             obs_shapes[role], n_actions[role] = obs_shape, n
-            if nvec and nvec[0] == "box":
-                boxes[role] = nvec[1]
-            elif nvec:
+            if box is not None:
+                boxes[role] = box
+            if nvec:
                 nvecs[role] = nvec
         if boxes and len(boxes) != len(roles):
             raise GameError(f"{spec.name}: roles {', '.join(sorted(boxes))} act with numbers (Box) and "

@@ -51,7 +51,7 @@ from games.scripted import (
     pursuit_window,
     steer,
 )
-from games.rollout import Policy
+from games.rollout import Policy, per_seat
 from games.spec import GameError, GameInfo, GameSpec
 from games.turns import uniform_moves
 
@@ -166,9 +166,8 @@ class Slipping(Style):
     def act(self, obs: np.ndarray) -> np.ndarray:
         slip = self.rng.random(obs.shape[:2]) < self.rate  # (B, n) drawn every step, whatever is seen
         wrong = uniform_moves(self.rng, obs, self.info)  # a legal move, in a game with masks
-        if self.info.continuous:  # Box actions (B, n, d): every number of a slipping seat's action is random
-            return np.where(slip[..., None], wrong, self.plan(obs, self.info)).astype(np.float32)
-        return np.where(slip, wrong, self.plan(obs, self.info)).astype(np.int64)
+        # Box actions (B, n, d): every number of a slipping seat's action is random
+        return np.where(per_seat(slip, wrong), wrong, self.plan(obs, self.info)).astype(wrong.dtype)
 
 
 # ---------------------------------------------------------------- stubborn, game by game

@@ -248,9 +248,10 @@ def legal_moves(obs: np.ndarray, info: Any) -> np.ndarray:
 
 
 def uniform_moves(rng: np.random.Generator, obs: np.ndarray, info: Any) -> np.ndarray:
-    """Uniform random actions `(B, n)` (Box actions: `(B, n, d)` numbers): over every action of a seat's role, or, in a game with masks, over its
+    """Uniform random actions `(B, n)`: over every action of a seat's role, or, in a game with masks, over its
     legal moves (a seat with none, not its turn, gets 0, and draws nothing: late in a batch of turn-based games
-    most seats are waiting or over). Games without masks draw exactly what they always drew."""
+    most seats are waiting or over); in a game of Box actions, `(B, n, d)` numbers uniform within each box.
+    Games without masks draw exactly what they always drew."""
     if getattr(info, "continuous", False):  # Box actions: uniform numbers within each seat's box
         low, high = info.box_bounds()  # (n, d)
         return rng.uniform(low, high, size=(obs.shape[0], *low.shape)).astype(np.float32)  # (B, n, d)

@@ -86,6 +86,7 @@ class VectorBatch:
         self._parts = {a: joint_parts(self.info.action_nvec[role_of(a)]) for a in self.agents
                        if self.info.action_nvec.get(role_of(a))}
         self._bounds = self.info.box_bounds() if self.info.continuous else None  # (n, d) low, high
+        self._numbers = {a: self.info.n_actions[role_of(a)] for a in self.agents}  # a Box action's numbers
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         """Start every env from its seed; returns obs `(B, n_agents, obs_dim)` float32."""
@@ -106,23 +107,25 @@ class VectorBatch:
 
         Actions of gone agents and of finished envs are ignored.
         """
-        if self._bounds is not None:
-            return self._step_boxes(np.clip(np.asarray(actions, dtype=np.float32), *self._bounds))
         B, n = self.num_envs, len(self.agents)
         obs = np.zeros((B, n, self.obs_dim), dtype=np.float32)
         rewards = np.zeros((B, n), dtype=np.float32)
         # Per env exactly `unbatchify` then `batchify` (tests/test_games.py checks it against single envs), with
         # their lookups hoisted out of the loop: this loop is all the generic runner adds to the envs' own time.
         index, parts, agents, alive, done = self._index, self._parts, self.agents, self.alive, self.done
-        rows = np.asarray(actions).tolist()  # Python numbers: indexing them is cheaper than numpy's scalars
+        boxed = None if self._bounds is None else np.clip(np.asarray(actions, dtype=np.float32), *self._bounds)
+        rows = np.asarray(actions).tolist() if boxed is None else None  # Python numbers: cheaper to index
         for b in np.flatnonzero(~done).tolist():
-            env, row = self.envs[b], rows[b]
-            chosen = {}
-            for a in env.agents:
-                k = int(row[index[a]])
-                table = parts.get(a)
-                chosen[a] = k if table is None else table[k].copy() if 0 <= k < len(table) else \
-                    np.array(np.unravel_index(k, self.info.action_nvec[role_of(a)]), dtype=np.int64)
+            env = self.envs[b]
+            if boxed is not None:  # Box actions (B, n, d): each agent its role's first numbers
+                chosen = {a: boxed[b, index[a], : self._numbers[a]].copy() for a in env.agents}
+            else:
+                chosen, row = {}, rows[b]
+                for a in env.agents:
+                    k = int(row[index[a]])
+                    table = parts.get(a)
+                    chosen[a] = k if table is None else table[k].copy() if 0 <= k < len(table) else \
+                        np.array(np.unravel_index(k, self.info.action_nvec[role_of(a)]), dtype=np.int64)
             o, r, _, _, _ = guarded(self.spec, "step", env.step, chosen)
             self._fill(obs[b], o)
             rewards[b] = [float(r.get(a, 0.0)) for a in agents]
@@ -131,24 +134,6 @@ class VectorBatch:
             done[b] = not env.agents
         self.last_obs = obs
         return obs, rewards, done.copy()
-
-    def _step_boxes(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`step` for Box actions `(B, n, d)` float32, already clipped: each agent its role's first numbers."""
-        B, n = self.num_envs, len(self.agents)
-        obs = np.zeros((B, n, self.obs_dim), dtype=np.float32)
-        rewards = np.zeros((B, n), dtype=np.float32)
-        dims = {a: self.info.n_actions[role_of(a)] for a in self.agents}
-        for b in np.flatnonzero(~self.done).tolist():
-            env = self.envs[b]
-            chosen = {a: actions[b, self._index[a], : dims[a]].copy() for a in env.agents}
-            o, r, _, _, _ = guarded(self.spec, "step", env.step, chosen)
-            self._fill(obs[b], o)
-            rewards[b] = [float(r.get(a, 0.0)) for a in self.agents]
-            present = acting(env)
-            self.alive[b] = [a in present for a in self.agents]
-            self.done[b] = not env.agents
-        self.last_obs = obs
-        return obs, rewards, self.done.copy()
 
     def _fill(self, out: np.ndarray, values: dict[str, Any]) -> None:
         """`batchify(values, agents, width)` written straight into `out` `(n, width)`, which holds zeros."""

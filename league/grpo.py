@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 import games
-from games.rollout import Policy
+from games.rollout import Policy, per_seat
 from games.symmetry import proven_symmetries
 from league.config import GRPOConfig
 from league.cores import CoreShare, adaptive_allowed
@@ -298,7 +298,7 @@ def play_segment(batch: Any, episodes: Episodes, policy: TeamPolicy, roll: Rollo
         roll.actions[t], roll.old_logp[t] = policy.sample(roll.obs[t], generator)
         act = roll.actions[t].cpu().numpy()  # (B, n) in what each seat sees; Box actions (B, n, A)
         for name, rows in grouped.rows:  # partners take their seats' actions
-            theirs = grouped.partner_seat[rows].reshape(len(rows), -1, *[1] * (act.ndim - 2))
+            theirs = per_seat(grouped.partner_seat[rows], act[rows])
             act[rows] = np.where(theirs, partners[name](seen[rows], info), act[rows])
         roll.actions[t] = torch.as_tensor(act, device=device)
         obs, rewards, now_done = batch.step(act if view is None else view.act(act))

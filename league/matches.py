@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 import games
-from games.rollout import Policy, rollout
+from games.rollout import Policy, per_seat, rollout
 from games.vector import VectorBatch
 from league.evaluate import EVAL_SEED
 from league.players import PortablePolicy, portable_player, rebuild_policy
@@ -68,8 +68,7 @@ def play_episodes(game: str, game_kwargs: dict[str, Any], policies: Sequence[Pol
 
     def seated(obs: np.ndarray, info: Any) -> np.ndarray:
         proposals = np.stack([np.asarray(p(obs, info)) for p in policies])  # (P, E, n), Box actions (P, E, n, d)
-        index = seat_of[None].reshape(1, *seat_of.shape, *[1] * (proposals.ndim - 3))
-        return np.take_along_axis(proposals, index, axis=0)[0]  # (E, n[, d])
+        return np.take_along_axis(proposals, per_seat(seat_of[None], proposals), axis=0)[0]  # (E, n[, d])
 
     def checksums(done: np.ndarray) -> np.ndarray:  # (E,) crc32 of each env still playing
         return np.array([0 if done[e] else state_checksum(env, batch.last_obs[e])

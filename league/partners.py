@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import games
-from games.rollout import Policy, rollout
+from games.rollout import Policy, per_seat, rollout
 from games.styles import partner_style, style_names
 from games.vector import VectorBatch
 from league.evaluate import eval_seeds, mean_interval, random_policy
@@ -90,8 +90,8 @@ def seat_returns(game: str, game_kwargs: dict[str, Any], team: Policy, partner: 
     batch = VectorBatch(spec, n * S, **game_kwargs) if reference_env else spec.batch(n * S, **game_kwargs)
 
     def seated(obs: np.ndarray, info: Any) -> np.ndarray:
-        seat = partner_seat[..., None] if info.continuous else partner_seat  # Box actions: (n*S, n, d)
-        return np.where(seat, partner(obs, info), team(obs, info))  # (n*S, n[, d])
+        ours = np.asarray(team(obs, info))  # (n*S, n), Box actions (n*S, n, d)
+        return np.where(per_seat(partner_seat, ours), partner(obs, info), ours)
 
     try:
         returns = rollout(batch, list(seeds) * n, seated, info, spec.team_reward).returns  # (n*S,)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from games.spec import Entities, Moves, Targets, role_of
+from games.spec import Entities, Moves, Targets, role_of, seat_bounds
 from games.vector import batchify
 from league import box_actions
 from league import moves as move_readers
@@ -108,7 +108,7 @@ class ChooseAndSteer(nn.Module):
     def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x `(..., obs_dim + ids)` -> the choice's log-probs `(..., K)` and the steer net's outputs for each
         target `(..., K, A)`: logits of the moves, or, in a game of Box actions, the means of the numbers
-        (`BoxHeads`)."""
+        (`league.box_actions`)."""
         obs = x[..., : self.obs_dim]
         places = obs[..., self.first : self.first + 2 * self.count].unflatten(-1, (self.count, 2))  # (..., K, 2)
         mates = obs[..., self.teammates : self.teammates + 2 * self.teammate_count]
@@ -275,8 +275,9 @@ class TeamPolicy(nn.Module):
                  for role, b in (boxes or {}).items()}
         if boxes:
             self.args["boxes"] = boxes
-            if set(boxes) != {role_of(a) for a in agents}:
-                raise ValueError(f"boxes {sorted(boxes)} must name every role of {sorted({role_of(a) for a in agents})}")
+            roles = sorted({role_of(a) for a in agents})
+            if sorted(boxes) != roles:
+                raise ValueError(f"boxes {sorted(boxes)} must name every role of {roles}")
         self.continuous = bool(boxes)
         self.log_std = nn.ParameterDict()
         self.agents = list(agents)
@@ -313,11 +314,10 @@ class TeamPolicy(nn.Module):
                 self.nets[role] = mlp(obs_dims[role] + len(members), hidden, layers, n_actions[role])
         self.obs_dims, self.n_actions = dict(obs_dims), dict(n_actions)
         if boxes:  # (n, D) each seat's box: centre and half-width per number (0 past its role's own numbers)
-            centre, half = torch.zeros(len(agents), self.max_actions), torch.zeros(len(agents), self.max_actions)
-            for i, agent in enumerate(agents):
-                low, high = torch.tensor(boxes[role_of(agent)]["low"]), torch.tensor(boxes[role_of(agent)]["high"])
-                centre[i, : len(low)], half[i, : len(low)] = (low + high) / 2, (high - low) / 2
-            self.register_buffer("box_centre", centre, persistent=False)
+            low, high = (torch.as_tensor(b) for b in seat_bounds(agents, {r: (b["low"], b["high"])
+                                                                          for r, b in boxes.items()}))
+            half = (high - low) / 2
+            self.register_buffer("box_centre", low + half, persistent=False)
             self.register_buffer("box_half", half, persistent=False)
             self.register_buffer("box_numbers", half > 0, persistent=False)
             self.components = max(self.nets[r].count if isinstance(self.nets[r], ChooseAndSteer) else 1
@@ -344,12 +344,9 @@ class TeamPolicy(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing and illegal actions
         -1e9)."""
-        lead = obs.shape[:-2]
-        logits = obs.new_full((*lead, len(self.agents), self.max_actions), MISSING_ACTION)
+        logits = obs.new_full((*obs.shape[:-2], len(self.agents), self.max_actions), MISSING_ACTION)
         for role in self.roles:
-            idx, onehot = getattr(self, f"idx_{role}"), getattr(self, f"onehot_{role}")
-            x = obs[..., idx, : self.obs_dims[role]]  # (..., n_role, obs_dim_role)
-            x = torch.cat([x, onehot.expand(*lead, *onehot.shape)], dim=-1)
+            idx, x = self.role_input(obs, role)
             out = self.nets[role](x)  # (..., n_role, A_role)
             if role in self.masks:  # illegal moves: no probability (a seat not to move has none legal: uniform)
                 start = self.masks[role]
@@ -357,6 +354,13 @@ class TeamPolicy(nn.Module):
                 out = out.masked_fill(~legal, MISSING_ACTION)
             logits[..., idx, : self.n_actions[role]] = out
         return logits
+
+    def role_input(self, obs: torch.Tensor, role: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The seats of `role` `(n_role,)` and what its net reads: each seat's observation, then its agent-id
+        one-hot `(..., n_role, obs_dim_role + n_role)`."""
+        idx, onehot = getattr(self, f"idx_{role}"), getattr(self, f"onehot_{role}")
+        x = obs[..., idx, : self.obs_dims[role]]  # (..., n_role, obs_dim_role)
+        return idx, torch.cat([x, onehot.expand(*obs.shape[:-2], *onehot.shape)], dim=-1)
 
     def mixture(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A team of Box actions: obs `(..., n, D_obs)` -> each seat's mixture in box units: component log-weights
@@ -367,9 +371,7 @@ class TeamPolicy(nn.Module):
         means = obs.new_zeros((*lead, len(self.agents), K, D))
         log_std = obs.new_zeros((len(self.agents), D))
         for role in self.roles:
-            idx, onehot = getattr(self, f"idx_{role}"), getattr(self, f"onehot_{role}")
-            x = obs[..., idx, : self.obs_dims[role]]  # (..., n_role, obs_dim_role)
-            x = torch.cat([x, onehot.expand(*lead, *onehot.shape)], dim=-1)
+            idx, x = self.role_input(obs, role)
             net, d = self.nets[role], self.n_actions[role]
             if isinstance(net, ChooseAndSteer):
                 role_mix, role_means = net.parts(x)  # (..., n_role, k), (..., n_role, k, d)

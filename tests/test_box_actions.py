@@ -79,7 +79,8 @@ def test_the_head_s_log_probs_are_a_gaussian_mixture_s_and_greedy_play_is_a_mean
     assert (entropy >= box_actions.entropy(log_mix, log_std, team.box_numbers) - 1e-6).all()
     greedy, _ = team.sample(obs, deterministic=True)
     heaviest = log_mix.argmax(-1)
-    torch.testing.assert_close(greedy, 0.5 + 0.5 * means.gather(-2, heaviest[..., None, None].expand(7, 3, 1, 5))[..., 0, :])
+    heaviest_means = means.gather(-2, heaviest[..., None, None].expand(7, 3, 1, 5))[..., 0, :]  # (7, 3, 5)
+    torch.testing.assert_close(greedy, 0.5 + 0.5 * heaviest_means)
     played = team.numpy_policy()(obs.numpy())
     assert played.min() >= 0 and played.max() <= 1  # what a game gets: clipped to the box
 
