@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from games.frames import DEFAULT_FRAMES, FrameObservations, Frames, image_shape
+
 
 class GameError(ValueError):
     """A game was asked for with a name or options it does not have; the message says which ones it has."""
@@ -152,6 +154,12 @@ class GameInfo:
     options: dict[str, Any] = field(default_factory=dict)
     """Every option the game was made with (defaults filled in): what a plan needs to read an observation whose
     layout the options set (Hanabi's)."""
+    images: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """Role -> `(channels, height, width)` of its prepared picture observation (`games.frames`), read by a CNN;
+    absent: the role's observation is a vector."""
+    frames: dict[str, Any] = field(default_factory=dict)
+    """How the pictures were prepared (`Frames.as_dict()`); empty for a game without pictures. Checkpoints
+    record it."""
 
     @property
     def continuous(self) -> bool:
@@ -285,6 +293,10 @@ class GameSpec:
     options_check: Callable[..., str | None] | None = None
     """`(**full_kwargs) -> None, or why the env cannot play these options together` (a grid too small to place
     its agents on, where PettingZoo would search for a free cell forever)."""
+    frames: Frames | None = None
+    """How the game's image observations (uint8 pictures, `games.frames.image_shape`) are prepared for a
+    policy: downscaled, grey, stacked (`games.frames.Frames`). None: `DEFAULT_FRAMES` (84x84 grey, 4 frames)
+    where the observations are pictures; games without pictures ignore it."""
 
     # ---------------------------------------------------------------- options
     def resolve_kwargs(self, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -368,7 +380,7 @@ class GameSpec:
             raise GameError(f"{self.name}: env_fn must return a PettingZoo ParallelEnv or AECEnv, got "
                             f"{type(env).__name__}")
         if not needs_turns(env):
-            return env
+            return self._with_frames(env)
         try:
             masked = masked_env(env)
             if not masked and is_aec(env):  # AEC infos are filled by a reset: look there
@@ -377,6 +389,19 @@ class GameSpec:
         except GameError as e:
             raise GameError(e if str(e).startswith(self.name) else f"{self.name}: {e}") from None
         return Turns(env, self.name, masked)
+
+    def _with_frames(self, env: Any) -> Any:
+        """The env with its picture observations prepared (`games.frames.FrameObservations`); as it is when it
+        has none."""
+        images = {a: image_shape(env.observation_space(a)) for a in env.possible_agents}
+        images = {a: shape for a, shape in images.items() if shape is not None}
+        if not images:
+            return env
+        frames = self.frames or DEFAULT_FRAMES
+        why = frames.problem()
+        if why:
+            raise GameError(f"{self.name}: its declared {why}")
+        return FrameObservations(env, frames, images)
 
     def info(self, **kwargs: Any) -> GameInfo:
         """Agents, roles, spaces, horizon and fps for these kwargs."""
@@ -642,8 +667,11 @@ def _info(spec: GameSpec, kwargs_json: str) -> GameInfo:
             else {}
         fps = int(env.metadata.get("render_fps", 15)) if isinstance(getattr(env, "metadata", None), dict) else 15
         horizon = guarded(spec, "reset or step", find_horizon, spec, env, kwargs)
+        prepared = env.prepared if isinstance(env, FrameObservations) else {}
+        images = {role: obs_shapes[role] for role, members in roles.items() if members[0] in prepared}
+        frames = env.frames.as_dict() if images else {}
     finally:
         close_env(env)
     targets = spec.targets_fn(**kwargs) if spec.targets_fn else {}
     return GameInfo(agents, {r: tuple(m) for r, m in roles.items()}, obs_shapes, n_actions, horizon, fps, targets,
-                    nvecs, boxes, masks, getattr(env, "turn_based", False), kwargs)
+                    nvecs, boxes, masks, getattr(env, "turn_based", False), kwargs, images, frames)

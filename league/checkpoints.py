@@ -65,7 +65,12 @@ def versions() -> dict[str, str]:
 
 def make_payload(policy: TeamPolicy, game: str, game_kwargs: dict[str, Any], config: dict[str, Any],
                  optimizer_state: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """Everything a checkpoint stores, as tensors and plain containers only (loadable with weights_only)."""
+    """Everything a checkpoint stores, as tensors and plain containers only (loadable with weights_only); a
+    team that reads pictures also records how they were prepared (`frames`, `games.frames.Frames`)."""
+    if policy.args.get("images"):
+        import games
+
+        extra = {"frames": games.get(game).info(**game_kwargs).frames, **extra}
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -291,6 +296,12 @@ def _check_policy_args(args: Any) -> None:
         wrong = check_entry(entry, obs_dims[role], n_actions[role])
         if wrong:
             raise CheckpointError(f"policy argument moves.{role} {wrong}")
+    for role, shape in role_table("images").items():  # (C, H, W) of the role's whole observation
+        fits = isinstance(shape, list) and len(shape) == 3 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096 for v in shape)
+        if not fits or math.prod(shape) != obs_dims[role]:
+            raise CheckpointError(f"policy argument images.{role} = {shape!r:.40} is not the (channels, height, "
+                                  f"width) of its {obs_dims[role]} observations")
     boxes = role_table("boxes")
     if boxes and set(boxes) != set(n_actions):
         raise CheckpointError(f"policy argument boxes names roles {sorted(boxes)}, not every role "
@@ -302,6 +313,39 @@ def _check_policy_args(args: Any) -> None:
         if not fits or not all(lo < hi for lo, hi in zip(*bounds)):
             raise CheckpointError(f"policy argument boxes.{role} = {box!r:.60} is not {n_actions[role]} finite low "
                                   f"< high bounds within +-{MAX_BOX_BOUND:g}")
+
+
+def _check_fits_game(payload: dict[str, Any], info: Any, name: str) -> None:
+    """A team reads the game's observations as they are now: the same seats, observation sizes and actions,
+    and pictures of the same shape, prepared the same way (`games.frames`); one line if not (a checkpoint
+    changed by hand, or a game whose declared preparation changed since)."""
+    args = payload.get("policy_args")
+    if not isinstance(args, dict):
+        return  # `_check_policy_args` says what is wrong
+    images = {role: list(shape) for role, shape in info.images.items()}
+    stored_images = args.get("images") or {}
+    if stored_images != images or (images and payload.get("frames") != info.frames):
+        raise CheckpointError(f"{name} was trained on {_pictures(stored_images, payload.get('frames'))}; the game "
+                              f"gives {_pictures(images, info.frames)}")
+    for key, expected in (("agents", list(info.agents)), ("obs_dims", dict(info.obs_dims)),
+                          ("n_actions", dict(info.n_actions))):
+        if args.get(key) != expected:
+            raise CheckpointError(f"{name} was trained on {key} {args.get(key)!r:.80}; the game gives "
+                                  f"{expected!r:.80}")
+
+
+def _pictures(shapes: dict[str, list[int]], frames: Any) -> str:
+    """'pictures lamp 2x16x16 (grey 16x16, 2 frames)', or 'no pictures', for a message."""
+    from games.frames import Frames
+
+    if not shapes:
+        return "no pictures"
+    try:
+        how = Frames(**frames).describe() if Frames(**frames).problem() is None else None
+    except TypeError:
+        how = None
+    shown = ", ".join(f"{role} {'x'.join(map(str, shape))}" for role, shape in shapes.items())
+    return f"pictures {shown} ({how or f'prepared as {frames!r:.60}'})"
 
 
 def check_identity(payload: dict[str, Any], name: str) -> None:
@@ -334,6 +378,8 @@ def check_payload(payload: dict[str, Any], game: str | None = None, game_kwargs:
         _check_policy_args(args)
     except CheckpointError as e:
         raise CheckpointError(f"{name}: {e}") from None
+    if game is not None:
+        _check_fits_game(payload, spec.info(**game_kwargs), name)
     try:
         with torch.device("meta"):
             layout = TeamPolicy(**args).state_dict()

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 import games
+from games.frames import Frames
 from league.ratings import MAX_RATED_PLAYERS
 
 
@@ -167,7 +168,8 @@ def games_cmd(named: str | None, game_options: tuple[str, ...], as_json: bool) -
                 "agents": list(info.agents),
                 "roles": {
                     r: {"agents": list(a), "obs_shape": list(info.obs_shapes[r]), "actions": info.n_actions[r],
-                        **({"box": [list(b) for b in info.action_boxes[r]]} if r in info.action_boxes else {})}
+                        **({"box": [list(b) for b in info.action_boxes[r]]} if r in info.action_boxes else {}),
+                        **({"frames": info.frames} if r in info.images else {})}
                     for r, a in info.roles.items()
                 },
                 "horizon": info.horizon,
@@ -189,7 +191,8 @@ def games_cmd(named: str | None, game_options: tuple[str, ...], as_json: bool) -
         for role, r in row["roles"].items():
             box = r.get("box")
             acts = f"{r['actions']} numbers in [{min(box[0]):g}, {max(box[1]):g}]" if box else r["actions"]
-            click.echo(f"  {role}: {', '.join(r['agents'])}  obs {tuple(r['obs_shape'])}  actions {acts}")
+            seen = f" (pictures: {Frames(**r['frames']).describe()})" if "frames" in r else ""
+            click.echo(f"  {role}: {', '.join(r['agents'])}  obs {tuple(r['obs_shape'])}{seen}  actions {acts}")
 
 
 @cli.group()

@@ -332,8 +332,11 @@ def update(cfg: GRPOConfig, policy: TeamPolicy, reference: TeamPolicy, optimizer
     trained = roll.alive & own_seat  # (S, B, n)
     flat_old, flat_mask = roll.old_logp.flatten(0, 1)[rows], trained.flatten(0, 1)[rows].float()  # (R, n)
     flat_adv = adv.flatten()[rows].unsqueeze(-1).expand(-1, n)  # (R, n) the team's advantage, every seat
+    # (R, n); a CNN's activations for a whole update would not fit in memory: its reference pass goes by minibatch
+    chunk = max(1, cfg.minibatch_size // n) if policy.args.get("images") else max(1, len(rows))
     with torch.no_grad():
-        ref_logp, _ = reference.evaluate(flat_obs, flat_act)  # (R, n)
+        ref_logp = torch.cat([reference.evaluate(o, a)[0] for o, a in zip(flat_obs.split(chunk),
+                                                                          flat_act.split(chunk))])
     low, high = 1 - cfg.clip_low, 1 + cfg.clip_high
     stats: dict[str, list[float]] = {"kl": [], "clip_frac": [], "entropy": []}
     for _ in range(cfg.epochs):

@@ -81,6 +81,45 @@ def mlp(inputs: int, hidden: int, layers: int, outputs: int, activation: type[nn
     return nn.Sequential(*blocks, head)
 
 
+def conv_layers(image: Sequence[int]) -> list[tuple[int, int, int]]:
+    """The `(channels, height, width)` after each of `ImageNet`'s convolutions of a `(C, H, W)` picture: 3x3,
+    stride 2, 16 then 32 channels, until a side is 8 or less (at most 4: 84x84 -> 42, 21, 11, 6)."""
+    _, h, w = image
+    out: list[tuple[int, int, int]] = []
+    while min(h, w) > 8 and len(out) < 4:
+        h, w = (h + 1) // 2, (w + 1) // 2
+        out.append((16 if not out else 32, h, w))
+    return out
+
+
+class ImageNet(nn.Module):
+    """A role whose observation is a picture (`games.frames`: `(C, H, W)` in [0, 1], flat): a small CNN, its
+    features (one `hidden` layer) and the agent-id one-hot, then an MLP to the actions. The convolutions are
+    3x3 stride 2 so any picture of 8 pixels or more fits (CleanRL's Nature CNN needs 36); at 84x84 they cost
+    about what that CNN does (7.5 M multiply-adds per observation)."""
+
+    def __init__(self, image: Sequence[int], ids: int, hidden: int, layers: int, outputs: int,
+                 activation: type[nn.Module] = nn.Tanh) -> None:
+        super().__init__()
+        self.image = tuple(int(v) for v in image)
+        blocks: list[nn.Module] = []
+        channels = self.image[0]
+        for out_channels, _, _ in conv_layers(self.image):
+            blocks += [nn.Conv2d(channels, out_channels, 3, stride=2, padding=1), nn.ReLU()]
+            channels = out_channels
+        c, h, w = (conv_layers(self.image) or [self.image])[-1]
+        self.conv = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU())
+        self.head = mlp(hidden + ids, hidden, max(layers - 1, 0), outputs, activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x `(..., C*H*W + ids)` -> `(..., outputs)`."""
+        size = int(np.prod(self.image))
+        lead = x.shape[:-1]
+        pixels = x[..., :size].reshape(-1, *self.image)  # (N, C, H, W)
+        features = self.conv(pixels).reshape(*lead, -1)  # (..., hidden)
+        return self.head(torch.cat([features, x[..., size:]], dim=-1))
+
+
 class ChooseAndSteer(nn.Module):
     """pi(a | o) = sum_k p(k | o) * steer(a | own velocity, teammates, target_k): a mixture over the K
     targets listed in the observation. `choose` scores the targets from the whole observation, the agent id
@@ -245,6 +284,7 @@ class TeamPolicy(nn.Module):
         masks: dict[str, int] | None = None,
         moves: dict[str, dict[str, Any]] | None = None,
         boxes: dict[str, dict[str, list[float]]] | None = None,
+        images: dict[str, Sequence[int]] | None = None,
     ) -> None:
         """`targets`: role -> {velocity, first, count, teammates, teammate_count, moves} (the fields of
         `games.spec.Targets`) for the roles that get a `ChooseAndSteer` network, or a `MoveAndSay` network where
@@ -257,7 +297,9 @@ class TeamPolicy(nn.Module):
         checkpoints' positional lists are read by `named_layout`; `args` always holds the named form. `boxes`: role
         -> {low, high} of its Box action (`games.spec.GameInfo.action_boxes`); given, every role acts with numbers:
         a `ChooseAndSteer` whose steer net gives the means where the role has `targets`, else an MLP of the
-        means, and a learned spread per number (`league.box_actions`)."""
+        means, and a learned spread per number (`league.box_actions`). `images`: role -> `(C, H, W)` of its
+        picture observation (`games.spec.GameInfo.images`): those roles get an `ImageNet` (a CNN) for their
+        logits or means, whatever layout they list."""
         super().__init__()
         targets = {role: named_layout("targets", t) for role, t in (targets or {}).items()}
         entities = {role: named_layout("entities", e) for role, e in (entities or {}).items()}
@@ -278,6 +320,9 @@ class TeamPolicy(nn.Module):
             roles = sorted({role_of(a) for a in agents})
             if sorted(boxes) != roles:
                 raise ValueError(f"boxes {sorted(boxes)} must name every role of {roles}")
+        images = {role: [int(v) for v in shape] for role, shape in (images or {}).items()}
+        if images:
+            self.args["images"] = images
         self.continuous = bool(boxes)
         self.log_std = nn.ParameterDict()
         self.agents = list(agents)
@@ -290,7 +335,12 @@ class TeamPolicy(nn.Module):
             # (n_role, n_role); built on the CPU even when the layout is drawn on the meta device (checkpoints do,
             # to check shapes): torch's meta `eye` first imports its reference ops, 2 s; `.to()` moves it as usual
             self.register_buffer(f"onehot_{role}", torch.eye(len(members), device="cpu"), persistent=False)
-            if role in boxes:
+            if role in images:
+                self.nets[role] = ImageNet(images[role], len(members), hidden, layers, n_actions[role],
+                                           nn.ReLU if role in boxes else nn.Tanh)
+                if role in boxes:
+                    self.log_std[role] = nn.Parameter(torch.zeros(n_actions[role]))
+            elif role in boxes:
                 if role in targets and not targets[role]["moves"]:
                     self.nets[role] = ChooseAndSteer(obs_dims[role], len(members), Targets(**targets[role]), hidden,
                                                      layers, steer_hidden, n_actions[role])
@@ -339,7 +389,7 @@ class TeamPolicy(nn.Module):
         boxes = {role: {"low": list(low), "high": list(high)}
                  for role, (low, high) in getattr(info, "action_boxes", {}).items()}
         return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities,
-                   getattr(info, "masks", None), moves, boxes)
+                   getattr(info, "masks", None), moves, boxes, getattr(info, "images", None))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing and illegal actions

@@ -90,6 +90,7 @@ def check_resources(cfg: Any, info: Any = None) -> Resources:
     import games
     from games.spec import Moves
     from league.moves import READERS
+    from league.policy import conv_layers
 
     if info is None:
         try:
@@ -116,10 +117,15 @@ def check_resources(cfg: Any, info: Any = None) -> Resources:
             else:
                 width = max(width, (targets.count + 1) * cfg.steer_hidden)
     actions = max(info.n_actions.values())
+    # a picture's CNN activations per agent-step (`league.policy.conv_layers`): a minibatch's graph and a
+    # reference chunk hold them
+    conv = max((sum(c * h * w for c, h, w in conv_layers(shape)) for shape in getattr(info, "images", {}).values()),
+               default=0)
     memory = (2 * numbers * 4  # the rollout and its flattened copy, float32
               + agent_steps * (48 + 4 * actions + 8 * width)  # per-step tensors, the reference pass
               + agent_steps * 8 * actions * info.continuous  # Box actions: the numbers and their flat copy, float32
               + min(cfg.minibatch_size, agent_steps) * width * cfg.layers * 12  # a minibatch's graph
+              + min(cfg.minibatch_size, agent_steps) * conv * 4 * 4  # its CNN: outputs, ReLUs, gradients, reference
               + parameters * 4 * 6)  # weights, gradients, Adam's moments, the reference, a spare copy
     limit = memory_limit()
     if memory > limit:
