@@ -12,6 +12,7 @@ Start angles and bounce noise come from each game's own generator, seeded as the
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Sequence
 
@@ -68,9 +69,11 @@ class PongBatch:
         self.max_cycles, self.max_reward, self.penalty = int(max_cycles), float(max_reward), float(off_screen_penalty)
         self.rects = paddles(cake_paddle)
         self.start_y = np.array([HEIGHT // 2 - r[0][3] // 2 for r in self.rects])  # (2,) top of each first rect
+        self.heights = np.array([r[0][3] for r in self.rects])  # (2,) the first rect's, which must stay inside
         prepare = Downscale((HEIGHT, WIDTH, 3), self.frames)
         self.scale = prepare.scale  # (h, w) float32, as the env's preparation multiplies
         self.row_edges, self.col_edges = np.r_[prepare.rows, HEIGHT], np.r_[prepare.cols, WIDTH]
+        self.columns = [[self._columns(rx, rw) for rx, _, rw, _ in side] for side in self.rects]
         self.rngs: list[np.random.Generator] = []
         self.ball = np.zeros((B, 2), np.int64)  # (B, 2) top-left x, y
         self.velocity = np.zeros((B, 2))  # (B, 2) float64, as the env's Python floats
@@ -91,47 +94,47 @@ class PongBatch:
         self.paddle_y[:] = self.start_y
         self.frames_played[:] = 0
         self.alive[:], self.done[:] = True, False
-        frame = self._draw()  # (B, c, h, w)
+        frame = self._draw(np.arange(self.num_envs))  # (B, c, h, w)
         self.stack = np.concatenate([frame] * self.frames.stack, axis=1)
-        return self._observe()
+        return np.repeat(self.stack.reshape(self.num_envs, 1, self.obs_dim), 2, axis=1)  # both see the screen
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """actions `(B, 2)` in 0..2 (stay, up, down) -> obs `(B, 2, obs_dim)`, rewards `(B, 2)`, done `(B,)`."""
-        live = ~self.done
-        actions = np.asarray(actions)
-        move = np.where(actions == 1, -self.paddle_speed, np.where(actions == 2, self.paddle_speed, 0))  # (B, 2)
-        heights = np.array([r[0][3] for r in self.rects])
-        moved = self.paddle_y + move
-        inside = (moved >= 0) & (moved + heights <= HEIGHT)
-        self.paddle_y = np.where(live[:, None] & inside, moved, self.paddle_y)
-        out = self._move_ball(live)
+        """actions `(B, 2)` in 0..2 (stay, up, down) -> obs `(B, 2, obs_dim)`, rewards `(B, 2)`, done `(B,)`.
+        Games that have ended cost nothing more: every array below is of the live games only."""
+        live = np.flatnonzero(~self.done)  # (L,)
+        actions = np.asarray(actions)[live]
+        move = np.where(actions == 1, -self.paddle_speed, np.where(actions == 2, self.paddle_speed, 0))  # (L, 2)
+        moved = self.paddle_y[live] + move
+        inside = (moved >= 0) & (moved + self.heights <= HEIGHT)  # Paddle.update: only moves that stay inside
+        self.paddle_y[live] = np.where(inside, moved, self.paddle_y[live])
+        out = np.array([self._move_one(b) for b in live.tolist()], dtype=bool)  # (L,) the ball left the screen
         rewards = np.zeros((self.num_envs, 2), np.float32)
-        rewards[live & out] = np.float32(self.penalty)
-        kept = live & ~out
-        self.frames_played += kept
-        rewards[kept] = np.float32(self.max_reward / self.max_cycles)
-        ended = live & (out | (self.frames_played >= self.max_cycles))
-        self.done |= ended
-        frame = self._draw()
-        c = frame.shape[1]
-        self.stack[live] = np.concatenate([self.stack[live, c:], frame[live]], axis=1)
-        obs = self._observe()
-        obs[self.done & ~live] = 0.0  # games that had ended: no one there
+        rewards[live] = np.where(out, np.float32(self.penalty), np.float32(self.max_reward / self.max_cycles))[:, None]
+        self.frames_played[live] += ~out
+        self.done[live] = out | (self.frames_played[live] >= self.max_cycles)
         self.alive[self.done] = False
+        c = self.shape[0] // self.frames.stack
+        self.stack[live] = np.concatenate([self.stack[live, c:], self._draw(live)], axis=1)
+        obs = np.zeros((self.num_envs, 2, self.obs_dim), np.float32)
+        obs[live] = self.stack[live].reshape(len(live), 1, self.obs_dim)  # both paddles see the whole screen
         return obs, rewards, self.done.copy()
+
+    def clone_rows(self, source: np.ndarray) -> None:
+        """Game i goes on as a copy of game `source[i]` `(B,)`, its frames and bounce generator included, so
+        copies given the same actions play the same (GRPO's `branch_every`)."""
+        source = np.asarray(source, dtype=np.int64)
+        for name in ("ball", "velocity", "paddle_y", "frames_played", "alive", "done", "stack"):
+            setattr(self, name, getattr(self, name)[source].copy())
+        if self.bounce_randomness:  # without bounce noise nothing draws from them after the start
+            self.rngs = [copy.deepcopy(self.rngs[s]) for s in source.tolist()]
 
     def close(self) -> None:
         """Nothing to free: no window, no pygame surface."""
 
     # ---------------------------------------------------------------- the ball (Ball.update2)
-    def _move_ball(self, live: np.ndarray) -> np.ndarray:
-        """Moves every live game's ball one step; `(B,)` whether it left the screen."""
-        out = np.zeros(self.num_envs, bool)
-        for b in np.flatnonzero(live).tolist():  # the collisions branch on every rectangle: plain Python
-            out[b] = self._move_one(b)
-        return out
-
     def _move_one(self, b: int) -> bool:
+        """Moves game `b`'s ball one step; whether it left the screen. The collisions branch on every rectangle,
+        and few games are in one at a step: plain Python per game."""
         x, y = int(self.ball[b, 0]), int(self.ball[b, 1])
         vx, vy = float(self.velocity[b, 0]), float(self.velocity[b, 1])
         x, y = int(x + vx), int(y + vy)  # pygame's Rect truncates
@@ -168,33 +171,36 @@ class PongBatch:
         return False
 
     # ---------------------------------------------------------------- the frames
+    def _columns(self, x: int, width: int) -> tuple[int, int, np.ndarray]:
+        """The bands `[c0, c1)` a rectangle's columns `[x, x + width)` touch, and its pixels in each."""
+        widths = self._cover(np.array([x]), width, self.col_edges)[0]
+        touched = np.flatnonzero(widths)
+        return int(touched[0]), int(touched[-1]) + 1, widths[touched[0]: touched[-1] + 1]
+
     def _cover(self, start: np.ndarray, size: np.ndarray | int, edges: np.ndarray) -> np.ndarray:
         """Pixels of the interval `[start, start + size)` (clipped to the screen) inside each band: `(B, bands)`."""
         start = np.asarray(start)[..., None]
         stop = start + np.asarray(size)[..., None] if np.ndim(size) else start + size
         return np.clip(np.minimum(stop, edges[1:]) - np.maximum(start, edges[:-1]), 0, None)
 
-    def _draw(self) -> np.ndarray:
-        """Every game's prepared frame `(B, c, h, w)`: white pixels per band, from the rectangles."""
-        B = self.num_envs
-        bx, by = self.ball[:, 0], self.ball[:, 1]
+    def _draw(self, games: np.ndarray) -> np.ndarray:
+        """The prepared frames `(L, c, h, w)` of `games` `(L,)`: white pixels per band, from the rectangles (a
+        paddle only ever covers its own columns)."""
+        bx, by = self.ball[games, 0], self.ball[games, 1]
         rows, cols = self.row_edges, self.col_edges
-        count = self._cover(by, BALL, rows)[:, :, None] * self._cover(bx, BALL, cols)[:, None, :]  # (B, h, w)
+        count = self._cover(by, BALL, rows)[:, :, None] * self._cover(bx, BALL, cols)[:, None, :]  # (L, h, w)
         for side in (0, 1):
-            for rx, dy, rw, rh in self.rects[side]:
-                ry = self.paddle_y[:, side] + dy  # (B,)
-                count += self._cover(ry, rh, rows)[:, :, None] * self._cover(np.full(B, rx), rw, cols)[:, None, :]
+            top = self.paddle_y[games, side]
+            for (rx, dy, rw, rh), (c0, c1, widths) in zip(self.rects[side], self.columns[side]):
+                ry = top + dy  # (L,)
+                count[:, :, c0:c1] += self._cover(ry, rh, rows)[:, :, None] * widths
                 # the ball over this rectangle: its pixels were counted twice
                 x0, x1 = np.maximum(bx, rx), np.minimum(bx + BALL, rx + rw)
                 y0, y1 = np.maximum(by, ry), np.minimum(by + BALL, ry + rh)
-                both = (x1 > x0) & (y1 > y0)
-                if both.any():
-                    w, h = np.where(both, x1 - x0, 0), np.where(both, y1 - y0, 0)
-                    count -= self._cover(y0, h, rows)[:, :, None] * self._cover(x0, w, cols)[:, None, :]
+                both = np.flatnonzero((x1 > x0) & (y1 > y0))
+                if len(both):
+                    count[both] -= (self._cover(y0[both], (y1 - y0)[both], rows)[:, :, None]
+                                    * self._cover(x0[both], (x1 - x0)[both], cols)[:, None, :])
         frame = (count * 255).astype(np.float32) * self.scale  # as the env's bands: sums of 255s, scaled
         c = self.shape[0] // self.frames.stack
         return np.repeat(frame[:, None], c, axis=1)  # grey: one channel; colour: three equal ones
-
-    def _observe(self) -> np.ndarray:
-        flat = self.stack.reshape(self.num_envs, 1, self.obs_dim)
-        return np.repeat(flat, 2, axis=1)  # both paddles see the whole screen

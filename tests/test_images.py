@@ -129,6 +129,7 @@ def test_frames_a_game_cannot_be_prepared_with_are_one_error_line(entry, needle)
 
 
 def test_a_picture_league_trains_rates_and_its_matches_resimulate(tmp_path, tiny_league):
-    store, manager = tiny_league(tmp_path, GAME, generations=1, opponents=["random"], match_seeds=1)
+    store, manager = tiny_league(tmp_path, GAME, generations=1, steps_per_generation=20_000, opponents=["random"],
+                                 match_seeds=1)
     episodes = [e for m in store.matches(manager.league["id"]) for e in store.episodes(m["id"])]
     assert episodes and all(resimulate(e) is None for e in episodes)
