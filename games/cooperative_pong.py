@@ -41,6 +41,13 @@ def make_env(render_mode: str | None = None, **options: Any) -> Any:
     return cooperative_pong_v6.parallel_env(render_mode=render_mode or "rgb_array", **options)
 
 
+def agent_positions(env: Any) -> dict[str, tuple[float, float]]:
+    """Where the env last drew each paddle (the centre of its first rectangle), in pixels of its frame."""
+    game = env.unwrapped.env
+    return {agent: (float(paddle.rects[0].centerx), float(paddle.rects[0].centery))
+            for agent, paddle in (("paddle_0", game.p0), ("paddle_1", game.p1))}
+
+
 def make_batch(num_envs: int, **options: Any) -> PongBatch:
     """The vectorized core; it follows every option and draws the frames as declared (`FRAMES`)."""
     return PongBatch(num_envs, frames=FRAMES, **options)
@@ -90,5 +97,6 @@ SPEC = GameSpec(
     frames=FRAMES,
     batch_core=make_batch,
     scripted=hand_rule,
+    agent_positions=agent_positions,
     preset={"groups": 16, "group_size": 8, "branch_every": 64, "gamma": 0.98, "minibatch_size": 8192},
 )

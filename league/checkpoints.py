@@ -66,11 +66,12 @@ def versions() -> dict[str, str]:
 def make_payload(policy: TeamPolicy, game: str, game_kwargs: dict[str, Any], config: dict[str, Any],
                  optimizer_state: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """Everything a checkpoint stores, as tensors and plain containers only (loadable with weights_only); a
-    team that reads pictures also records how they were prepared (`frames`, `games.frames.Frames`)."""
-    if policy.args.get("images"):
-        import games
+    team of a game seen in pictures also records how they were prepared (`frames`, `games.frames.Frames`)."""
+    import games
 
-        extra = {"frames": games.get(game).info(**game_kwargs).frames, **extra}
+    frames = games.get(game).info(**game_kwargs).frames
+    if frames:
+        extra = {"frames": frames, **extra}
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -324,9 +325,10 @@ def _check_fits_game(payload: dict[str, Any], info: Any, name: str) -> None:
         return  # `_check_policy_args` says what is wrong
     images = {role: list(shape) for role, shape in info.images.items()}
     stored_images = args.get("images") or {}
-    if stored_images != images or (images and payload.get("frames") != info.frames):
-        raise CheckpointError(f"{name} was trained on {_pictures(stored_images, payload.get('frames'))}; the game "
-                              f"gives {_pictures(images, info.frames)}")
+    cnn = images if stored_images else {}  # a team may read pictures with a plain MLP (`architecture = "mlp"`)
+    if stored_images != cnn or payload.get("frames", {}) != info.frames:
+        trained = _pictures(stored_images or images, payload.get("frames"))
+        raise CheckpointError(f"{name} was trained on {trained}; the game gives {_pictures(images, info.frames)}")
     for key, expected in (("agents", list(info.agents)), ("obs_dims", dict(info.obs_dims)),
                           ("n_actions", dict(info.n_actions))):
         if args.get(key) != expected:
@@ -345,7 +347,9 @@ def _pictures(shapes: dict[str, list[int]], frames: Any) -> str:
     except TypeError:
         how = None
     shown = ", ".join(f"{role} {'x'.join(map(str, shape))}" for role, shape in shapes.items())
-    return f"pictures {shown} ({how or f'prepared as {frames!r:.60}'})"
+    if how is None:
+        how = "prepared in no recorded way" if frames is None else f"prepared as {frames!r:.60}"
+    return f"pictures {shown} ({how})"
 
 
 def check_identity(payload: dict[str, Any], name: str) -> None:

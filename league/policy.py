@@ -379,8 +379,8 @@ class TeamPolicy(nn.Module):
     def for_game(cls, info: Any, hidden: int = 128, layers: int = 2, use_targets: bool = True,
                  steer_hidden: int = 32) -> TeamPolicy:
         """A fresh policy for a game's `GameInfo`; `use_targets` gives the roles whose observations list
-        places to head for a `ChooseAndSteer` (or `MoveAndSay`) network, and those whose observations are
-        tables of entities to act on a `ChooseAndAct` network."""
+        places to head for a `ChooseAndSteer` (or `MoveAndSay`) network, those whose observations are
+        tables of entities to act on a `ChooseAndAct` network, and those that see pictures an `ImageNet`."""
         declared = info.targets if use_targets else {}
         targets = {role: asdict(t) for role, t in declared.items() if isinstance(t, Targets)}
         entities = {role: {**asdict(e), "scored": True}  # rows score themselves
@@ -389,7 +389,7 @@ class TeamPolicy(nn.Module):
         boxes = {role: {"low": list(low), "high": list(high)}
                  for role, (low, high) in getattr(info, "action_boxes", {}).items()}
         return cls(list(info.agents), info.obs_dims, info.n_actions, hidden, layers, targets, steer_hidden, entities,
-                   getattr(info, "masks", None), moves, boxes, getattr(info, "images", None))
+                   getattr(info, "masks", None), moves, boxes, getattr(info, "images", None) if use_targets else None)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs `(..., n_agents, obs_dim)` -> logits `(..., n_agents, max_actions)` (missing and illegal actions

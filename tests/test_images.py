@@ -116,9 +116,13 @@ def test_checkpoints_record_the_frames_and_refuse_pictures_of_another_shape():
     for bad in ([3, 16, 16], [2, 16], [2, 16, True], "2x16x16"):
         with pytest.raises(CheckpointError, match="is not the \\(channels, height, width\\)"):
             check_payload({**payload, "policy_args": {**args, "images": {"lamp": bad}}}, GAME, {})
-    vectors = {**payload, "policy_args": {k: v for k, v in args.items() if k != "images"}}
-    with pytest.raises(CheckpointError, match="no pictures"):
-        check_payload(vectors, GAME, {})
+    with pytest.raises(CheckpointError, match="prepared in no recorded way"):  # not how they were made
+        check_payload({k: v for k, v in payload.items() if k != "frames"}, GAME, {})
+    mlp = TeamPolicy.for_game(info, hidden=16, use_targets=False)  # `architecture = "mlp"`: no CNN, still recorded
+    assert "images" not in mlp.args
+    check_payload(make_payload(mlp, GAME, {}, {}), GAME, {})
+    with pytest.raises(CheckpointError, match="weights do not fit"):  # a CNN's weights, its images taken away
+        check_payload({**payload, "policy_args": {k: v for k, v in args.items() if k != "images"}}, GAME, {})
 
 
 @pytest.mark.parametrize("entry, needle", [("TALL", "frames height must be a whole number from 1 to 512"),
