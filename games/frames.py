@@ -22,6 +22,8 @@ MAX_SIDE = 512
 """Largest prepared image side: a policy's first layer grows with the picture."""
 MAX_STACK = 16
 """Most frames stacked."""
+MAX_NUMBERS = 1_000_000
+"""Most numbers a prepared observation may have (checkpoints refuse wider observations)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,14 @@ class Frames:
                 return f"frames {name} must be a whole number from 1 to {high}, got {value!r:.40}"
         if not isinstance(self.grey, bool):
             return f"frames grey must be true or false, got {self.grey!r:.40}"
+        return None
+
+    def too_big(self, image: tuple[int, ...]) -> str | None:
+        """Why a source image `(height, width[, channels])` prepared this way would be too big, or None."""
+        numbers = int(np.prod(self.shape(image)))
+        if numbers > MAX_NUMBERS:
+            return (f"pictures of {image} prepared as {self.describe()} are {numbers:,} numbers, more than "
+                    f"{MAX_NUMBERS:,}: lower its frames' height, width or stack, or make them grey")
         return None
 
     def shape(self, image: tuple[int, ...]) -> tuple[int, int, int]:

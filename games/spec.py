@@ -401,6 +401,9 @@ class GameSpec:
         why = frames.problem()
         if why:
             raise GameError(f"{self.name}: its declared {why}")
+        why = next(filter(None, (frames.too_big(shape) for shape in images.values())), None)
+        if why:
+            raise GameError(f"{self.name}: {why}")
         return FrameObservations(env, frames, images)
 
     def info(self, **kwargs: Any) -> GameInfo:

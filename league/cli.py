@@ -190,7 +190,8 @@ def games_cmd(named: str | None, game_options: tuple[str, ...], as_json: bool) -
         click.echo(f"  {row['summary']}")
         for role, r in row["roles"].items():
             box = r.get("box")
-            acts = f"{r['actions']} numbers in [{min(box[0]):g}, {max(box[1]):g}]" if box else r["actions"]
+            numbers = f"{r['actions']} number{'s' if r['actions'] != 1 else ''}"
+            acts = f"{numbers} in [{min(box[0]):g}, {max(box[1]):g}]" if box else r["actions"]
             seen = f" (pictures: {Frames(**r['frames']).describe()})" if "frames" in r else ""
             click.echo(f"  {role}: {', '.join(r['agents'])}  obs {tuple(r['obs_shape'])}{seen}  actions {acts}")
 

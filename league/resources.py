@@ -119,8 +119,8 @@ def check_resources(cfg: Any, info: Any = None) -> Resources:
     actions = max(info.n_actions.values())
     # a picture's CNN activations per agent-step (`league.policy.conv_layers`): a minibatch's graph and a
     # reference chunk hold them
-    conv = max((sum(c * h * w for c, h, w in conv_layers(shape)) for shape in getattr(info, "images", {}).values()),
-               default=0)
+    images = getattr(info, "images", {}) if cfg.architecture == "auto" else {}  # "mlp": no CNN
+    conv = max((sum(c * h * w for c, h, w in conv_layers(shape)) for shape in images.values()), default=0)
     memory = (2 * numbers * 4  # the rollout and its flattened copy, float32
               + agent_steps * (48 + 4 * actions + 8 * width)  # per-step tensors, the reference pass
               + agent_steps * 8 * actions * info.continuous  # Box actions: the numbers and their flat copy, float32

@@ -17,18 +17,19 @@ from games import GameSpec
 from games.frames import Frames
 
 SIDE = 32
+"""The picture's side in pixels (`Lights(side=...)` for another)."""
 
 
 class Lights(ParallelEnv):
     metadata = {"name": "lights_v0", "render_modes": ["rgb_array"], "render_fps": 4}
 
-    def __init__(self, max_steps=8, render_mode=None):
-        self.max_steps, self.render_mode = max_steps, render_mode
+    def __init__(self, max_steps=8, render_mode=None, side=SIDE):
+        self.max_steps, self.render_mode, self.side = max_steps, render_mode, side
         self.possible_agents = ["lamp_0", "lamp_1"]
 
     @functools.lru_cache(maxsize=None)
     def observation_space(self, agent):
-        return Box(0, 255, (SIDE, SIDE, 3), np.uint8)
+        return Box(0, 255, (self.side, self.side, 3), np.uint8)
 
     @functools.lru_cache(maxsize=None)
     def action_space(self, agent):
@@ -51,8 +52,8 @@ class Lights(ParallelEnv):
         return obs, rewards, {a: False for a in agents}, {a: over for a in agents}, {a: {} for a in agents}
 
     def _picture(self, quadrant):
-        image = np.zeros((SIDE, SIDE, 3), np.uint8)
-        half = SIDE // 2
+        image = np.zeros((self.side, self.side, 3), np.uint8)
+        half = self.side // 2
         row, col = divmod(int(quadrant), 2)
         image[row * half:(row + 1) * half, col * half:(col + 1) * half] = (250, 200, 40)
         return image
@@ -82,3 +83,5 @@ ONE_FRAME = dataclasses.replace(SPEC, name="picture_game:ONE_FRAME", frames=Fram
 TALL = dataclasses.replace(SPEC, name="picture_game:TALL", frames=Frames(height=10_000))
 NO_FRAMES = dataclasses.replace(SPEC, name="picture_game:NO_FRAMES", frames=Frames(stack=0))
 GREY_WORD = dataclasses.replace(SPEC, name="picture_game:GREY_WORD", frames=Frames(grey="yes"))
+HUGE = dataclasses.replace(SPEC, name="picture_game:HUGE", env_fn=lambda **kw: Lights(side=2048, **kw),
+                           frames=Frames(height=512, width=512, grey=False, stack=2))

@@ -127,7 +127,8 @@ def test_checkpoints_record_the_frames_and_refuse_pictures_of_another_shape():
 
 @pytest.mark.parametrize("entry, needle", [("TALL", "frames height must be a whole number from 1 to 512"),
                                            ("NO_FRAMES", "frames stack must be"),
-                                           ("GREY_WORD", "frames grey must be true or false")])
+                                           ("GREY_WORD", "frames grey must be true or false"),
+                                           ("HUGE", "are 1,572,864 numbers, more than 1,000,000")])
 def test_frames_a_game_cannot_be_prepared_with_are_one_error_line(entry, needle):
     one_error_line(CliRunner().invoke(cli, ["games", "--game", f"picture_game:{entry}"]), needle)
 
@@ -137,3 +138,14 @@ def test_a_picture_league_trains_rates_and_its_matches_resimulate(tmp_path, tiny
                                  match_seeds=1)
     episodes = [e for m in store.matches(manager.league["id"]) for e in store.episodes(m["id"])]
     assert episodes and all(resimulate(e) is None for e in episodes)
+
+
+def test_the_memory_estimate_counts_the_cnn_s_activations():
+    from league.policy import conv_layers
+    from league.resources import check_resources
+
+    cnn, mlp = (check_resources(GRPOConfig(game=GAME, architecture=kind)) for kind in ("auto", "mlp"))
+    per_step = sum(c * h * w for c, h, w in conv_layers((2, 16, 16)))  # 16 x 8 x 8
+    assert per_step == 1024
+    agent_steps = 32 * 16 * 8 * 2  # groups x group_size x horizon x agents: less than a minibatch
+    assert cnn.training_bytes - mlp.training_bytes >= agent_steps * per_step * 16  # outputs, ReLUs, gradients
