@@ -111,6 +111,24 @@ def simple_spread(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     return as_numbers(steer(target, obs[..., 0:2]), info)
 
 
+def simple_line(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """simple_line (obs 8: vel 2, pos 2, landmarks 0 and 1 relative to the agent 4): agent i steers to the i-th of
+    the N evenly spaced slots from landmark 0 to landmark 1 (its seat is all it knows of the others)."""
+    n = obs.shape[1]
+    share = (np.arange(n) / max(n - 1, 1))[None, :, None]  # (1, N, 1) how far along the line
+    target = obs[..., 4:6] + share * (obs[..., 6:8] - obs[..., 4:6])  # (B, N, 2) relative to each agent
+    return as_numbers(steer(target, obs[..., 0:2]), info)
+
+
+def simple_formation(obs: np.ndarray, info: GameInfo) -> np.ndarray:
+    """simple_formation (obs 6: vel 2, pos 2, the landmark relative to the agent 2): agent i steers to the point
+    at angle 2 pi i / N on the radius-0.5 circle round the landmark (so agent 0 sits at the smallest angle)."""
+    n = obs.shape[1]
+    angle = 2 * np.pi * np.arange(n) / n  # (N,)
+    slot = 0.5 * np.stack([np.cos(angle), np.sin(angle)], -1)  # (N, 2) relative to the landmark
+    return as_numbers(steer(obs[..., 4:6] + slot, obs[..., 0:2]), info)
+
+
 def as_numbers(moves: np.ndarray, info: GameInfo) -> np.ndarray:
     """Discrete MPE moves `(B, n)` as the game's actions: themselves, or in a game of Box actions the one-hot
     vectors `(B, n, 5)` float32 that move the same way."""

@@ -32,7 +32,8 @@ def test_games_json_lists_every_game_with_roles_and_spaces(run):
     assert all(row["batched_core"] for row in rows.values())  # every game has a vectorized core
     assert {name: row["symmetries"] for name, row in rows.items()} == {  # landmark relabellings, 3! each
         "simple_spread": 6, "simple_speaker_listener": 6, "simple_reference": 6, "pursuit": 0,
-        "knights_archers_zombies": 0, "hanabi": 120, "cooperative_pong": 0}
+        "knights_archers_zombies": 0, "hanabi": 120, "cooperative_pong": 0, "simple_line": 0,
+        "simple_formation": 0}
 
 
 def test_games_table_names_every_game(run):
