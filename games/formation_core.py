@@ -24,31 +24,38 @@ LINE_LENGTH = 1.25
 """simple_line's `TOTAL_SEP`: the distance between its two landmarks."""
 CIRCLE_RADIUS = 0.5
 """simple_formation's `TARGET_RADIUS`."""
+TURNS = 72
+"""5-degree turns in a whole turn round: the most simple_line's start tries for its second landmark."""
 
 
-def line_start(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """simple_line's `reset_world` from `seed`: agents `(n, 2)`, landmarks `(2, 2)` and the line's direction
-    `(2,)`: agents uniform in [-1, 1]^2, landmark 0 in [-0.25, 0.25]^2, a uniform direction turned by 5 degrees
-    until landmark 1 lies inside the square."""
-    rng = np.random.default_rng(int(seed))
-    agents = rng.uniform(-1, 1, (n, 2))
-    first = rng.uniform(-0.25, 0.25, 2)
-    theta = rng.uniform(0, 2 * np.pi)
-    direction = np.array([np.cos(theta), np.sin(theta)])
-    loc = first + LINE_LENGTH * direction
-    while not (abs(loc[0]) < 1.0 and abs(loc[1]) < 1.0):
-        theta += np.radians(5)
-        direction = np.array([np.cos(theta), np.sin(theta)])
-        loc = first + LINE_LENGTH * direction
-    return agents, np.stack([first, loc]), direction
+def line_start(seeds: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """simple_line's `reset_world` for each seed: agents `(B, n, 2)`, landmarks `(B, 2, 2)` and the line's
+    direction `(B, 2)`: agents uniform in [-1, 1]^2, landmark 0 in [-0.25, 0.25]^2, a uniform direction turned by
+    5 degrees until landmark 1 lies inside the square. Each seed's draws come from its own generator; the turns
+    are tried for every game at once, each angle summed one turn at a time as mpe2 adds them."""
+    agents, first, theta = np.zeros((len(seeds), n, 2)), np.zeros((len(seeds), 2)), np.zeros(len(seeds))
+    for b, seed in enumerate(seeds):
+        rng = np.random.default_rng(int(seed))
+        agents[b], first[b] = rng.uniform(-1, 1, (n, 2)), rng.uniform(-0.25, 0.25, 2)
+        theta[b] = rng.uniform(0, 2 * np.pi)
+    turns = np.concatenate([theta[:, None], np.full((len(seeds), TURNS), np.radians(5))], axis=1)
+    thetas = np.add.accumulate(turns, axis=1)  # (B, TURNS + 1)
+    directions = np.stack([np.cos(thetas), np.sin(thetas)], -1)  # (B, TURNS + 1, 2)
+    locs = first[:, None] + LINE_LENGTH * directions
+    inside = (np.abs(locs[..., 0]) < 1.0) & (np.abs(locs[..., 1]) < 1.0)
+    k = np.argmax(inside, axis=1)  # a whole turn round always finds one: landmark 0 is near the middle
+    rows = np.arange(len(seeds))
+    return agents, np.stack([first, locs[rows, k]], axis=1), directions[rows, k]
 
 
-def circle_start(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """simple_formation's `reset_world` from `seed`: agents uniform in [-1, 1]^2, its landmark in
-    [-0.5, 0.5]^2 (no direction: `(2,)` zeros)."""
-    rng = np.random.default_rng(int(seed))
-    agents = rng.uniform(-1, 1, (n, 2))
-    return agents, rng.uniform(-0.5, 0.5, (1, 2)), np.zeros(2)
+def circle_start(seeds: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """simple_formation's `reset_world` for each seed: agents uniform in [-1, 1]^2 `(B, n, 2)`, its landmark in
+    [-0.5, 0.5]^2 `(B, 1, 2)` (no direction: `(B, 2)` zeros)."""
+    agents, landmark = np.zeros((len(seeds), n, 2)), np.zeros((len(seeds), 1, 2))
+    for b, seed in enumerate(seeds):
+        rng = np.random.default_rng(int(seed))
+        agents[b], landmark[b] = rng.uniform(-1, 1, (n, 2)), rng.uniform(-0.5, 0.5, (1, 2))
+    return agents, landmark, np.zeros((len(seeds), 2))
 
 
 class FormationBatch:
@@ -64,6 +71,7 @@ class FormationBatch:
         size = 0.03 if shape == "line" else 0.05  # the scenarios' agent sizes (they collide)
         self.world = World(num_envs, [Body(size=size, silent=True)] * N, n_landmarks=landmarks, dim_c=0)
         self.direction = np.zeros((num_envs, 2))  # (B, 2) simple_line's direction from landmark 0 to 1
+        self.line: np.ndarray | None = None  # (B, N, 2) simple_line's slots, set by `reset`
         self.perms = np.array(list(itertools.permutations(range(N))))  # (P, N)
         self.steps = 0
         self.alive = np.ones((num_envs, N), dtype=bool)
@@ -73,10 +81,9 @@ class FormationBatch:
         """Every game from its seed, exactly as `env.reset(seed=s)`; obs `(B, N, obs_dim)`."""
         if len(seeds) != self.num_envs:
             raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
-        start = line_start if self.shape == "line" else circle_start
-        draws = [start(s, self.n) for s in seeds]
-        self.world.reset(np.stack([d[0] for d in draws]), np.stack([d[1] for d in draws]))
-        self.direction = np.stack([d[2] for d in draws])
+        agents, landmarks, self.direction = (line_start if self.shape == "line" else circle_start)(seeds, self.n)
+        self.world.reset(agents, landmarks)
+        self.line = self._line() if self.shape == "line" else None  # (B, N, 2): a line's slots never move
         self.steps = 0
         self.done[:] = False
         return self._observe()
@@ -102,15 +109,19 @@ class FormationBatch:
 
     def slots(self) -> np.ndarray:
         """The shape's slots `(B, N, 2)`, where the scenario expects the agents now."""
-        n, first = self.n, self.world.landmarks[:, 0]  # (B, 2)
         if self.shape == "line":
-            gap = LINE_LENGTH / (n - 1) if n > 1 else 0.0
-            return first[:, None] + np.arange(n)[None, :, None] * gap * self.direction[:, None]
+            return self.line
+        n, first = self.n, self.world.landmarks[:, 0]  # (B, 2)
         rel = self.world.pos - first[:, None]  # (B, N, 2)
         angles = np.arctan2(rel[..., 1], rel[..., 0])
         theta = np.where(angles < 0, angles + 2 * np.pi, angles).min(-1)  # (B,) mpe2's _find_angle, smallest
         around = theta[:, None] + np.arange(n) * (2 * np.pi / n)  # (B, N)
         return first[:, None] + CIRCLE_RADIUS * np.stack([np.cos(around), np.sin(around)], -1)
+
+    def _line(self) -> np.ndarray:
+        """simple_line's slots `(B, N, 2)`: N points evenly spaced from landmark 0 toward landmark 1."""
+        gap = LINE_LENGTH / (self.n - 1) if self.n > 1 else 0.0
+        return self.world.landmarks[:, 0][:, None] + np.arange(self.n)[None, :, None] * gap * self.direction[:, None]
 
     def _matched_distances(self) -> np.ndarray:
         """Each agent's distance to its slot under the matching of least total distance `(B, N)`."""
