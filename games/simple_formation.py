@@ -26,6 +26,7 @@ from mpe2 import simple_formation_v1
 from games import scripted
 from games.formation_core import MAX_EXACT, FormationBatch
 from games.mpe_core import agent_positions
+from games.simple_spread import ARROWS
 from games.spec import GameSpec
 
 OPTIONS: dict[str, Any] = {"N": 4, "max_cycles": 25, "continuous_actions": False, "dynamic_rescaling": True,
@@ -45,6 +46,7 @@ SPEC = GameSpec(
     env_fn=simple_formation_v1.parallel_env,
     options=OPTIONS,
     option_limits={"N": (2, 16)},
+    key_maps={"agent": ARROWS},
     batch_core=make_batch,
     scripted=scripted.simple_formation,
     agent_positions=agent_positions,

@@ -25,6 +25,7 @@ from mpe2 import simple_line_v1
 from games import scripted
 from games.formation_core import MAX_EXACT, FormationBatch
 from games.mpe_core import agent_positions
+from games.simple_spread import ARROWS
 from games.spec import GameSpec
 
 OPTIONS: dict[str, Any] = {"N": 4, "max_cycles": 25, "continuous_actions": False, "dynamic_rescaling": True,
@@ -44,6 +45,7 @@ SPEC = GameSpec(
     env_fn=simple_line_v1.parallel_env,
     options=OPTIONS,
     option_limits={"N": (2, 16)},
+    key_maps={"agent": ARROWS},
     batch_core=make_batch,
     scripted=scripted.simple_line,
     agent_positions=agent_positions,
