@@ -12,7 +12,7 @@ the two could differ). `tests/test_formation_cores.py` proves both equal to mpe2
 from __future__ import annotations
 
 import itertools
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -56,6 +56,17 @@ def circle_start(seeds: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray, 
         rng = np.random.default_rng(int(seed))
         agents[b], landmark[b] = rng.uniform(-1, 1, (n, 2)), rng.uniform(-0.5, 0.5, (1, 2))
     return agents, landmark, np.zeros((len(seeds), 2))
+
+
+def batch_maker(shape: str) -> Callable[..., "FormationBatch | None"]:
+    """A game's `batch_core`: the core for up to MAX_EXACT agents that play every step (no early end on
+    success); None (the generic runner) for other options."""
+    def make_batch(num_envs: int, **kwargs: Any) -> FormationBatch | None:
+        if kwargs["N"] > MAX_EXACT or kwargs["terminate_on_success"]:
+            return None
+        return FormationBatch(num_envs, shape, kwargs["N"], kwargs["max_cycles"], kwargs["continuous_actions"])
+
+    return make_batch
 
 
 class FormationBatch:

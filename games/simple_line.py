@@ -23,7 +23,7 @@ from typing import Any
 from mpe2 import simple_line_v1
 
 from games import scripted
-from games.formation_core import MAX_EXACT, FormationBatch
+from games.formation_core import batch_maker
 from games.mpe_core import agent_positions
 from games.simple_spread import ARROWS
 from games.spec import GameSpec
@@ -31,12 +31,6 @@ from games.spec import GameSpec
 OPTIONS: dict[str, Any] = {"N": 4, "max_cycles": 25, "continuous_actions": False, "dynamic_rescaling": True,
                            "terminate_on_success": False}
 
-
-def make_batch(num_envs: int, **kwargs: Any) -> FormationBatch | None:
-    """The vectorized core, for up to MAX_EXACT agents that play every step (no early end on success)."""
-    if kwargs["N"] > MAX_EXACT or kwargs["terminate_on_success"]:
-        return None
-    return FormationBatch(num_envs, "line", kwargs["N"], kwargs["max_cycles"], kwargs["continuous_actions"])
 
 
 SPEC = GameSpec(
@@ -46,7 +40,7 @@ SPEC = GameSpec(
     options=OPTIONS,
     option_limits={"N": (2, 16)},
     key_maps={"agent": ARROWS},
-    batch_core=make_batch,
+    batch_core=batch_maker("line"),
     scripted=scripted.simple_line,
     agent_positions=agent_positions,
 )
