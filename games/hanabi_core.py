@@ -235,7 +235,9 @@ class HanabiBatch:
         self.last_token = np.zeros(B, dtype=bool)
         self.alive = np.zeros((B, P), dtype=bool)
         self.done = np.ones(B, dtype=bool)
-        self._orders: dict[int, np.ndarray] = {}  # seed -> deal, as GRPO repeats each seed G times
+        # what `_observe` hands back: one buffer, and which of its games it last wrote (only those need zeroing)
+        self._obs = np.zeros((B, P, self.obs_dim), dtype=np.float32)  # (B, P, obs_dim)
+        self._written = np.zeros(B, dtype=bool)
         copies = np.tile(L.copies, C)
         self._copies_start = np.concatenate([[0], np.cumsum(copies)[:-1]]).astype(np.int64)  # (K,) per kind
         self._sections = np.array([L.missing, L.deck, L.fireworks, L.information, L.life, L.discards, L.last_move,
@@ -247,10 +249,8 @@ class HanabiBatch:
         if len(seeds) != self.num_envs:
             raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
         L = self.layout
-        new = sorted({int(s) for s in seeds} - set(self._orders))
-        self._orders = {int(s): self._orders[int(s)] for s in seeds if int(s) in self._orders}
-        self._orders.update(zip(new, deck_orders(new, L)) if new else ())
-        self.order = np.stack([self._orders[int(s)] for s in seeds])
+        unique, which = np.unique(np.asarray(seeds), return_inverse=True)
+        self.order = deck_orders(unique, L)[which]  # each deal worked out once: GRPO repeats a seed G times
         P, H = L.players, L.hand_size
         self.hand[:] = self.order[:, : P * H].reshape(-1, P, H)
         self.drawn[:] = P * H
@@ -322,8 +322,9 @@ class HanabiBatch:
 
     def observe_all(self) -> np.ndarray:
         """`(B, P, obs_dim)` every game's observations, the ended ones included (the env gives none once a game
-        is over; a viewer still draws its final table)."""
-        return self._observe(np.ones(self.num_envs, dtype=bool))
+        is over; a viewer still draws its final table). A new array: the turn's buffer stays as `step` gave it."""
+        every = np.ones(self.num_envs, dtype=bool)
+        return self._observe(every, np.zeros((self.num_envs, self.layout.players, self.obs_dim), dtype=np.float32))
 
     def close(self) -> None:
         """Nothing to free; here so every batch can be closed the same way."""
@@ -337,12 +338,19 @@ class HanabiBatch:
                             L.colors, L.ranks, L.max_information_tokens, legal)
         return legal
 
-    def _observe(self, rows: np.ndarray) -> np.ndarray:
+    def _observe(self, rows: np.ndarray, fresh: np.ndarray | None = None) -> np.ndarray:
         """`(B, P, obs_dim)` float32: each player's canonical observation and mask; zeros where `rows` is False
-        (a game that just ended: the env gives no observation then). A new array each call: callers may keep it."""
+        (a game that just ended: the env gives no observation then). Written into `fresh` (zeros) if given, else
+        into the turn's buffer, the same every call, as a new array cost a quarter of a batch step (its pages
+        faulted in anew each turn): a caller copies what it keeps, as `games.rollout` does."""
         L = self.layout
-        obs = np.zeros((self.num_envs, L.players, self.obs_dim), dtype=np.float32)
-        kernels.observe(np.flatnonzero(rows), self.hand, self.drawn, self.fireworks, self.information, self.life,
+        rows = np.asarray(rows, dtype=bool)
+        if fresh is not None:
+            obs, stale = fresh, np.zeros(0, dtype=np.int64)
+        else:
+            obs, stale = self._obs, np.flatnonzero(self._written & ~rows)  # written last time, not now: zeroed
+            self._written = rows.copy()
+        kernels.observe(np.flatnonzero(rows), stale, self.hand, self.drawn, self.fireworks, self.information, self.life,
                         self.discarded, self.last, self.last_revealed, self.last_scored, self.last_token,
                         self.color_possible, self.rank_possible, self.color_hinted, self.rank_hinted,
                         self.current, self._copies_start, self._sections, L.players,

@@ -173,11 +173,12 @@ def step(rows, moves, order, drawn, hand, color_possible, rank_possible, color_h
 
 
 @njit(cache=True)
-def observe(rows, hand, drawn, fireworks, information, life, discarded, last, last_revealed, last_scored,
+def observe(rows, stale, hand, drawn, fireworks, information, life, discarded, last, last_revealed, last_scored,
             last_token, color_possible, rank_possible, color_hinted, rank_hinted, current, copies_start, sections,
             P, H, C, R, deck_size, max_information, max_life, obs):  # pragma: no cover
     """Writes the canonical observation and the mask of every player of each game in `rows` into `obs`
-    `(B, P, D)` (zeros on entry). `sections`: the starts of missing, deck, fireworks, information,
+    `(B, P, D)`, each game's zeroed first, and zeros the games in `stale` (written before, not now): the rest of
+    `obs` must be zeros already. `sections`: the starts of missing, deck, fireworks, information,
     life, discards, last move, knowledge, and the mask (`Layout`). Indexed as `obs[b, q, i]` throughout: a view
     per player would cost numba a reference count each time (15% of the kernel's time)."""
     K = C * R
@@ -187,8 +188,16 @@ def observe(rows, hand, drawn, fireworks, information, life, discarded, last, la
     card_bits = K + C + R
     possible = np.empty(K, dtype=np.int64)
     legal = np.empty(2 * H + (P - 1) * (C + R), dtype=np.bool_)
+    D = obs.shape[2]
+    for i in range(stale.shape[0]):
+        for q in range(P):
+            for a in range(D):
+                obs[stale[i], q, a] = 0.0
     for i in range(rows.shape[0]):
         b = rows[i]
+        for q in range(P):
+            for a in range(D):
+                obs[b, q, a] = 0.0
         left = deck_size - drawn[b]
         for q in range(P):
             for k in range(1, P):  # the other hands
@@ -280,25 +289,37 @@ def deal(uniforms, copies, order):  # pragma: no cover
     give the same floats, so the same cards."""
     S, D = uniforms.shape
     K = copies.shape[0]
-    counts = np.empty(K, dtype=np.int64)
-    cdf = np.empty(K, dtype=np.float64)
+    W = 4  # seeds dealt side by side: their running sums are independent, so the adds overlap in the CPU
+    counts = np.empty((W, K), dtype=np.int64)
+    cdf = np.empty((W, K), dtype=np.float64)
+    acc = np.empty(W, dtype=np.float64)
     quotient = np.empty(copies.max() + 1, dtype=np.float64)  # c / left for every count c: the same quotients
-    for s in range(S):
-        counts[:] = copies
+    for s0 in range(0, S, W):
+        for t in range(W):
+            counts[t, :] = copies
         for k in range(D):
             left = D - k
             for c in range(quotient.shape[0]):
                 quotient[c] = c / left
-            acc = 0.0
+            acc[:] = 0.0
             for j in range(K):
-                acc += quotient[counts[j]]
-                cdf[j] = acc
-            last = cdf[K - 1]
-            card = 0  # the kinds whose normalised sum is <= the uniform: a prefix, as the sums only grow
-            while card < K - 1 and cdf[card] / last <= uniforms[s, k]:
-                card += 1
-            order[s, k] = card
-            counts[card] -= 1
+                for t in range(W):
+                    acc[t] += quotient[counts[t, j]]
+                    cdf[t, j] = acc[t]
+            for t in range(W):
+                s = min(s0 + t, S - 1)  # past the last seed: the last one again, its cards written twice
+                last = cdf[t, K - 1]
+                # the kinds whose normalised sum is <= the uniform are a prefix (the sums only grow, and dividing
+                # by the same positive number keeps their order): found by halving, a few divisions, not K
+                low, high = 0, K - 1  # the card is in [low, high]
+                while low < high:
+                    mid = (low + high) // 2
+                    if cdf[t, mid] / last <= uniforms[s, k]:
+                        low = mid + 1
+                    else:
+                        high = mid
+                order[s, k] = low
+                counts[t, low] -= 1
 
 
 # ---------------------------------------------------------------- numpy's seeded generator, game by game

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import games
 from games.hanabi import layout, view
-from games.hanabi_core import Layout, deck_order
+from games.hanabi_core import Layout, deck_order, deck_orders
 from games.parity import assert_core_matches_env, random_actions
 from games.rollout import rollout
 from games.symmetry import Symmetry, SymmetryError, prove_symmetry
@@ -99,6 +99,16 @@ def test_the_deal_is_the_envs_deal_for_any_seed():
         obs, _ = env.reset(seed=seed)
         seen = obs["player_0"][:L.hand_size * L.kinds].reshape(L.hand_size, L.kinds).argmax(-1)
         assert (seen == deck_order(seed, L)[L.hand_size:2 * L.hand_size]).all()
+
+
+def test_seeds_dealt_side_by_side_get_their_own_decks():
+    """The deal works out several seeds side by side (`hanabi_kernels.deal`): any number of them, a repeated one
+    too, gives each seed the deck it gets alone."""
+    L = Layout()
+    for seeds in ([7], [1, 2], [3, 4, 5], [9, 8, 7, 6, 5], [11, 11, 12, 2**40, 0, 3, 3]):
+        together = deck_orders(seeds, L)
+        assert (together == np.stack([deck_order(s, L) for s in seeds])).all()
+        assert len({tuple(row) for row in together}) == len(set(seeds))
 
 
 def test_the_seeded_uniforms_are_numpys_for_any_seed():
@@ -205,3 +215,23 @@ def test_other_play_trains_on_hanabi_with_legal_moves_in_every_renaming():
     assert weights_digest(train(cfg, max_env_steps=3000, partners=partners).policy) == first
     plain = dataclasses.replace(cfg, other_play=False)
     assert weights_digest(train(plain, max_env_steps=3000, partners=partners).policy) != first
+
+
+def test_the_reused_observation_buffer_holds_only_this_turns_games():
+    """The core writes every turn's observations into one buffer: a game that ended reads all zeros from then
+    on, and each game still playing reads what a fresh observation of it would (`observe_all`), though the
+    buffer held other turns' cards a moment before."""
+    from games.turns import uniform_moves
+
+    batch, info, rng = SPEC.batch(16), SPEC.info(), np.random.default_rng(3)
+    obs = batch.reset(list(range(16)))
+    ended_seen = 0
+    while not batch.done.all():
+        obs, _, done = batch.step(uniform_moves(rng, obs, info))
+        fresh = batch.observe_all()
+        assert (obs[done] == 0).all()
+        assert (obs[~done] == fresh[~done]).all()
+        ended_seen += int(done.sum())
+    assert ended_seen > 0 and (obs == 0).all()
+    again = batch.reset(list(range(16, 32)))
+    assert (again == batch.observe_all()).all()
