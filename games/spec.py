@@ -437,7 +437,11 @@ class GameSpec:
         return self.batch_core is not None and self.batch_core(1, **self.resolve_kwargs(kwargs)) is not None
 
     def batch(self, num_envs: int, **kwargs: Any) -> Any:
-        """B games stepped together: the vectorized core where one exists, else the generic vector runner."""
+        """B games stepped together: the vectorized core where one exists, else the generic vector runner.
+
+        A core may hand back the same observation buffer from every `reset` and `step` (Hanabi's does, to skip a
+        fresh page per turn): a caller that keeps observations past the next step copies them.
+        """
         from games.vector import VectorBatch
 
         if num_envs < 1:

@@ -44,7 +44,7 @@ def play_style(game, style, seed=0, B=8):
     seen, acted = [], []
     while not done.all():
         actions = policy(obs, info)
-        seen.append(obs)
+        seen.append(obs.copy())  # a core may hand back the same buffer every step
         acted.append(actions)
         obs, _, done = batch.step(actions)
     batch.close()
