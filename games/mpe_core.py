@@ -116,7 +116,8 @@ class World:
     def step(self, move: np.ndarray, say: np.ndarray | None = None) -> None:
         """One `_set_action` + `World.step`: move `(B, n)` in 0..4, or with continuous actions `(B, n, 5)` float32
         numbers within [0, 1] (no-op, left, right, down, up: the force is right - left, up - down, worked in float32
-        as mpe2 subtracts the action's own numbers); say `(B, n)` word index.
+        as mpe2 subtracts the action's own numbers); say `(B, n)` word index, or with continuous actions `(B, n, C)`
+        float32 numbers, which mpe2 keeps as the word itself (`agent.action.c = action`, no noise).
 
         Moves of fixed agents and words of silent agents are ignored (any valid index will do); `say` may be
         None when every agent is silent.
@@ -135,8 +136,10 @@ class World:
             force = force + np.einsum("bpk,pn->bnk", contact, self.incidence)  # (B, n, 2)
         self.pos = self.pos + self.vel * DT  # position moves with the old velocity (mpe2 order)
         self.vel = self.vel * (1 - DAMPING) + force * self._movable * DT  # mass 1, no max speed
-        if self._speaks.any():
-            self.comm = self._words[say] * self._speaks  # (B, n, C) update_agent_state, after the physics
+        if self._speaks.any():  # (B, n, C) update_agent_state, after the physics
+            say = np.asarray(say)
+            words = say.astype(np.float32).astype(np.float64) if say.ndim == 3 else self._words[say]
+            self.comm = words * self._speaks
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Colliding pairs' offsets `p_i - p_j` `(B, P, 2)` and distances `(B, P)`."""

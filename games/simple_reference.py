@@ -9,7 +9,8 @@ to it for the move, and says a word from a separate head (`league.policy.MoveAnd
 Options (mpe2 defaults): local_ratio=0.5, max_cycles=25, continuous_actions=False, dynamic_rescaling=True.
 
 Batched core: `ReferenceBatch` plays B games at once on `games.mpe_core.World` (mpe2's physics and
-communication vectorized in numpy) for discrete actions; continuous actions run on the generic vector runner.
+communication vectorized in numpy), discrete or continuous (`continuous_actions=True`: Box(0, 1, (15,)), the move's 5
+numbers then the word's 10, heard as they are).
 `tests/test_mpe_cores.py` proves it equals mpe2 over whole episodes from seeds the test draws.
 """
 
@@ -32,8 +33,10 @@ LANDMARK_COLOURS = np.array([[0.75, 0.25, 0.25], [0.25, 0.75, 0.25], [0.25, 0.25
 class ReferenceBatch:
     """B simple_reference games stepped together (float64 state, float32 obs like mpe2)."""
 
-    def __init__(self, num_envs: int, local_ratio: float = 0.5, max_cycles: int = 25) -> None:
+    def __init__(self, num_envs: int, local_ratio: float = 0.5, max_cycles: int = 25, continuous: bool = False) -> None:
+        """`continuous`: actions are mpe2's Box numbers (`continuous_actions=True`), clipped to [0, 1]."""
         self.num_envs, self.local_ratio, self.max_cycles = num_envs, local_ratio, max_cycles
+        self.continuous = continuous
         self.agents = ("agent_0", "agent_1")
         self.obs_dim = 21
         # Scenario.make_world: two non-colliding agents that move and speak one of 10 words; 3 landmarks.
@@ -62,9 +65,14 @@ class ReferenceBatch:
         return self.world.state()
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """actions `(B, 2)` in 0..49 -> obs `(B, 2, 21)` float32, rewards `(B, 2)` float32, done `(B,)`."""
-        actions = np.asarray(actions, dtype=np.int64)
-        self.world.step(move=actions % 5, say=actions // 5)  # SimpleEnv._execute_world_step's decoding
+        """actions `(B, 2)` in 0..49 (continuous: `(B, 2, 15)` numbers, clipped to [0, 1] as mpe2's
+        ClipOutOfBoundsWrapper does) -> obs `(B, 2, 21)` float32, rewards `(B, 2)` float32, done `(B,)`."""
+        if self.continuous:
+            numbers = np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1))  # (B, 2, 15)
+            self.world.step(move=numbers[..., :5], say=numbers[..., 5:15])  # action[0:mdim], then the rest
+        else:
+            actions = np.asarray(actions, dtype=np.int64)
+            self.world.step(move=actions % 5, say=actions // 5)  # SimpleEnv._execute_world_step's decoding
         self.steps += 1
         # Scenario.reward: agent i is scored on how far the *other* agent is from agent i's goal_b.
         goals = self.world.landmarks[np.arange(self.num_envs)[:, None], self.goals]  # (B, 2, 2)
@@ -90,10 +98,9 @@ class ReferenceBatch:
 
 
 def make_batch(num_envs: int, **kwargs: Any) -> ReferenceBatch | None:
-    """The vectorized core for discrete actions (dynamic_rescaling only changes drawing); None otherwise."""
-    if kwargs["continuous_actions"]:
-        return None
-    return ReferenceBatch(num_envs, local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"])
+    """The vectorized core, discrete or continuous (dynamic_rescaling only changes drawing)."""
+    return ReferenceBatch(num_envs, local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"],
+                          continuous=kwargs["continuous_actions"])
 
 
 def landmark_targets(**kwargs: Any) -> dict[str, Targets]:

@@ -9,7 +9,8 @@ The listener's landmarks are declared as `Targets`, so its network chooses a lan
 Options (mpe2 defaults): max_cycles=25, continuous_actions=False, dynamic_rescaling=True.
 
 Batched core: `SpeakerListenerBatch` plays B games at once on `games.mpe_core.World` (mpe2's physics and
-communication vectorized in numpy) for discrete actions; continuous actions run on the generic vector runner.
+communication vectorized in numpy), discrete or continuous (`continuous_actions=True`: the speaker's Box(0, 1, (3,))
+numbers are its word, heard as they are; the listener's Box(0, 1, (5,)) its move).
 The speaker's 3 observations are padded with zeros to the listener's 11, as `games.vector.batchify` pads them.
 `tests/test_mpe_cores.py` proves it equals mpe2 over whole episodes from seeds the test draws.
 """
@@ -34,8 +35,9 @@ LANDMARK_COLOURS = np.array([[0.65, 0.15, 0.15], [0.15, 0.65, 0.15], [0.15, 0.15
 class SpeakerListenerBatch:
     """B speaker-listener games stepped together (float64 state, float32 obs like mpe2)."""
 
-    def __init__(self, num_envs: int, max_cycles: int = 25) -> None:
-        self.num_envs, self.max_cycles = num_envs, max_cycles
+    def __init__(self, num_envs: int, max_cycles: int = 25, continuous: bool = False) -> None:
+        """`continuous`: actions are mpe2's Box numbers (`continuous_actions=True`), clipped to [0, 1]."""
+        self.num_envs, self.max_cycles, self.continuous = num_envs, max_cycles, continuous
         self.agents = ("speaker_0", "listener_0")
         self.obs_dim = 11  # the listener's; the speaker's 3 are zero-padded
         # Scenario.make_world: nobody collides; the speaker cannot move, the listener cannot speak; 3 words.
@@ -66,10 +68,19 @@ class SpeakerListenerBatch:
         return self.world.state()
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """actions `(B, 2)`: speaker's word 0..2, listener's move 0..4 -> obs, rewards `(B, 2)`, done `(B,)`."""
-        actions = np.asarray(actions, dtype=np.int64)
-        # The speaker's column is its word, the listener's its move; the other entry is ignored, so give it 0.
-        self.world.step(move=actions * (0, 1), say=actions * (1, 0))
+        """actions `(B, 2)`: speaker's word 0..2, listener's move 0..4 (continuous: `(B, 2, 5)` numbers, the speaker's
+        first 3, clipped to [0, 1] as mpe2's ClipOutOfBoundsWrapper does) -> obs, rewards `(B, 2)`, done `(B,)`."""
+        if self.continuous:
+            numbers = np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1))  # (B, 2, 5)
+            move = np.zeros_like(numbers)
+            move[:, 1] = numbers[:, 1, :5]  # the speaker does not move: its row stays 0 whatever the padding holds
+            say = np.zeros((self.num_envs, 2, 3), dtype=np.float32)
+            say[:, 0] = numbers[:, 0, :3]
+            self.world.step(move=move, say=say)
+        else:
+            actions = np.asarray(actions, dtype=np.int64)
+            # The speaker's column is its word, the listener's its move; the other entry is ignored, so give it 0.
+            self.world.step(move=actions * (0, 1), say=actions * (1, 0))
         self.steps += 1
         listener = self.world.pos[:, 1]  # (B, 2)
         goal = self.world.landmarks[np.arange(self.num_envs), self.goal]  # (B, 2)
@@ -92,10 +103,8 @@ class SpeakerListenerBatch:
 
 
 def make_batch(num_envs: int, **kwargs: Any) -> SpeakerListenerBatch | None:
-    """The vectorized core for discrete actions (dynamic_rescaling only changes drawing); None otherwise."""
-    if kwargs["continuous_actions"]:
-        return None
-    return SpeakerListenerBatch(num_envs, max_cycles=kwargs["max_cycles"])
+    """The vectorized core, discrete or continuous (dynamic_rescaling only changes drawing)."""
+    return SpeakerListenerBatch(num_envs, max_cycles=kwargs["max_cycles"], continuous=kwargs["continuous_actions"])
 
 
 def landmark_relabellings(info: Any, **kwargs: Any) -> list[Symmetry]:

@@ -41,14 +41,28 @@ def test_core_equals_mpe2_over_whole_episodes(game, kwargs, episodes):
     assert obs[1:, :, -1, -1].any()
 
 
-def test_continuous_actions_have_no_core():
-    """The cores cover every discrete option set; continuous actions get None (the vector runner's case,
-    though `GameSpec.info` refuses non-discrete spaces before any batch is built)."""
-    for game in CORES:
-        spec = games.get(game)
-        assert spec.has_core()
-        assert spec.batch_core(2, **spec.resolve_kwargs({"continuous_actions": True})) is None
-        assert not spec.has_core(continuous_actions=True)
+@pytest.mark.parametrize("game", CORES)
+def test_continuous_actions_play_on_the_core_exactly_as_mpe2_clipping_included(game):
+    """Box numbers (`continuous_actions=True`): the speaker's 3 numbers are its word and the listener hears them
+    as they are; simple_reference's 15 are the move's 5 then the word's 10. Numbers outside [0, 1] are clipped
+    as mpe2's wrapper clips them, and a seat's numbers past its own box (the speaker's padding) are ignored."""
+    spec = games.get(game)
+    info = spec.info(continuous_actions=True)
+    assert info.continuous and spec.has_core(continuous_actions=True)
+    assert isinstance(spec.batch(2, continuous_actions=True), CORES[game])
+    report = assert_core_matches_env(spec, list(range(40)), continuous_actions=True)  # uniform in each box
+    assert report.steps == 40 * info.horizon and report.max_obs_difference == 0.0
+    rng = np.random.default_rng(7)
+    width = max(info.n_actions.values())
+
+    def beyond(obs, info):  # half the numbers outside [0, 1], padding included
+        return rng.uniform(-1.0, 2.0, size=(obs.shape[0], 2, width)).astype(np.float32)
+
+    report = assert_core_matches_env(spec, list(range(40, 80)), beyond, continuous_actions=True)
+    assert report.max_obs_difference == 0.0 and report.max_reward_difference == 0.0
+    heard = report.observations[1:, :, 1, -3:] if game == "simple_speaker_listener" else \
+        report.observations[1:, :, 0, 11:21]  # the word as numbers, not one-hot
+    assert len(np.unique(heard)) > 100 and heard.min() >= 0 and heard.max() <= 1
 
 
 def test_world_steps_in_mpe2_order():

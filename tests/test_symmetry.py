@@ -180,6 +180,6 @@ def test_the_word_games_presets_turn_other_play_on_only_where_it_can_run():
     for game in WORD_GAMES:
         assert with_preset({"game": game})["other_play"] is True
         continuous = with_preset({"game": game, "game_kwargs": {"continuous_actions": True}})
-        assert "other_play" not in continuous  # no core to relabel on: the preset does not ask for it
+        assert "other_play" not in continuous  # Box actions have no relabelling yet: the preset does not ask for it
         assert not GRPOConfig.from_dict(continuous).other_play  # Box actions train, without Other-Play
     assert "other_play" not in with_preset({"game": "simple_spread"})
