@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from games.mpe_core import Body, World
+from games.mpe_core import Body, World, box_numbers
 
 MAX_EXACT = 6
 """Largest N whose matching tries every permutation (720); larger teams play on the generic runner."""
@@ -107,7 +107,7 @@ class FormationBatch:
         """actions `(B, N)` in 0..4 (continuous: `(B, N, 5)` numbers, clipped to [0, 1]) -> obs `(B, N, obs_dim)`,
         rewards `(B, N)` float32 (everyone the team's), done `(B,)`."""
         if self.continuous:
-            self.world.step(np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1)))
+            self.world.step(box_numbers(actions))
         else:
             self.world.step(np.asarray(actions, dtype=np.int64))
         self.steps += 1

@@ -29,6 +29,11 @@ SENSITIVITY = 5.0
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.float64)  # (5, 2)
 
 
+def box_numbers(actions: np.ndarray) -> np.ndarray:
+    """Continuous actions as mpe2 gets them: float32, clipped to its Box(0, 1) (ClipOutOfBoundsWrapper)."""
+    return np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1))
+
+
 @dataclass(frozen=True)
 class Body:
     """One agent's physical description; the defaults are mpe2's `Agent` defaults."""

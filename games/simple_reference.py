@@ -22,7 +22,7 @@ import numpy as np
 from mpe2 import simple_reference_v3
 
 from games import scripted, styles
-from games.mpe_core import Body, World, agent_positions
+from games.mpe_core import Body, World, agent_positions, box_numbers
 from games.spec import GameSpec, KeyMap, Targets, Words
 from games.symmetry import LandmarkLayout, Symmetry, landmark_symmetries
 
@@ -68,7 +68,7 @@ class ReferenceBatch:
         """actions `(B, 2)` in 0..49 (continuous: `(B, 2, 15)` numbers, clipped to [0, 1] as mpe2's
         ClipOutOfBoundsWrapper does) -> obs `(B, 2, 21)` float32, rewards `(B, 2)` float32, done `(B,)`."""
         if self.continuous:
-            numbers = np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1))  # (B, 2, 15)
+            numbers = box_numbers(actions)  # (B, 2, 15)
             self.world.step(move=numbers[..., :5], say=numbers[..., 5:15])  # action[0:mdim], then the rest
         else:
             actions = np.asarray(actions, dtype=np.int64)
@@ -97,7 +97,7 @@ class ReferenceBatch:
         """Nothing to free; here so every batch can be closed the same way."""
 
 
-def make_batch(num_envs: int, **kwargs: Any) -> ReferenceBatch | None:
+def make_batch(num_envs: int, **kwargs: Any) -> ReferenceBatch:
     """The vectorized core, discrete or continuous (dynamic_rescaling only changes drawing)."""
     return ReferenceBatch(num_envs, local_ratio=kwargs["local_ratio"], max_cycles=kwargs["max_cycles"],
                           continuous=kwargs["continuous_actions"])

@@ -23,7 +23,7 @@ import numpy as np
 from mpe2 import simple_speaker_listener_v4
 
 from games import scripted, styles
-from games.mpe_core import Body, World, agent_positions
+from games.mpe_core import Body, World, agent_positions, box_numbers
 from games.simple_spread import ARROWS
 from games.spec import GameSpec, KeyMap, Targets, Words
 from games.symmetry import LandmarkLayout, Symmetry, landmark_symmetries
@@ -71,7 +71,7 @@ class SpeakerListenerBatch:
         """actions `(B, 2)`: speaker's word 0..2, listener's move 0..4 (continuous: `(B, 2, 5)` numbers, the speaker's
         first 3, clipped to [0, 1] as mpe2's ClipOutOfBoundsWrapper does) -> obs, rewards `(B, 2)`, done `(B,)`."""
         if self.continuous:
-            numbers = np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1))  # (B, 2, 5)
+            numbers = box_numbers(actions)  # (B, 2, 5)
             move = np.zeros_like(numbers)
             move[:, 1] = numbers[:, 1, :5]  # the speaker does not move: its row stays 0 whatever the padding holds
             say = np.zeros((self.num_envs, 2, 3), dtype=np.float32)
@@ -102,7 +102,7 @@ class SpeakerListenerBatch:
         """Nothing to free; here so every batch can be closed the same way."""
 
 
-def make_batch(num_envs: int, **kwargs: Any) -> SpeakerListenerBatch | None:
+def make_batch(num_envs: int, **kwargs: Any) -> SpeakerListenerBatch:
     """The vectorized core, discrete or continuous (dynamic_rescaling only changes drawing)."""
     return SpeakerListenerBatch(num_envs, max_cycles=kwargs["max_cycles"], continuous=kwargs["continuous_actions"])
 

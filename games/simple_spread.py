@@ -25,7 +25,7 @@ import numpy as np
 from mpe2 import simple_spread_v3
 
 from games import scripted, styles
-from games.mpe_core import Body, World, agent_positions
+from games.mpe_core import Body, World, agent_positions, box_numbers
 from games.spec import GameSpec, KeyMap, Targets
 from games.symmetry import LandmarkLayout, Symmetry, landmark_symmetries
 
@@ -85,7 +85,7 @@ class SpreadBatch:
         """actions `(B, N)` in 0..4 (continuous: `(B, N, 5)` numbers, clipped to [0, 1] as mpe2's
         ClipOutOfBoundsWrapper does) -> obs `(B, N, obs_dim)` float32, rewards `(B, N)` float32, done `(B,)`."""
         if self.continuous:
-            self.world.step(np.clip(np.asarray(actions, dtype=np.float32), np.float32(0), np.float32(1)))
+            self.world.step(box_numbers(actions))
         else:
             self.world.step(np.asarray(actions, dtype=np.int64))  # silent agents: moves only
         self.steps += 1

@@ -469,7 +469,7 @@ def with_preset(data: dict[str, Any]) -> dict[str, Any]:
         preset = dict(spec.preset) if spec is not None else {}
         kwargs = data.get("game_kwargs") or {}
         if preset.get("other_play") and isinstance(kwargs, dict) and not spec.symmetries(**kwargs):
-            del preset["other_play"]  # these options have no core to relabel on (continuous actions): plain training
+            del preset["other_play"]  # no symmetries for these options (no core, or Box actions): plain training
         if spec is not None and isinstance(kwargs, dict) and spec.info(**kwargs).continuous:
             preset.setdefault("lr", BOX_LR)
     except (games.GameError, TypeError):
