@@ -129,12 +129,19 @@ def simple_formation(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     return as_numbers(steer(obs[..., 4:6] + slot, obs[..., 0:2]), info)
 
 
-def as_numbers(moves: np.ndarray, info: GameInfo) -> np.ndarray:
-    """Discrete MPE moves `(B, n)` as the game's actions: themselves, or in a game of Box actions the one-hot
-    vectors `(B, n, 5)` float32 that move the same way."""
+def as_numbers(actions: np.ndarray, info: GameInfo, moves: int = 0) -> np.ndarray:
+    """Discrete MPE actions `(B, n)` as the game's actions: themselves, or in a game of Box actions the one-hot
+    numbers `(B, n, d)` float32 that act the same way: a move's 5 (no-op, left, right, down, up), a speaker's
+    word (its first numbers, the rest of the seat's row padding), or, `moves` above 0 (simple_reference's
+    action = move + moves * word), the move's `moves` numbers then the word's."""
     if not getattr(info, "continuous", False):
-        return moves
-    return np.eye(max(info.n_actions.values()), dtype=np.float32)[moves]
+        return actions
+    numbers = np.zeros((*actions.shape, max(info.n_actions.values())), dtype=np.float32)  # (B, n, d)
+    if moves:
+        np.put_along_axis(numbers, (actions % moves)[..., None], 1.0, axis=-1)
+        actions = moves + actions // moves  # where the word's numbers start, plus the word
+    np.put_along_axis(numbers, actions[..., None], 1.0, axis=-1)
+    return numbers
 
 
 def named_landmark(landmarks: np.ndarray, word: np.ndarray) -> np.ndarray:
@@ -149,7 +156,7 @@ def simple_speaker_listener(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     word = np.argmax(obs[:, 0, 0:3], axis=-1)  # (B,)
     listener = obs[:, 1]  # (B, 11)
     target = named_landmark(listener[:, 2:8].reshape(-1, 3, 2), listener[:, 8:11])  # (B, 2)
-    return np.stack([word, steer(target, listener[:, 0:2])], axis=1).astype(np.int64)
+    return as_numbers(np.stack([word, steer(target, listener[:, 0:2])], axis=1).astype(np.int64), info)
 
 
 def simple_reference(obs: np.ndarray, info: GameInfo) -> np.ndarray:
@@ -159,7 +166,7 @@ def simple_reference(obs: np.ndarray, info: GameInfo) -> np.ndarray:
     flat = obs.reshape(B * n, -1)  # (B*2, 21)
     word = np.argmax(flat[:, 8:11], axis=-1)  # (B*2,)
     target = named_landmark(flat[:, 2:8].reshape(-1, 3, 2), flat[:, 11:21])  # (B*2, 2)
-    return (steer(target, flat[:, 0:2]) + 5 * word).reshape(B, n).astype(np.int64)
+    return as_numbers((steer(target, flat[:, 0:2]) + 5 * word).reshape(B, n).astype(np.int64), info, moves=5)
 
 
 def pursuit(obs: np.ndarray, info: GameInfo) -> np.ndarray:

@@ -127,6 +127,14 @@ SPEC = GameSpec(
             keys={"left": 1, "right": 2, "down": 3, "up": 4}, idle=0,
             help="arrow keys move (you always say A, the red landmark's word)"
         ),
+        # With continuous_actions an action is 15 numbers: the move's 5 (no-op, left, right, down, up), then the
+        # word's 10, heard as they are. No key: no-op, saying A; a held arrow pushes at full strength.
+        "agent:box": KeyMap(
+            keys={name: tuple(float(i == k) for i in range(15)) for name, k in
+                  (("left", 1), ("right", 2), ("down", 3), ("up", 4))},
+            idle=(1.0, 0.0, 0.0, 0.0, 0.0, 1.0) + (0.0,) * 9,
+            help="held arrow keys push at full strength, two at once diagonally (you always say A, as numbers)"
+        ),
     },
     batch_core=make_batch,
     targets_fn=landmark_targets,

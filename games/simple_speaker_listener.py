@@ -125,6 +125,12 @@ SPEC = GameSpec(
         "speaker": KeyMap(keys={"r": 0, "g": 1, "b": 2, "1": 0, "2": 1, "3": 2}, idle=0,
                           help="R/G/B (or 1/2/3) say the red/green/blue landmark's word (A/B/C); no key = red"),
         "listener": ARROWS,
+        # With continuous_actions the word is 3 numbers, heard as they are: no key says A (1, 0, 0), as above;
+        # a held key's numbers add to that (then clipped to [0, 1]), so G and B take A's 1 away.
+        "speaker:box": KeyMap(keys={"r": (1, 0, 0), "g": (-1, 1, 0), "b": (-1, 0, 1), "1": (1, 0, 0),
+                                    "2": (-1, 1, 0), "3": (-1, 0, 1)}, idle=(1, 0, 0),
+                              help="R/G/B (or 1/2/3) say the red/green/blue landmark's word (A/B/C) as numbers "
+                                   "(1 for the word, 0 for the rest); no key = red"),
     },
     batch_core=make_batch,
     # The listener sees its velocity (0), then the 3 landmarks relative to itself (2..7), then the word.

@@ -111,15 +111,26 @@ class Words:
     moves: int = 0
     """0: a speaker's action is its word; above 0 an action is `move + moves * word` (simple_reference)."""
 
-    def word_of(self, role: str, actions: Any) -> Any:
-        """The word in a role's actions (an int or an array of them); None for roles that do not speak."""
+    def word_of(self, role: str, actions: Any, numbers: bool = False) -> Any:
+        """The word in a role's actions (an int or an array of them; `numbers`: Box actions `(..., d)`, the word
+        the strongest of its numbers, as a listener reading the heard numbers would take it); None for roles
+        that do not speak."""
         if role not in self.goal:
             return None
+        if numbers:
+            return np.argmax(np.asarray(actions)[..., self.moves: self.moves + self.words], axis=-1)
         return actions // self.moves if self.moves else actions
 
-    def saying(self, words: np.ndarray) -> np.ndarray:
-        """The actions of a constant speaker that says `words` and does not move (move 0 is no-op)."""
-        return words * self.moves if self.moves else words
+    def saying(self, words: np.ndarray, numbers: int = 0) -> np.ndarray:
+        """The actions of a constant speaker that says `words` and does not move (move 0 is no-op); `numbers`
+        above 0: Box actions `(..., numbers)`, the word's number 1 (and the no-op's, with moves), the rest 0."""
+        if not numbers:
+            return words * self.moves if self.moves else words
+        said = np.zeros((*np.shape(words), numbers), dtype=np.float32)
+        np.put_along_axis(said, (self.moves + np.asarray(words))[..., None], 1.0, axis=-1)
+        if self.moves:
+            said[..., 0] = 1.0  # the no-op move
+        return said
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,7 @@ class StubbornSpeakerListener(Style):
         listener = obs[:, 1]  # (B, 11): vel 2, landmarks 6, word 3
         keep_first(self.first, listener[:, 8:11])
         target = named_landmark(listener[:, 2:8].reshape(-1, 3, 2), self.first)  # (B, 2)
-        return np.stack([word, steer(target, listener[:, 0:2])], axis=1).astype(np.int64)
+        return as_numbers(np.stack([word, steer(target, listener[:, 0:2])], axis=1).astype(np.int64), self.info)
 
 
 class StubbornReference(Style):
@@ -230,7 +230,7 @@ class StubbornReference(Style):
         word = said_once(np.argmax(flat[:, 8:11], axis=-1), self.step, 0)  # (B*2,)
         keep_first(self.first, flat[:, 11:21])
         target = named_landmark(flat[:, 2:8].reshape(-1, 3, 2), self.first)  # (B*2, 2)
-        return (steer(target, flat[:, 0:2]) + 5 * word).reshape(B, n).astype(np.int64)
+        return as_numbers((steer(target, flat[:, 0:2]) + 5 * word).reshape(B, n).astype(np.int64), self.info, 5)
 
 
 PURSUIT_SHIFT = np.array([[0, -1], [0, 1], [1, 0], [-1, 0], [0, 0]])  # (5, 2) move -> the pursuer's (row, col) step

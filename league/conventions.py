@@ -22,7 +22,7 @@ from their actions; each game's `GameSpec.words` says where it puts them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
@@ -63,6 +63,8 @@ class WordMeanings:
     """Listening seat -> word -> the landmark it goes to when it hears it."""
     hears: dict[str, str]
     """Listening seat -> the seat whose word it hears."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The game's options (with `continuous_actions` a person's keys send numbers: `_word_keys`)."""
 
 
 def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = None,
@@ -90,7 +92,7 @@ def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = N
             i, role = info.agents.index(seat), role_of(seat)
             seen = obs[0, :, i, words.goal[role] : words.goal[role] + 3]  # (B, 3) the goal colour it sees
             goal = np.argmin(np.linalg.norm(seen[:, None] - colours[None], axis=-1), axis=-1)  # (B,)
-            spoken = words.word_of(role, actions[settle:, :, i])  # (T - settle, B)
+            spoken = words.word_of(role, actions[settle:, :, i], info.continuous)  # (T - settle, B)
             word = np.array([_majority(spoken[:, b]).value for b in range(len(seeds))])  # (B,) per episode
             says[seat] = {int(g): _majority(word[goal == g]) for g in np.unique(goal)}
 
@@ -98,7 +100,8 @@ def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = N
     for seat in (s for s in seats if role_of(s) in words.landmarks):
         said = np.repeat(np.arange(words.words), episodes)  # (W * E,) word by word, each on every seed
         speaker = info.agents.index(words.hears[seat])
-        _, _, last = _play(spec, info, kwargs, act, seeds * words.words, (speaker, words.saying(said)))
+        saying = words.saying(said, max(info.n_actions.values()) if info.continuous else 0)  # (W * E[, d])
+        _, _, last = _play(spec, info, kwargs, act, seeds * words.words, (speaker, saying))
         first = words.landmarks[role_of(seat)]
         places = last[:, info.agents.index(seat), first : first + 2 * len(words.colours)].reshape(len(said), -1, 2)
         nearest = np.argmin(np.linalg.norm(places, axis=-1), axis=-1)  # (W * E,) relative to the listener
@@ -107,7 +110,7 @@ def word_meanings(policy: Any, game: str, game_kwargs: dict[str, Any] | None = N
     names = tuple(COLOUR_NAMES[int(np.argmax(c))] for c in colours)
     drawn = tuple(tuple(int(v) for v in c * 200) for c in colours)  # mpe2 draws `entity.color * 200`
     hears = {s: words.hears[s] for s in goes}
-    return WordMeanings(game, names, drawn, says, goes, hears)
+    return WordMeanings(game, names, drawn, says, goes, hears, kwargs)
 
 
 def is_natural(meanings: WordMeanings | None, consistency: float = 0.75) -> bool:
@@ -152,7 +155,8 @@ def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]
             if len(named) > 1:
                 lines.append(f"  so {LETTERS[word]} could be {' / '.join(named)}")
     for seat, code in meanings.goes.items():
-        keys = _word_keys(meanings.game, you) if you is not None and meanings.hears[seat] == you else {}
+        keys = (_word_keys(meanings.game, you, meanings.options) if you is not None and meanings.hears[seat] == you
+                else {})
         if len(keys) == 1:
             m = code[next(iter(keys))]
             lines.append(f"you always send {LETTERS[next(iter(keys))]}: {seat} goes to {place[m.value]}  "
@@ -166,17 +170,25 @@ def describe(meanings: WordMeanings | None, you: str | None = None) -> list[str]
     return lines
 
 
-def _word_keys(game: str, seat: str) -> dict[int, list[str]]:
+def _word_keys(game: str, seat: str, options: dict[str, Any] | None = None) -> dict[int, list[str]]:
     """Word -> the keys of the seat's key map that send it (the idle action's word too, with no key); empty
-    when the seat does not speak."""
+    when the seat does not speak. With Box actions a held key's numbers add to the idle ones, clipped to the
+    box (`games.spec.KeyMap`), so a key's word is read off that sum."""
     role = role_of(seat)
-    keymap = games.get(game).key_maps[role]
-    words = games.get(game).words
-    if words.word_of(role, keymap.idle) is None:
+    spec = games.get(game)
+    keymap = spec.key_map(role, **(options or {}))
+    box = spec.info(**(options or {})).action_boxes.get(role)
+
+    def sent(action: Any) -> Any:  # the word of an action, or, with numbers, of a key's numbers held over idle
+        if box is not None and action is not keymap.idle:
+            action = np.clip(np.add(keymap.idle, action), *box)
+        return spec.words.word_of(role, action, box is not None)
+
+    if sent(keymap.idle) is None:
         return {}
-    keys: dict[int, list[str]] = {int(words.word_of(role, keymap.idle)): []}
+    keys: dict[int, list[str]] = {int(sent(keymap.idle)): []}
     for name, action in keymap.keys.items():
-        keys.setdefault(int(words.word_of(role, action)), []).append(name)
+        keys.setdefault(int(sent(action)), []).append(name)
     return dict(sorted(keys.items()))
 
 
@@ -188,12 +200,12 @@ def _majority(values: np.ndarray) -> Meaning:
 
 def _play(spec: Any, info: Any, kwargs: dict[str, Any], policy: Policy, seeds: list[int],
           forced: tuple[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One episode per seed on `spec.batch`; `forced = (seat index, actions (B,))` replaces that seat's
-    actions at every step. -> observations before each step `(T, B, n, D)`, actions `(T, B, n)`, the last
-    observation `(B, n, D)`."""
+    """One episode per seed on `spec.batch`; `forced = (seat index, actions (B,) or numbers (B, d))` replaces that
+    seat's actions at every step. -> observations before each step `(T, B, n, D)`, actions `(T, B, n[, d])`, the
+    last observation `(B, n, D)`."""
 
     def played(obs: np.ndarray, info: Any) -> np.ndarray:
-        actions = np.array(policy(obs, info), dtype=np.int64)  # (B, n)
+        actions = np.array(policy(obs, info), dtype=np.float32 if info.continuous else np.int64)  # (B, n[, d])
         if forced is not None:
             actions[:, forced[0]] = forced[1]
         return actions

@@ -151,8 +151,8 @@ def test_a_person_s_held_arrow_keys_push_along_the_box_s_axes():
     assert human_action(keymap, {"left", "up"}).tolist() == [0, 1, 0, 0, 1]  # diagonally
     assert human_action(keymap, {"left", "right"}).tolist() == [0, 1, 1, 0, 0]  # pushes cancel: mpe2 moves by r - l
     assert SPREAD.key_map("agent") != keymap  # the discrete game keeps its own map
-    with pytest.raises(GameError, match="numbers and has no key map"):
-        games.get("simple_speaker_listener").key_map("speaker", **CONTINUOUS)
+    with pytest.raises(GameError, match="numbers and has no key map"):  # Box(-1, 1, (4,)) torques: no map yet
+        games.get("pettingzoo.sisl.multiwalker_v9:parallel_env").key_map("walker")
 
 
 BAD_GAMES = textwrap.dedent('''
@@ -284,3 +284,81 @@ def test_the_memory_estimate_counts_the_numbers_a_box_team_keeps():
     assert extra == 5
     difference = check_resources(numbers).training_bytes - check_resources(moves).training_bytes
     assert difference == agent_steps * 8 * 5 + extra * 4 * 6
+
+
+# ---------------------------------------------------------------- the games with words, played with numbers
+
+WORD_GAMES = {"simple_speaker_listener": 0, "simple_reference": 5}  # game -> moves in an action (0: words only)
+
+
+def as_numbers_policy(policy, game):
+    """A discrete team policy played in the game with numbers: its actions as the one-hot numbers that act the
+    same (`games.scripted.as_numbers`)."""
+    from games.scripted import as_numbers
+
+    discrete = games.get(game).info()
+    return lambda obs, info: as_numbers(np.asarray(policy(obs, discrete)), info, WORD_GAMES[game])
+
+
+@pytest.mark.parametrize("game", WORD_GAMES)
+def test_the_plan_and_the_partner_styles_of_the_word_games_act_the_same_with_numbers(game):
+    from games.styles import partner_style
+
+    spec = games.get(game)
+    seeds = eval_seeds(24)
+    assert (play(game, spec.scripted, seeds, CONTINUOUS) == play(game, spec.scripted, seeds)).all()
+    for style in ("slow", "stubborn", "natural"):  # slips draws random numbers: no discrete twin
+        with_numbers = play(game, partner_style(spec, style, spec.info(**CONTINUOUS)), seeds, CONTINUOUS)
+        assert (with_numbers == play(game, partner_style(spec, style, spec.info()), seeds)).all(), style
+
+
+def test_a_code_spoken_with_numbers_is_read_and_a_person_s_keys_say_its_words():
+    from test_conventions import REF_PERM, SL_PERM, codes, permuted_reference, permuted_speaker_listener
+
+    from league.conventions import describe, word_meanings
+
+    game = "simple_speaker_listener"
+    discrete = word_meanings(permuted_speaker_listener(SL_PERM), game, seats=["listener_0", "speaker_0"])
+    numbers = word_meanings(as_numbers_policy(permuted_speaker_listener(SL_PERM), game), game, CONTINUOUS,
+                            seats=["listener_0", "speaker_0"])
+    assert codes(numbers) == codes(discrete) and codes(numbers)[0] == {"speaker_0": {g: int(SL_PERM[g])
+                                                                                     for g in range(3)}}
+    assert [line for line in describe(numbers, you="speaker_0") if line.startswith("key")] == [  # G, B: A's 1 away
+        "key r/1 sends A: listener_0 goes to green  100%",
+        "key g/2 sends B: listener_0 goes to blue  100%",
+        "key b/3 sends C: listener_0 goes to red  100%",
+    ]
+    game = "simple_reference"
+    numbers = word_meanings(as_numbers_policy(permuted_reference(REF_PERM), game), game, CONTINUOUS,
+                            seats=["agent_1"])
+    assert codes(numbers) == codes(word_meanings(permuted_reference(REF_PERM), game, seats=["agent_1"]))
+    assert describe(numbers, you="agent_0")[-1].startswith("you always send A: agent_1 goes to ")
+
+
+def test_a_person_speaks_with_numbers_and_a_league_of_a_word_game_trains_with_them(tmp_path, tiny_league):
+    import pygame
+
+    from league.players import player_policy
+    from viewer.play import human_match, play_episode
+
+    spec = games.get("simple_speaker_listener")
+    assert spec.key_map("speaker", **CONTINUOUS).idle == (1, 0, 0)  # no key says A, as in the discrete game
+    # the league trains, plays its matches against the scripted plan and stores them (all with numbers)
+    store, manager = tiny_league(tmp_path, "simple_speaker_listener", CONTINUOUS, opponents=["scripted"],
+                                 match_seeds=2, generations=1)
+    lg = manager.league
+    assert {"default/alpha/g0", "default/alpha/g1"} <= {g["name"] for g in store.generations(lg["id"])}
+    assert store.matches(lg["id"])
+    pygame.display.init()
+    pygame.font.init()
+    screen = pygame.display.set_mode((600, 700))
+    try:
+        partner, policy = player_policy(store, lg, "alpha/g0")
+        episode = play_episode("simple_speaker_listener", CONTINUOUS, policy, "speaker_0", seed=5, fps=1000,
+                               screen=screen, held_keys=lambda: {"g"})
+    finally:
+        pygame.display.quit()
+    assert (episode.actions[:, 0] == np.float32([0, 1, 0, 0, 0])).all()  # word B, the speaker's padding 0
+    assert resimulate(episode) is None
+    result = human_match("simple_speaker_listener", CONTINUOUS, episode, policy)
+    assert all(resimulate(e) is None for e in result.episodes)

@@ -55,6 +55,16 @@ def keyboard_keys(keymap: KeyMap) -> HeldKeys:
     return held
 
 
+def padded(action: int | np.ndarray, shape: tuple[int, ...]) -> int | np.ndarray:
+    """A seat's action in a row of the team's: as it is, or Box numbers `(k,)` zero-padded to the row's `(d,)`
+    (a role with fewer numbers than the widest, simple_speaker_listener's speaker: 3 of 5)."""
+    if not shape:
+        return action
+    out = np.zeros(shape, dtype=np.float32)
+    out[: len(action)] = action
+    return out
+
+
 def human_action(keymap: KeyMap, held: set[str]) -> int | np.ndarray:
     """The action for the held keys: the first of the map's keys that is held, else the idle action. A map of
     Box actions: the idle numbers plus every held key's, float32 (the batch clips them to the box)."""
@@ -153,7 +163,7 @@ def play_episode(game: str, game_kwargs: dict[str, Any], partners: Callable[[np.
                     return None
             batch = batchify(obs, agents, info.max_obs_dim)[None]  # (1, n, D)
             row = np.asarray(partners(batch, info))[0].copy()  # (n,), Box actions (n, d)
-            row[me] = human_action(keymap, held_keys())
+            row[me] = padded(human_action(keymap, held_keys()), row.shape[1:])
             acting = np.array([a in env.agents for a in agents])
             row = stored_actions(row[None], acting[None], info)[0]  # what the env gets: clipped to the box
             actions_log.append(row)
@@ -222,7 +232,7 @@ def play_with_league(store: Store, league: dict[str, Any], generation: str | Non
         return None
     yours = episode.actions[:, info.agents.index(seat)]  # (T,), Box actions (T, d)
     idle = np.isin(yours, (keymap.idle, NO_ACTION)).all() if not info.continuous else \
-        (np.isnan(yours) | (yours == np.asarray(keymap.idle, dtype=np.float32)[: yours.shape[-1]])).all()
+        (np.isnan(yours) | (yours == padded(np.asarray(keymap.idle, dtype=np.float32), yours.shape[1:]))).all()
     if not at_table and idle:  # at the table every turn is a move
         raise ValueError("you pressed no key that acts in the whole episode: the agents played it alone, so it is "
                          "not stored as yours")
