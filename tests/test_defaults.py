@@ -1,14 +1,15 @@
 """Defaults for a game that declares nothing (`league.defaults`): chosen from the horizon and the number of
 agents, and never for a game that has a preset or a batched core (the built-ins keep their settings)."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 import games
 from games.spec import GameInfo, GameSpec
-from league.config import GRPOConfig
-from league.defaults import generic_preset, generic_preset_for
+from league.config import BOX_LR, GRPOConfig, with_preset
+from league.defaults import BOX_SETTINGS, generic_preset, generic_preset_for
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
@@ -59,6 +60,16 @@ def test_the_examples_get_valid_settings_from_their_horizon(monkeypatch):
     assert (guide["groups"], guide["minibatch_size"]) == (13, 2496)
     config = GRPOConfig.from_dict({**cover, "game": "cover:SPEC"})
     assert (config.groups * config.group_size, config.epochs, config.threads) == (64, 8, 1)
+
+
+def test_a_game_of_box_actions_on_the_vector_runner_takes_smaller_steps_and_looks_further_ahead():
+    boxed = dataclasses.replace(info(500, 3), action_boxes={"walker": ((-1.0,) * 4, (1.0,) * 4)})
+    assert generic_preset(BARE, boxed) == {**generic_preset(BARE, info(500, 3)), **BOX_SETTINGS}
+    assert BOX_SETTINGS["lr"] < BOX_LR and BOX_SETTINGS["epochs"] < 8 and BOX_SETTINGS["gamma"] > GRPOConfig.gamma
+    config = GRPOConfig(**with_preset({"game": "pettingzoo.sisl.multiwalker_v9:parallel_env"}))
+    assert (config.lr, config.epochs, config.gamma, config.groups) == (0.0005, 4, 0.98, 4)  # over the preset's BOX_LR
+    # a built-in game of Box actions on its core keeps its own settings
+    assert GRPOConfig(**with_preset({"game": "simple_spread", "game_kwargs": {"continuous_actions": True}})).lr == BOX_LR
 
 
 def test_no_game_or_an_unknown_one_gives_nothing_and_validation_says_why():
