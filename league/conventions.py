@@ -179,16 +179,17 @@ def _word_keys(game: str, seat: str, options: dict[str, Any] | None = None) -> d
     keymap = spec.key_map(role, **(options or {}))
     box = spec.info(**(options or {})).action_boxes.get(role)
 
-    def sent(action: Any) -> Any:  # the word of an action, or, with numbers, of a key's numbers held over idle
-        if box is not None and action is not keymap.idle:
-            action = np.clip(np.add(keymap.idle, action), *box)
+    def word(action: Any) -> Any:
         return spec.words.word_of(role, action, box is not None)
 
-    if sent(keymap.idle) is None:
+    def held(action: Any) -> Any:  # what the seat sends while the key is held: numbers add to the idle ones
+        return np.clip(np.add(keymap.idle, action), *box) if box is not None else action
+
+    if word(keymap.idle) is None:
         return {}
-    keys: dict[int, list[str]] = {int(sent(keymap.idle)): []}
+    keys: dict[int, list[str]] = {int(word(keymap.idle)): []}
     for name, action in keymap.keys.items():
-        keys.setdefault(int(sent(action)), []).append(name)
+        keys.setdefault(int(word(held(action))), []).append(name)
     return dict(sorted(keys.items()))
 
 
