@@ -16,6 +16,9 @@ env step and more use of each step.
 - **One torch thread**: the network and its batches are small (64 rollouts of an MLP 64 wide), so extra
   threads do not speed up the matrix products and, on a machine whose cores are busy, wait on each other.
 
+- **Pictures** (`PICTURE_NUMBERS`, `PICTURE_MINIBATCH`): as many rollouts as keep an update's observations
+  within PICTURE_NUMBERS (at least one group of 2) and CNN minibatches of PICTURE_MINIBATCH agent-steps. Why:
+  pistonball's 20 pistons each see 84x84x4 numbers a step, so 4 groups of 8 made a 28.5 GiB update, refused.
 Measured on cover and guide (docs/examples; docs/training.md, "Your own game's defaults"). Nothing here depends on the
 meaning of the observation, only on the horizon, the number of agents, whether the game has a batched core and
 whether it acts with numbers:
@@ -42,6 +45,12 @@ EPOCHS = 8
 """Passes over each batch of rollouts."""
 BOX_SETTINGS = {"epochs": 4, "lr": 0.0005, "gamma": 0.98}
 """What a game of Box actions on the vector runner gets instead (see the module docstring)."""
+PICTURE_NUMBERS = 2**27
+"""Most observation numbers one update of a game seen in pictures keeps (0.5 GiB as float32; the rollout and its
+flat copy: 1 GiB)."""
+PICTURE_MINIBATCH = 1024
+"""Agent-steps per gradient step for a game seen in pictures: a minibatch's CNN activations at 84x84 take about
+0.8 GiB."""
 MAX_MINIBATCH = 16384
 """Most agent-steps per gradient step (`GRPOConfig.minibatch_size`'s default): a long game's batch is split."""
 
@@ -53,16 +62,21 @@ def generic_preset(spec: GameSpec, info: GameInfo) -> dict[str, Any]:
 
     groups = clamp(round(STEPS_PER_UPDATE / (GROUP_SIZE * horizon)), MIN_GROUPS, MAX_GROUPS), and the minibatch
     is the whole batch (groups * GROUP_SIZE * horizon agent-steps per agent) up to MAX_MINIBATCH; a game of Box
-    actions gets BOX_SETTINGS too."""
+    actions gets BOX_SETTINGS too, and a game seen in pictures fewer and smaller groups (PICTURE_NUMBERS)."""
     if spec.preset or spec.batch_core is not None:
         return {}
     horizon, agents = max(1, int(info.horizon)), len(info.agents)
     groups = min(MAX_GROUPS, max(MIN_GROUPS, round(STEPS_PER_UPDATE / (GROUP_SIZE * horizon))))
+    size, minibatch = GROUP_SIZE, MAX_MINIBATCH
+    if info.images:  # rollouts that fit PICTURE_NUMBERS: fewer groups first, then smaller ones
+        fit = PICTURE_NUMBERS // (horizon * agents * info.max_obs_dim)
+        size = min(GROUP_SIZE, max(2, fit))
+        groups, minibatch = min(groups, max(1, fit // size)), PICTURE_MINIBATCH
     return {
         "groups": groups,
-        "group_size": GROUP_SIZE,
+        "group_size": size,
         "epochs": EPOCHS,
-        "minibatch_size": min(MAX_MINIBATCH, groups * GROUP_SIZE * horizon * agents),
+        "minibatch_size": min(minibatch, groups * size * horizon * agents),
         "threads": 1,
         **(BOX_SETTINGS if info.continuous else {}),
     }

@@ -9,7 +9,7 @@ import pytest
 import games
 from games.spec import GameInfo, GameSpec
 from league.config import BOX_LR, GRPOConfig, with_preset
-from league.defaults import BOX_SETTINGS, generic_preset, generic_preset_for
+from league.defaults import BOX_SETTINGS, PICTURE_MINIBATCH, generic_preset, generic_preset_for
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
@@ -70,6 +70,18 @@ def test_a_game_of_box_actions_on_the_vector_runner_takes_smaller_steps_and_look
     assert (config.lr, config.epochs, config.gamma, config.groups) == (0.0005, 4, 0.98, 4)  # over the preset's BOX_LR
     # a built-in game of Box actions on its core keeps its own settings
     assert GRPOConfig(**with_preset({"game": "simple_spread", "game_kwargs": {"continuous_actions": True}})).lr == BOX_LR
+
+
+def test_a_game_seen_in_pictures_gets_updates_that_fit_in_memory():
+    pictures = dataclasses.replace(info(20, 2), obs_shapes={"walker": (4 * 84 * 84,)}, images={"walker": (4, 84, 84)})
+    small = generic_preset(BARE, pictures)  # 8 x 8 rollouts of 20 steps: 90 M numbers, within PICTURE_NUMBERS
+    assert (small["groups"], small["group_size"], small["minibatch_size"]) == (8, 8, PICTURE_MINIBATCH)
+    longer = generic_preset(BARE, dataclasses.replace(pictures, horizon=200))  # 11 rollouts fit: one group of 8
+    assert (longer["groups"], longer["group_size"]) == (1, 8)
+    # pistonball (20 pistons, 125 steps, 84x84x4 each): even one rollout is over, so one group of 2 (before:
+    # 4 groups of 8, a 28.5 GiB update, refused); its settings validate, memory included
+    config = GRPOConfig(**with_preset({"game": "pettingzoo.butterfly.pistonball_v6:parallel_env"})).validate()
+    assert (config.groups, config.group_size, config.minibatch_size, config.lr) == (1, 2, PICTURE_MINIBATCH, 0.0005)
 
 
 def test_no_game_or_an_unknown_one_gives_nothing_and_validation_says_why():
