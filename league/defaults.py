@@ -16,17 +16,17 @@ env step and more use of each step.
 - **One torch thread**: the network and its batches are small (64 rollouts of an MLP 64 wide), so extra
   threads do not speed up the matrix products and, on a machine whose cores are busy, wait on each other.
 
-- **Pictures** (`PICTURE_NUMBERS`, `PICTURE_MINIBATCH`): as many rollouts as keep an update's observations
-  within PICTURE_NUMBERS (at least one group of 2) and CNN minibatches of PICTURE_MINIBATCH agent-steps. Why:
-  pistonball's 20 pistons each see 84x84x4 numbers a step, so 4 groups of 8 made a 28.5 GiB update, refused.
 Measured on cover and guide (docs/examples; docs/training.md, "Your own game's defaults"). Nothing here depends on the
-meaning of the observation, only on the horizon, the number of agents, whether the game has a batched core and
-whether it acts with numbers:
+meaning of the observation, only on the horizon, the number of agents, whether the game has a batched core, whether
+it acts with numbers and whether it is seen in pictures:
 - **Box actions** (`BOX_SETTINGS`): half the passes, a quarter of `league.config.BOX_LR`, and gamma 0.98. Measured
   on multiwalker (docs/performance.md): with 8 passes at BOX_LR each update moved the Gaussians' means by more
   than their spread (KL to the start above 1) and every path fell (-100) for 7.5 minutes; with gamma 0.8 a fall's
   -100 reaches back only a few steps (0.8^10 = 0.1). With the three together most teams keep the package up from
   10 minutes on (measured together, not one by one).
+- **Pictures** (`PICTURE_NUMBERS`, `PICTURE_MINIBATCH`): as many rollouts as keep an update's observations
+  within PICTURE_NUMBERS (at least one group of 2) and CNN minibatches of PICTURE_MINIBATCH agent-steps. Why:
+  pistonball's 20 pistons each see 84x84x4 numbers a step, so 4 groups of 8 made a 28.5 GiB update, refused.
 """
 
 from __future__ import annotations
