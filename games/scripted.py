@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from games.rollout import Policy
-from games.spec import GameInfo
+from games.spec import GameInfo, one_hot_numbers
 
 
 K_VEL = 0.2  # braking distance per unit of speed (the D of the PD rule)
@@ -131,17 +131,11 @@ def simple_formation(obs: np.ndarray, info: GameInfo) -> np.ndarray:
 
 def as_numbers(actions: np.ndarray, info: GameInfo, moves: int = 0) -> np.ndarray:
     """Discrete MPE actions `(B, n)` as the game's actions: themselves, or in a game of Box actions the one-hot
-    numbers `(B, n, d)` float32 that act the same way: a move's 5 (no-op, left, right, down, up), a speaker's
-    word (its first numbers, the rest of the seat's row padding), or, `moves` above 0 (simple_reference's
-    action = move + moves * word), the move's `moves` numbers then the word's."""
+    numbers `(B, n, d)` float32 that act the same way (`games.spec.one_hot_numbers`; `moves` above 0:
+    simple_reference's action = move + moves * word)."""
     if not getattr(info, "continuous", False):
         return actions
-    numbers = np.zeros((*actions.shape, max(info.n_actions.values())), dtype=np.float32)  # (B, n, d)
-    if moves:
-        np.put_along_axis(numbers, (actions % moves)[..., None], 1.0, axis=-1)
-        actions = moves + actions // moves  # where the word's numbers start, plus the word
-    np.put_along_axis(numbers, actions[..., None], 1.0, axis=-1)
-    return numbers
+    return one_hot_numbers(actions, max(info.n_actions.values()), moves)
 
 
 def named_landmark(landmarks: np.ndarray, word: np.ndarray) -> np.ndarray:

@@ -124,13 +124,31 @@ class Words:
     def saying(self, words: np.ndarray, numbers: int = 0) -> np.ndarray:
         """The actions of a constant speaker that says `words` and does not move (move 0 is no-op); `numbers`
         above 0: Box actions `(..., numbers)`, the word's number 1 (and the no-op's, with moves), the rest 0."""
-        if not numbers:
-            return words * self.moves if self.moves else words
-        said = np.zeros((*np.shape(words), numbers), dtype=np.float32)
-        np.put_along_axis(said, (self.moves + np.asarray(words))[..., None], 1.0, axis=-1)
-        if self.moves:
-            said[..., 0] = 1.0  # the no-op move
-        return said
+        said = words * self.moves if self.moves else words
+        return one_hot_numbers(said, numbers, self.moves) if numbers else said
+
+
+def padded(action: int | np.ndarray, shape: tuple[int, ...]) -> int | np.ndarray:
+    """A seat's action in a row of the team's: as it is, or Box numbers `(k,)` zero-padded to the row's `(d,)`
+    (a role with fewer numbers than the widest, simple_speaker_listener's speaker: 3 of 5)."""
+    if not shape:
+        return action
+    out = np.zeros(shape, dtype=np.float32)
+    out[: len(action)] = action
+    return out
+
+
+def one_hot_numbers(actions: np.ndarray, width: int, moves: int = 0) -> np.ndarray:
+    """Discrete MPE actions `(...)` as the one-hot Box numbers `(..., width)` float32 that act the same: a move's
+    (no-op, left, right, down, up) or a speaker's word, or, `moves` above 0 (action = move + moves * word), the
+    move's `moves` numbers then the word's; numbers past a role's own stay 0 (its seat's padding)."""
+    actions = np.asarray(actions)
+    numbers = np.zeros((*actions.shape, width), dtype=np.float32)
+    if moves:
+        np.put_along_axis(numbers, (actions % moves)[..., None], 1.0, axis=-1)
+        actions = moves + actions // moves  # where the word's numbers start, plus the word
+    np.put_along_axis(numbers, actions[..., None], 1.0, axis=-1)
+    return numbers
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from games.scripted import (
     steer,
 )
 from games.rollout import Policy, per_seat
-from games.spec import GameError, GameInfo, GameSpec
+from games.spec import GameError, GameInfo, GameSpec, padded
 from games.turns import uniform_moves
 
 
@@ -134,10 +134,7 @@ def idle_actions(spec: GameSpec, info: GameInfo) -> np.ndarray:
     idle = [spec.key_map(info.role_of(a), **info.options).idle for a in info.agents]
     if not info.continuous:
         return np.array(idle, dtype=np.int64)
-    numbers = np.zeros((len(info.agents), max(info.n_actions.values())), dtype=np.float32)
-    for i, row in enumerate(idle):
-        numbers[i, : len(row)] = row
-    return numbers
+    return np.stack([padded(row, (max(info.n_actions.values()),)) for row in idle])
 
 
 class Delayed(Style):

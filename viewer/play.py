@@ -21,7 +21,7 @@ import numpy as np
 import pygame
 
 import games
-from games.spec import KeyMap, close_env, role_of
+from games.spec import KeyMap, close_env, padded, role_of
 from games.vector import batchify, unbatchify
 from league.conventions import describe, word_meanings
 from league.matches import MatchResult, next_seeds, outcome, play_episodes
@@ -53,16 +53,6 @@ def keyboard_keys(keymap: KeyMap) -> HeldKeys:
         return {name for name, code in codes.items() if pressed[code]}
 
     return held
-
-
-def padded(action: int | np.ndarray, shape: tuple[int, ...]) -> int | np.ndarray:
-    """A seat's action in a row of the team's: as it is, or Box numbers `(k,)` zero-padded to the row's `(d,)`
-    (a role with fewer numbers than the widest, simple_speaker_listener's speaker: 3 of 5)."""
-    if not shape:
-        return action
-    out = np.zeros(shape, dtype=np.float32)
-    out[: len(action)] = action
-    return out
 
 
 def human_action(keymap: KeyMap, held: set[str]) -> int | np.ndarray:
